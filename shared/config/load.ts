@@ -1,0 +1,102 @@
+import { readFileSync } from "node:fs";
+import type { z } from "zod";
+import { ConfigError } from "../errors";
+import { type Config, configSchema } from "./schema";
+
+/** What to do about a bad value, by the last key of its path. */
+const HINTS: Record<string, string> = {
+  baseUrl: 'paste the API URL from the MaaS console\'s "View Call Description"',
+  botToken: "the token BotFather gave, like 123456:ABC…",
+  chatId: "the numeric chat id of the alert chat (negative for groups)",
+  projectId: "Huawei Cloud console → My Credentials → Projects, for the region",
+  serverId: "the ECS instance id (a UUID) from the ECS console",
+  bucket: "an existing OBS bucket in the same region",
+};
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Loads the config from `CLAWWATCH_CONFIG` (JSON) or the file `CLAWWATCH_CONFIG_FILE`.
+ * Any string of the form `${NAME}` is read from the environment, so secrets live in
+ * (encrypted) env vars while the rest of the config stays readable.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const raw = readRawConfig(env);
+  const missing: string[] = [];
+  const resolved = substituteEnv(raw, env, [], missing);
+  return parseConfig(resolved, missing);
+}
+
+export function parseConfig(input: unknown, earlierProblems: readonly string[] = []): Config {
+  const result = configSchema.safeParse(input);
+  if (result.success && earlierProblems.length === 0) return result.data;
+  const problems = [...earlierProblems, ...(result.success ? [] : describeIssues(result.error))];
+  throw new ConfigError(problems);
+}
+
+function readRawConfig(env: Env): unknown {
+  const inline = env.CLAWWATCH_CONFIG;
+  const file = env.CLAWWATCH_CONFIG_FILE;
+  if (!inline && !file) {
+    throw new ConfigError([
+      "no configuration: set CLAWWATCH_CONFIG to the config JSON or CLAWWATCH_CONFIG_FILE to its path",
+    ]);
+  }
+  const [source, text] = inline
+    ? ["CLAWWATCH_CONFIG", inline]
+    : [file as string, readConfigFile(file as string)];
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError([`${source} is not valid JSON: ${(cause as Error).message}`], { cause });
+  }
+}
+
+function readConfigFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (cause) {
+    throw new ConfigError([`cannot read config file ${path}: ${(cause as Error).message}`], {
+      cause,
+    });
+  }
+}
+
+function substituteEnv(value: unknown, env: Env, path: string[], missing: string[]): unknown {
+  if (typeof value === "string") {
+    const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value);
+    if (!m) return value;
+    const name = m[1] as string;
+    const found = env[name];
+    if (found === undefined || found === "") {
+      missing.push(`${path.join(".")}: environment variable ${name} is not set`);
+    }
+    return found;
+  }
+  if (Array.isArray(value))
+    return value.map((v, i) => substituteEnv(v, env, [...path, String(i)], missing));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, [...path, k], missing)]),
+    );
+  }
+  return value;
+}
+
+function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String).join(".") || "(root)";
+    const last = issue.path.at(-1);
+    const hint = typeof last === "string" ? HINTS[last] : undefined;
+    return `${path}: ${issue.message}${hint ? ` (${hint})` : ""}`;
+  });
+}
+
+/** Every secret value in the config, for the log redactor. */
+export function secretsOf(config: Config): string[] {
+  const values = [config.alerts.botToken, config.alerts.webhookSecret];
+  for (const box of config.boxes) {
+    values.push(box.gateway.token, box.telegram.botToken, box.maas.apiKey);
+  }
+  return values.filter((v): v is string => typeof v === "string" && v.length > 0);
+}

@@ -1,0 +1,791 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
+import { startApig } from "./functiongraph-apig";
+import {
+  asObject,
+  codeView,
+  configView,
+  FgsError,
+  type FunctionRecord,
+  invalid,
+  type Json,
+  newFunction,
+  parseCode,
+  parseConfig,
+  parseMaxInstances,
+  parseTriggerStatus,
+  type TriggerRecord,
+  triggerView,
+  validateTriggerName,
+} from "./functiongraph-model";
+import { FunctionRuntime, type InvocationRecord } from "./functiongraph-runtime";
+import { parseSchedule } from "./functiongraph-schedule";
+import { type Listening, listen, parseJson, sendJson, sleep } from "./http";
+import type { Iam } from "./iam";
+import { ControlError, type LocalService, ServiceFaults, type TimeScale } from "./service";
+import { apigErrorBody, verifySdkHmac } from "./signing";
+
+export type { InvocationRecord } from "./functiongraph-runtime";
+
+export interface FunctionGraphOptions {
+  iam: Iam;
+  /** Scales TIMER periods; function timeouts and the APIG backend timeout stay in real time. */
+  time: TimeScale;
+  /** Function code is unpacked under here. */
+  dataDir: string;
+  port?: number;
+  apigPort?: number;
+  /** How long APIG waits for a function before answering 504 (real seconds; default 30 s). */
+  apigTimeoutMs?: number;
+}
+
+export interface FunctionGraphService extends LocalService {
+  /** The API gateway serving APIG triggers: `<apigUrl><trigger path>`. */
+  readonly apigUrl: string;
+  /** Recent invocations, oldest first (same as the `invocations` control action). */
+  invocations(filter?: { functionName?: string; limit?: number }): InvocationRecord[];
+  /** `urn:fss:<region>:<project>:function:<pkg>:<name>:latest` for this emulator. */
+  functionUrn(name: string, pkg?: string): string;
+}
+
+const DEFAULT_APIG_TIMEOUT_MS = 30_000;
+const MAX_SYNC_EVENT_BYTES = 6 * 1024 * 1024;
+const MAX_ASYNC_EVENT_BYTES = 256 * 1024;
+const MAX_TIMERS_PER_FUNCTION = 10;
+const LOG_TAIL_BYTES = 4096;
+/** Timers never spin faster than this, whatever the time scale. */
+const MIN_TIMER_MS = 5;
+const APIG_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "ANY"];
+
+interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/**
+ * The local FunctionGraph: the API subset clawwatch's deploy and diagnose tools call (verified
+ * SDK-HMAC-SHA256 like the real endpoint), a runner that executes uploaded zips in worker
+ * threads with a faithful `context`, TIMER triggers on the scaled clock, and an API gateway for
+ * APIG triggers. See infra/local/docs/functiongraph.md.
+ */
+export async function startFunctionGraph(
+  options: FunctionGraphOptions,
+): Promise<FunctionGraphService> {
+  if (!(options.time.factor > 0)) throw new Error("the time scale factor must be greater than 0");
+  const service = new LocalFunctionGraph(options);
+  await service.start();
+  return service;
+}
+
+class LocalFunctionGraph implements FunctionGraphService {
+  readonly name = "functiongraph";
+  private api: Listening | undefined;
+  private apig: Listening | undefined;
+  private readonly functions = new Map<string, FunctionRecord>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly faults = new ServiceFaults();
+  private readonly runtime: FunctionRuntime;
+  private apigTimeoutMs: number;
+  private closed = false;
+
+  constructor(private readonly options: FunctionGraphOptions) {
+    this.runtime = new FunctionRuntime({
+      iam: options.iam,
+      codeRoot: join(options.dataDir, "code"),
+    });
+    this.apigTimeoutMs = options.apigTimeoutMs ?? DEFAULT_APIG_TIMEOUT_MS;
+  }
+
+  get url(): string {
+    return this.api?.url ?? "";
+  }
+
+  get apigUrl(): string {
+    return this.apig?.url ?? "";
+  }
+
+  async start(): Promise<void> {
+    this.api = await listen((req, res, body) => this.handle(req, res, body), this.options.port);
+    try {
+      this.apig = await startApig(
+        {
+          routes: () => this.apigRoutes(),
+          invoke: (fn, trigger, event) =>
+            this.runtime.invoke(fn, event, "APIG", String(trigger.eventData.name ?? trigger.id))
+              .done,
+          backendTimeoutMs: (trigger) => backendTimeout(trigger) ?? this.apigTimeoutMs,
+          latencyMs: () => this.faults.latencyMs,
+        },
+        this.options.apigPort,
+      );
+    } catch (error) {
+      await this.api.close();
+      throw error;
+    }
+  }
+
+  functionUrn(name: string, pkg = "default"): string {
+    const { region, projectId } = this.options.iam;
+    return `urn:fss:${region}:${projectId}:function:${pkg}:${name}:latest`;
+  }
+
+  invocations(filter: { functionName?: string; limit?: number } = {}): InvocationRecord[] {
+    return this.runtime.list(filter.functionName, filter.limit);
+  }
+
+  async control(action: string, params: Record<string, unknown>): Promise<unknown> {
+    if (this.faults.apply(action, params)) return { ok: true };
+    switch (action) {
+      case "invocations":
+        return this.invocations({
+          ...(typeof params.functionName === "string" ? { functionName: params.functionName } : {}),
+          ...(typeof params.limit === "number" ? { limit: params.limit } : {}),
+        });
+      case "fire-timer":
+        return this.fireTimerNow(params);
+      case "functions":
+        return [...this.functions.values()].map((fn) => this.functionSummary(fn));
+      case "reclaim": {
+        const fn =
+          typeof params.functionName === "string" ? this.byName(params.functionName) : undefined;
+        return { reclaimed: this.runtime.reclaim(fn) };
+      }
+      case "apig-timeout": {
+        const ms = Number(params.ms);
+        if (!Number.isFinite(ms) || ms < 1) throw new ControlError("apig-timeout needs {ms} >= 1");
+        this.apigTimeoutMs = ms;
+        return { ok: true };
+      }
+      default:
+        throw new ControlError(
+          `unknown functiongraph action ${action}: use latency, error, invocations, fire-timer, functions, reclaim or apig-timeout`,
+        );
+    }
+  }
+
+  reset(): void {
+    this.faults.reset();
+    this.apigTimeoutMs = this.options.apigTimeoutMs ?? DEFAULT_APIG_TIMEOUT_MS;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    await Promise.all([this.api?.close(), this.apig?.close(), this.runtime.close()]);
+  }
+
+  // ---- API ----------------------------------------------------------------------------------
+
+  private async handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+    const requestId = randomUUID();
+    const headers = { "x-request-id": requestId };
+    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
+    const auth = verifySdkHmac(req, body, this.options.iam);
+    if (!auth.ok) {
+      sendJson(res, auth.status, apigErrorBody(auth, requestId), headers);
+      return;
+    }
+    let reply: Reply;
+    try {
+      reply = await this.route(req, body);
+    } catch (error) {
+      if (!(error instanceof FgsError)) throw error;
+      reply = { status: error.status, body: { error_code: error.code, error_msg: error.message } };
+    }
+    const replyHeaders = { ...headers, ...reply.headers };
+    if (reply.body === undefined) {
+      res.writeHead(reply.status, replyHeaders);
+      res.end();
+    } else {
+      sendJson(res, reply.status, reply.body, replyHeaders);
+    }
+  }
+
+  private async route(req: IncomingMessage, body: Buffer): Promise<Reply> {
+    const url = new URL(req.url ?? "/", "http://fgs.local");
+    const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    const [version, project, fgs, kind, ...rest] = parts;
+    if (version !== "v2" || fgs !== "fgs" || !project) throw notFound(req);
+    this.checkProject(req, project);
+    const forced = this.faults.takeForcedStatus();
+    if (forced !== undefined) {
+      throw new FgsError(
+        forced,
+        `FSS.0${forced}`,
+        "Internal server error (injected by the local cloud's control API)",
+      );
+    }
+    const method = req.method ?? "GET";
+    if (kind === "functions") return this.routeFunctions(method, rest, url, req, body);
+    if (kind === "triggers") return this.routeTriggers(method, rest, body);
+    throw notFound(req);
+  }
+
+  private checkProject(req: IncomingMessage, project: string): void {
+    const header = req.headers["x-project-id"];
+    const { projectId } = this.options.iam;
+    if (project !== projectId || (typeof header === "string" && header !== projectId)) {
+      throw new FgsError(
+        403,
+        "FSS.0403",
+        `Forbidden: project ${project} is not the project of these credentials`,
+      );
+    }
+  }
+
+  private async routeFunctions(
+    method: string,
+    rest: string[],
+    url: URL,
+    req: IncomingMessage,
+    body: Buffer,
+  ): Promise<Reply> {
+    const [urn, action, ...extra] = rest;
+    if (extra.length > 0) throw notFound(req);
+    if (urn === undefined) {
+      if (method === "POST") return this.createFunction(jsonBody(body));
+      if (method === "GET") return this.listFunctions(url);
+      throw notFound(req);
+    }
+    const fn = this.resolve(urn);
+    const key = `${method} ${action ?? ""}`;
+    switch (key) {
+      case "DELETE ":
+        await this.deleteFunction(fn);
+        return { status: 204 };
+      case "GET config":
+        return { status: 200, body: this.config(fn) };
+      case "PUT config":
+        return this.updateConfig(fn, jsonBody(body));
+      case "GET code":
+        return { status: 200, body: codeView(fn, this.options.iam.domainId) };
+      case "PUT code":
+        return this.updateCode(fn, jsonBody(body));
+      case "PUT config-max-instance":
+        fn.maxInstanceNum = parseMaxInstances(jsonBody(body));
+        this.runtime.resize(fn);
+        return { status: 200, body: this.config(fn) };
+      case "POST invocations":
+        return this.invokeSync(fn, req, body);
+      case "POST invocations-async":
+        return this.invokeAsync(fn, body);
+      default:
+        throw notFound(req);
+    }
+  }
+
+  private createFunction(body: Json): Reply {
+    const fn = newFunction(body, this.options.iam.region, this.options.iam.projectId);
+    const key = `${fn.pkg}/${fn.name}`;
+    if (this.functions.has(key)) {
+      throw new FgsError(
+        409,
+        "FSS.1061",
+        `The function already exists: ${fn.pkg}/${fn.name}; update its code and config instead`,
+      );
+    }
+    this.functions.set(key, fn);
+    return { status: 200, body: this.config(fn) };
+  }
+
+  private listFunctions(url: URL): Reply {
+    const marker = Number(url.searchParams.get("marker") ?? "0");
+    const maxItems = Number(url.searchParams.get("maxitems") ?? "400");
+    if (
+      !Number.isInteger(marker) ||
+      marker < 0 ||
+      !Number.isInteger(maxItems) ||
+      maxItems < 1 ||
+      maxItems > 400
+    ) {
+      throw invalid("FSS.1001", "Invalid query parameter: marker must be >= 0 and maxitems 1-400");
+    }
+    const pkg = url.searchParams.get("package_name");
+    const name = url.searchParams.get("func_name");
+    const matching = [...this.functions.values()].filter(
+      (fn) => (!pkg || fn.pkg === pkg) && (!name || fn.name.includes(name)),
+    );
+    const page = matching.slice(marker, marker + maxItems);
+    return {
+      status: 200,
+      body: {
+        functions: page.map((fn) => this.config(fn)),
+        next_marker: marker + page.length,
+        count: matching.length,
+      },
+    };
+  }
+
+  private async deleteFunction(fn: FunctionRecord): Promise<void> {
+    for (const trigger of fn.triggers.values()) this.disarm(trigger.id);
+    this.functions.delete(`${fn.pkg}/${fn.name}`);
+    await this.runtime.remove(fn);
+  }
+
+  private updateConfig(fn: FunctionRecord, body: Json): Reply {
+    if (body.func_name !== fn.name) {
+      throw invalid(
+        "FSS.1002",
+        `Invalid function name: func_name is required and must be ${fn.name}`,
+      );
+    }
+    fn.config = parseConfig(body, fn.config);
+    this.changed(fn);
+    return { status: 200, body: this.config(fn) };
+  }
+
+  private updateCode(fn: FunctionRecord, body: Json): Reply {
+    const code = parseCode(body);
+    if (code.digest === fn.code.digest) {
+      throw invalid(
+        "FSS.0400",
+        "Update function code failed: the uploaded package is the same code as the current code (nothing to update)",
+      );
+    }
+    fn.code = code;
+    this.changed(fn);
+    const { func_code: _file, ...view } = codeView(fn, this.options.iam.domainId);
+    return { status: 200, body: view };
+  }
+
+  private changed(fn: FunctionRecord): void {
+    fn.generation += 1;
+    fn.lastModified = new Date().toISOString();
+    this.runtime.retire(fn);
+  }
+
+  private async invokeSync(fn: FunctionRecord, req: IncomingMessage, body: Buffer): Promise<Reply> {
+    if (body.byteLength > MAX_SYNC_EVENT_BYTES) {
+      throw new FgsError(
+        413,
+        "FSS.1201",
+        "The request body is too large: sync invocations take at most 6 MB",
+      );
+    }
+    const record = await this.runtime.invoke(fn, jsonEvent(body), "SYNC").done;
+    const tail = String(req.headers["x-cff-log-type"] ?? "").toLowerCase() === "tail";
+    const log = tail ? logTail(record.log) : "";
+    const ok = record.status === "success";
+    const headers: Record<string, string> = {
+      "x-cff-request-id": record.requestId,
+      "x-cff-response-version": "v1",
+      "x-cff-invoke-summary": JSON.stringify({
+        duration: record.durationMs ?? 0,
+        billingDuration: Math.max(1, record.durationMs ?? 0),
+        memorySize: fn.config.memorySize,
+      }),
+      "x-func-err-code": ok ? "0" : String(record.errorCode ?? 4002),
+      "x-is-func-err": ok ? "false" : "true",
+    };
+    if (tail) headers["x-cff-function-log"] = log;
+    return {
+      status: 200,
+      headers,
+      body: {
+        request_id: record.requestId,
+        result: record.result ?? "",
+        log,
+        status: ok ? 200 : 500,
+      },
+    };
+  }
+
+  private invokeAsync(fn: FunctionRecord, body: Buffer): Reply {
+    if (body.byteLength > MAX_ASYNC_EVENT_BYTES) {
+      throw new FgsError(
+        413,
+        "FSS.1201",
+        "The request body is too large: async invocations take at most 256 KB",
+      );
+    }
+    const { requestId } = this.runtime.invoke(fn, jsonEvent(body), "ASYNC");
+    return { status: 202, body: { request_id: requestId } };
+  }
+
+  // ---- triggers -----------------------------------------------------------------------------
+
+  private routeTriggers(method: string, rest: string[], body: Buffer): Reply {
+    const [urn, type, id, ...extra] = rest;
+    if (urn === undefined || extra.length > 0 || (type !== undefined && id === undefined)) {
+      throw new FgsError(404, "FSS.0404", "The specified resource was not found");
+    }
+    const fn = this.resolve(urn);
+    if (type === undefined) {
+      if (method === "POST") return this.createTrigger(fn, jsonBody(body));
+      if (method === "GET")
+        return { status: 200, body: [...fn.triggers.values()].map(triggerView) };
+      if (method === "DELETE") {
+        for (const trigger of fn.triggers.values()) this.disarm(trigger.id);
+        fn.triggers.clear();
+        return { status: 204 };
+      }
+      throw new FgsError(404, "FSS.0404", "The specified resource was not found");
+    }
+    const trigger = fn.triggers.get(id ?? "");
+    if (!trigger || trigger.type !== type) {
+      throw new FgsError(
+        404,
+        "FSS.1131",
+        `The trigger does not exist: ${type}/${id} on ${fn.name}`,
+      );
+    }
+    if (method === "GET") return { status: 200, body: triggerView(trigger) };
+    if (method === "PUT") return this.updateTrigger(fn, trigger, jsonBody(body));
+    if (method === "DELETE") {
+      this.disarm(trigger.id);
+      fn.triggers.delete(trigger.id);
+      return { status: 204 };
+    }
+    throw new FgsError(404, "FSS.0404", "The specified resource was not found");
+  }
+
+  private createTrigger(fn: FunctionRecord, body: Json): Reply {
+    const type = body.trigger_type_code;
+    if (type !== "TIMER" && type !== "APIG") {
+      throw invalid(
+        "FSS.1101",
+        `Invalid trigger type ${String(type)}: the local emulator supports TIMER and APIG`,
+      );
+    }
+    const status = parseTriggerStatus(body.trigger_status, "ACTIVE");
+    const eventData = asObject(body.event_data ?? {}, "event_data");
+    const now = new Date().toISOString();
+    const id = randomUUID();
+    const trigger: TriggerRecord =
+      type === "TIMER"
+        ? {
+            id,
+            type,
+            status,
+            createdTime: now,
+            lastUpdatedTime: now,
+            ...this.timerData(fn, eventData),
+          }
+        : {
+            id,
+            type,
+            status,
+            createdTime: now,
+            lastUpdatedTime: now,
+            ...this.apigData(fn, id, eventData),
+          };
+    fn.triggers.set(id, trigger);
+    this.arm(fn, trigger);
+    return { status: 201, body: triggerView(trigger) };
+  }
+
+  private timerData(fn: FunctionRecord, eventData: Json, current?: TriggerRecord) {
+    const name = validateTriggerName(eventData.name, "FSS.1109");
+    const schedule = parseSchedule(eventData.schedule_type, eventData.schedule);
+    if (eventData.user_event !== undefined && typeof eventData.user_event !== "string") {
+      throw invalid(
+        "FSS.1109",
+        "Invalid timer trigger parameters: user_event must be a string (JSON.stringify it)",
+      );
+    }
+    const timers = [...fn.triggers.values()].filter((t) => t.type === "TIMER" && t !== current);
+    if (timers.some((t) => t.eventData.name === name)) {
+      throw new FgsError(
+        409,
+        "FSS.1148",
+        `The timer trigger already exists: ${name} on ${fn.name}`,
+      );
+    }
+    if (timers.length >= MAX_TIMERS_PER_FUNCTION) {
+      throw invalid(
+        "FSS.1306",
+        `The number of triggers exceeds the maximum allowed limit (${MAX_TIMERS_PER_FUNCTION} TIMER triggers per function)`,
+      );
+    }
+    return { eventData: { ...eventData, name }, schedule };
+  }
+
+  private apigData(fn: FunctionRecord, id: string, eventData: Json) {
+    const path = eventData.path;
+    if (typeof path !== "string" || !/^\/[A-Za-z0-9/_.{}+-]*$/.test(path)) {
+      throw invalid(
+        "FSS.1107",
+        "Invalid APIG trigger parameters: path is required and must start with /",
+      );
+    }
+    const method = String(eventData.req_method ?? "ANY").toUpperCase();
+    if (!APIG_METHODS.includes(method)) {
+      throw invalid(
+        "FSS.1107",
+        `Invalid APIG trigger parameters: req_method must be one of ${APIG_METHODS.join(", ")}`,
+      );
+    }
+    const auth = eventData.auth ?? "NONE";
+    if (auth !== "NONE") {
+      throw invalid(
+        "FSS.1107",
+        `Invalid APIG trigger parameters: auth ${String(auth)} is not emulated; use NONE`,
+      );
+    }
+    const matchMode = eventData.match_mode ?? "NORMAL";
+    if (matchMode !== "NORMAL" && matchMode !== "SWA") {
+      throw invalid(
+        "FSS.1107",
+        "Invalid APIG trigger parameters: match_mode must be NORMAL or SWA",
+      );
+    }
+    const stage = typeof eventData.env_name === "string" ? eventData.env_name : "RELEASE";
+    const funcInfo =
+      eventData.func_info === undefined ? {} : asObject(eventData.func_info, "func_info");
+    const timeout = funcInfo.timeout;
+    if (
+      timeout !== undefined &&
+      (!Number.isInteger(timeout) || (timeout as number) < 1 || (timeout as number) > 60_000)
+    ) {
+      throw invalid(
+        "FSS.1107",
+        "Invalid APIG trigger parameters: func_info.timeout is the backend timeout in ms, 1-60000",
+      );
+    }
+    for (const { trigger } of this.apigRoutes(true)) {
+      const r = trigger.route;
+      const methodsOverlap = r.method === "ANY" || method === "ANY" || r.method === method;
+      if (r.path === path && r.stage === stage && methodsOverlap) {
+        throw new FgsError(409, "FSS.1147", `The request path already exists: ${method} ${path}`);
+      }
+    }
+    const name = validateTriggerName(
+      eventData.name ?? `API_${fn.name.replace(/-/g, "_")}`,
+      "FSS.1107",
+    );
+    const apigHost = new URL(this.apigUrl).host;
+    return {
+      route: { path, method, matchMode, stage } as const,
+      eventData: {
+        ...eventData,
+        name,
+        path,
+        req_method: method,
+        auth,
+        match_mode: matchMode,
+        env_name: stage,
+        protocol: eventData.protocol ?? "HTTPS",
+        backend_type: "FUNCTION",
+        type: eventData.type ?? 1,
+        group_id: eventData.group_id ?? "local-apig-group",
+        group_name: eventData.group_name ?? "local",
+        sl_domain: apigHost,
+        api_id: id,
+        invoke_url: `${this.apigUrl}${path}`,
+      },
+    };
+  }
+
+  private updateTrigger(fn: FunctionRecord, trigger: TriggerRecord, body: Json): Reply {
+    const status = parseTriggerStatus(body.trigger_status, trigger.status);
+    if (body.event_data !== undefined && trigger.type === "TIMER") {
+      const merged = {
+        ...trigger.eventData,
+        ...asObject(body.event_data, "event_data"),
+        name: trigger.eventData.name,
+      };
+      const { eventData, schedule } = this.timerData(fn, merged, trigger);
+      trigger.eventData = eventData;
+      trigger.schedule = schedule;
+    }
+    trigger.status = status;
+    trigger.lastUpdatedTime = new Date().toISOString();
+    this.arm(fn, trigger);
+    return { status: 200, body: triggerView(trigger) };
+  }
+
+  private *apigRoutes(includeDisabled = false) {
+    for (const fn of this.functions.values()) {
+      for (const trigger of fn.triggers.values()) {
+        const { route } = trigger;
+        if (route && (includeDisabled || trigger.status === "ACTIVE"))
+          yield { fn, trigger: { ...trigger, route } };
+      }
+    }
+  }
+
+  // ---- timers -------------------------------------------------------------------------------
+
+  /** (Re)starts a TIMER trigger's clock; DISABLED or deleted triggers have none. */
+  private arm(fn: FunctionRecord, trigger: TriggerRecord): void {
+    this.disarm(trigger.id);
+    const schedule = trigger.schedule;
+    if (!schedule || trigger.status !== "ACTIVE" || this.closed) return;
+    const { factor } = this.options.time;
+    const armedAt = Date.now();
+    // Cron schedules run on an emulated clock that goes 1/factor times faster than the real one.
+    const emulatedNow = () => armedAt + (Date.now() - armedAt) / factor;
+    let nextEmulated: number | undefined;
+    const scheduleNext = () => {
+      let delay: number;
+      if (schedule.kind === "every") {
+        delay = this.options.time.scale(schedule.periodMs);
+      } else {
+        const now = emulatedNow();
+        nextEmulated = schedule.next(nextEmulated ?? now);
+        // Like cron, skip the runs a stalled event loop missed instead of firing them in a burst.
+        if (nextEmulated < now) nextEmulated = schedule.next(now);
+        delay = Math.round((nextEmulated - now) * factor);
+      }
+      const timer = setTimeout(
+        () => {
+          if (this.timers.get(trigger.id) !== timer) return;
+          this.fire(fn, trigger);
+          scheduleNext();
+        },
+        Math.max(MIN_TIMER_MS, delay),
+      );
+      timer.unref();
+      this.timers.set(trigger.id, timer);
+    };
+    scheduleNext();
+  }
+
+  private disarm(triggerId: string): void {
+    clearTimeout(this.timers.get(triggerId));
+    this.timers.delete(triggerId);
+  }
+
+  private fire(
+    fn: FunctionRecord,
+    trigger: TriggerRecord,
+  ): { requestId: string; done: Promise<InvocationRecord> } {
+    const name = String(trigger.eventData.name);
+    const event = {
+      version: "v1.0",
+      time: new Date().toISOString(),
+      trigger_type: "TIMER",
+      trigger_name: name,
+      user_event:
+        typeof trigger.eventData.user_event === "string" ? trigger.eventData.user_event : "",
+    };
+    return this.runtime.invoke(fn, event, "TIMER", name);
+  }
+
+  private async fireTimerNow(params: Record<string, unknown>) {
+    if (typeof params.functionName !== "string")
+      throw new ControlError("fire-timer needs {functionName}");
+    const fn = this.byName(params.functionName);
+    const triggers = [...fn.triggers.values()].filter(
+      (t) =>
+        t.type === "TIMER" &&
+        t.status === "ACTIVE" &&
+        (params.triggerName === undefined || t.eventData.name === params.triggerName),
+    );
+    if (triggers.length === 0) {
+      throw new ControlError(
+        `${fn.name} has no ACTIVE TIMER trigger${params.triggerName ? ` named ${String(params.triggerName)}` : ""}`,
+        404,
+      );
+    }
+    const fired = triggers.map((trigger) => this.fire(fn, trigger));
+    if (params.wait !== true) return { requestIds: fired.map((f) => f.requestId) };
+    return {
+      requestIds: fired.map((f) => f.requestId),
+      invocations: await Promise.all(fired.map((f) => f.done)),
+    };
+  }
+
+  // ---- lookups and views ---------------------------------------------------------------------
+
+  private resolve(urn: string): FunctionRecord {
+    const m = /^urn:fss:([^:]+):([^:]+):function:([^:]+):([^:]+)(?::([^:]+))?$/.exec(urn);
+    if (!m)
+      throw invalid(
+        "FSS.1309",
+        `Invalid function URN ${urn}: use urn:fss:<region>:<project>:function:<package>:<name>:latest`,
+      );
+    const [, region, project, pkg, name, version] = m;
+    const fn = this.functions.get(`${pkg}/${name}`);
+    if (!fn || region !== this.options.iam.region || project !== this.options.iam.projectId) {
+      throw new FgsError(404, "FSS.1051", `The function does not exist: ${urn}`);
+    }
+    if (version !== undefined && version !== "latest") {
+      throw new FgsError(
+        404,
+        "FSS.1052",
+        `The version does not exist: ${version} (the local emulator has latest only)`,
+      );
+    }
+    return fn;
+  }
+
+  private byName(name: string): FunctionRecord {
+    const fn = [...this.functions.values()].find((f) => f.name === name);
+    if (!fn) throw new ControlError(`no function named ${name}`, 404);
+    return fn;
+  }
+
+  private config(fn: FunctionRecord) {
+    const { iam } = this.options;
+    return configView(fn, iam.domainId, iam.region, iam.projectId);
+  }
+
+  private functionSummary(fn: FunctionRecord) {
+    return {
+      name: fn.name,
+      package: fn.pkg,
+      urn: `${fn.urn}:latest`,
+      runtime: fn.config.runtime,
+      handler: fn.config.handler,
+      memorySize: fn.config.memorySize,
+      timeout: fn.config.timeout,
+      xrole: fn.config.xrole,
+      maxInstanceNum: fn.maxInstanceNum,
+      digest: fn.code.digest,
+      codeSize: fn.code.zip.byteLength,
+      env: Object.keys(fn.config.userData),
+      // Names only: the values are secrets.
+      encryptedEnv: Object.keys(fn.config.encryptedUserData),
+      lastModified: fn.lastModified,
+      triggers: [...fn.triggers.values()].map((t) => ({
+        id: t.id,
+        type: t.type,
+        status: t.status,
+        name: t.eventData.name,
+        ...(t.type === "TIMER"
+          ? { schedule: t.eventData.schedule, scheduleType: t.eventData.schedule_type }
+          : {}),
+        ...(t.type === "APIG" ? { invokeUrl: t.eventData.invoke_url } : {}),
+      })),
+      instances: this.runtime.instances(fn),
+    };
+  }
+}
+
+/** `event_data.func_info.timeout`: how long APIG waits for this trigger's function, in ms. */
+function backendTimeout(trigger: { eventData: Json }): number | undefined {
+  const info = trigger.eventData.func_info;
+  const timeout =
+    info && typeof info === "object" ? (info as { timeout?: unknown }).timeout : undefined;
+  return typeof timeout === "number" ? timeout : undefined;
+}
+
+function notFound(req: IncomingMessage): FgsError {
+  return new FgsError(
+    404,
+    "FSS.0404",
+    `The specified resource was not found: ${req.method} ${(req.url ?? "").split("?")[0]} is not in the local FunctionGraph API subset`,
+  );
+}
+
+function jsonBody(body: Buffer): Json {
+  return asObject(jsonEvent(body), "the request body");
+}
+
+function jsonEvent(body: Buffer): unknown {
+  try {
+    return parseJson(body);
+  } catch {
+    throw invalid("FSS.0400", "Invalid parameter: the request body is not valid JSON");
+  }
+}
+
+/** The last 4 KB of the log, base64, as `X-Cff-Log-Type: tail` returns it. */
+function logTail(log: string): string {
+  const bytes = Buffer.from(log, "utf8");
+  return bytes.subarray(Math.max(0, bytes.byteLength - LOG_TAIL_BYTES)).toString("base64");
+}

@@ -1,0 +1,46 @@
+export { CAUSE_INFO, type CauseClass, causeClass } from "./causes";
+export { type Decision, decide, describe, type Explanation, explain } from "./decide";
+export { openThreshold, reminderInterval } from "./incidents";
+export { stateResetNotice } from "./notifications";
+export { applyOutcomes } from "./outcomes";
+export { type BudgetKind, budgetKindOf, budgetUsed, graceFor, nextRung } from "./remediation";
+export { resetState } from "./reset";
+export {
+  type BoxState,
+  BUTTONS,
+  type Button,
+  boxStateSchema,
+  CAUSES,
+  type Cause,
+  COMPONENTS,
+  type Component,
+  type Counter,
+  type HistoryEntry,
+  type Incident,
+  initialState,
+  LIMITS,
+  MANUAL_ACTIONS,
+  type ManualAction,
+  NOTIFICATION_TYPES,
+  type Notification,
+  type NotificationType,
+  notificationSchema,
+  type OutboxEntry,
+  REMEDIATIONS,
+  type Remediation,
+  type Severity,
+  type Step,
+} from "./state";
+export { formatDuration, formatTime } from "./text";
+export {
+  type Action,
+  type AuditEvent,
+  type AuditType,
+  type Operator,
+  type OperatorCommand,
+  type Outcome,
+  operatorCommandSchema,
+  type Verdict,
+  type Verdicts,
+} from "./types";
+export { type Evaluation, evaluate, serverCheckDue, watchdogNetworkDown } from "./verdicts";

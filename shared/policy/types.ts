@@ -1,0 +1,94 @@
+import { z } from "zod";
+import {
+  type Cause,
+  COMPONENTS,
+  type Component,
+  MANUAL_ACTIONS,
+  type Notification,
+  type Remediation,
+} from "./state";
+
+export const operatorSchema = z.object({
+  userId: z.number().int(),
+  username: z.string().max(64).optional(),
+});
+export type Operator = z.infer<typeof operatorSchema>;
+
+/**
+ * What the receiver stores for the watchdog (one OBS object per command). `at`/`until` are epoch
+ * ms. Each id is applied once.
+ */
+export const operatorCommandSchema = z.object({
+  id: z.string().min(1).max(80),
+  kind: z.enum(["ack", "mute", "unmute", "manual-action"]),
+  at: z.number().nonnegative(),
+  by: operatorSchema,
+  /** ack/mute: end of the pause; without it the config's default applies. */
+  until: z.number().nonnegative().optional(),
+  reason: z.string().max(200).optional(),
+  /** manual-action: what the operator had the receiver do. */
+  action: z.enum(MANUAL_ACTIONS).optional(),
+  jobId: z.string().max(80).optional(),
+  /** ack: which incident; without it every open incident is acked. */
+  incidentComponent: z.enum(COMPONENTS).optional(),
+});
+export type OperatorCommand = z.infer<typeof operatorCommandSchema>;
+
+export type AuditType =
+  | "incident-opened"
+  | "incident-resolved"
+  | "cause-changed"
+  | "remediation-requested"
+  | "needs-human"
+  | "budget-exhausted"
+  | "flapping-started"
+  | "flapping-ended"
+  | "ack"
+  | "ack-expired"
+  | "mute"
+  | "mute-expired"
+  | "unmute"
+  | "manual-action"
+  | "command-ignored"
+  | "notification-dropped";
+
+export interface AuditEvent {
+  type: AuditType;
+  component?: Component;
+  incidentId?: string;
+  /** Why, in one sentence: also what a dry run prints. */
+  detail: string;
+  by?: Operator;
+}
+
+export type Action =
+  | {
+      kind: "notify";
+      notification: Notification;
+      /** True when this id was handed out before and is still undelivered (outbox retry). */
+      resend: boolean;
+      reason: string;
+    }
+  | {
+      kind: "remediate";
+      action: Remediation;
+      incidentId: string;
+      idempotencyKey: string;
+      reason: string;
+    }
+  | { kind: "audit"; event: AuditEvent };
+
+export type Outcome =
+  | { kind: "notified"; notificationId: string; messageId?: number }
+  | { kind: "notify-failed"; notificationId: string; error: string }
+  | { kind: "remediated"; idempotencyKey: string; action: Remediation; jobId?: string }
+  | { kind: "remediate-failed"; idempotencyKey: string; action: Remediation; error: string };
+
+/** One component's reading of this cycle's observations. */
+export type Verdict =
+  | { kind: "ok"; detail: string }
+  | { kind: "fail"; cause: Cause; detail: string; hint?: string }
+  /** Neither a failure nor a success: booting, inside a grace window, not probed, … */
+  | { kind: "skip"; detail: string };
+
+export type Verdicts = Record<Component, Verdict>;

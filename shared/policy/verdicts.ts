@@ -1,0 +1,191 @@
+import type { PolicyConfig } from "../config/policy-schema";
+import type { GatewayResult, Observations, ServerStatus } from "../probes/types";
+import { isProbeError } from "../probes/types";
+import type { BoxState } from "./state";
+import { actionLabel, formatDuration, formatTime, truncate } from "./text";
+import type { Verdict, Verdicts } from "./types";
+
+const BOOTING_SERVER: readonly ServerStatus[] = ["REBOOT", "HARD_REBOOT", "REBUILD", "BUILD"];
+
+/**
+ * MaaS and Telegram sit on the public internet; the gateway is reached through the VPC. Both
+ * public probes unreachable at once is the function's own egress (say, no NAT), not the box.
+ */
+export function watchdogNetworkDown(obs: Observations): boolean {
+  return obs.maas?.unreachable === true && obs.telegram?.unreachable === true;
+}
+
+/** The probe runner shows the ECS server every Nth cycle even when the gateway is ok. */
+export function serverCheckDue(state: BoxState, config: PolicyConfig): boolean {
+  return state.cycle % config.serverCheckEvery === 0;
+}
+
+export interface Evaluation {
+  verdicts: Verdicts;
+  /** Since when Telegram has held updates while the gateway was ready (ingress stall clock). */
+  pendingSince: number | undefined;
+}
+
+export function evaluate(
+  state: BoxState,
+  obs: Observations,
+  now: number,
+  config: PolicyConfig,
+): Evaluation {
+  const networkDown = watchdogNetworkDown(obs);
+  const pendingSince = nextPendingSince(state, obs, now);
+  const gateway = networkDown
+    ? skipUnlessOk(obs.gateway)
+    : withGrace(whileBooting(gatewayVerdict(obs, now, pendingSince, config), obs), state, now);
+  return {
+    verdicts: {
+      gateway,
+      maas: networkDown ? skipForNetwork() : maasVerdict(obs),
+      telegram: networkDown ? skipForNetwork() : telegramVerdict(obs),
+      watchdog: watchdogVerdict(obs, networkDown),
+    },
+    pendingSince,
+  };
+}
+
+function skipForNetwork(): Verdict {
+  return { kind: "skip", detail: "not counted: the watchdog's own network is down" };
+}
+
+function skipUnlessOk(gateway: GatewayResult): Verdict {
+  if (gateway.status === "ok") return { kind: "ok", detail: gateway.detail };
+  return { kind: "skip", detail: "not counted: the watchdog's own network is down" };
+}
+
+function gatewayVerdict(
+  obs: Observations,
+  now: number,
+  pendingSince: number | undefined,
+  config: PolicyConfig,
+): Verdict {
+  const gateway = obs.gateway;
+  switch (gateway.status) {
+    case "ok":
+      return ingressVerdict(obs, now, pendingSince, config);
+    case "booting":
+      return { kind: "skip", detail: `booting: ${gateway.detail}` };
+    case "degraded":
+      return {
+        kind: "fail",
+        cause: "degraded",
+        detail: `failing: ${gateway.failing.join(", ") || "unknown"} (${gateway.detail})`,
+      };
+    case "misconfigured":
+      return { kind: "fail", cause: "misconfigured", detail: gateway.detail };
+    case "down":
+      return downVerdict(obs);
+  }
+}
+
+/** Only a gateway that does not answer at all makes the server's own status the story. */
+function downVerdict(obs: Observations): Verdict {
+  const server = obs.server;
+  const detail = obs.gateway.detail;
+  if (!server || isProbeError(server)) return { kind: "fail", cause: "down", detail };
+  if (server.status === "SHUTOFF") {
+    return { kind: "fail", cause: "server-shutoff", detail: `server SHUTOFF; gateway: ${detail}` };
+  }
+  if (server.status === "ERROR") {
+    return { kind: "fail", cause: "server-error", detail: `server ERROR: ${server.detail}` };
+  }
+  if (server.status === "DELETED") {
+    return { kind: "fail", cause: "server-deleted", detail: `server DELETED: ${server.detail}` };
+  }
+  return { kind: "fail", cause: "down", detail };
+}
+
+/** A server the cloud is rebooting or rebuilding is booting, whatever its gateway says now. */
+function whileBooting(verdict: Verdict, obs: Observations): Verdict {
+  const server = obs.server;
+  if (verdict.kind !== "fail" || !server || isProbeError(server)) return verdict;
+  if (!BOOTING_SERVER.includes(server.status)) return verdict;
+  return {
+    kind: "skip",
+    detail: `server ${server.status}: booting (${truncate(verdict.detail, 120)})`,
+  };
+}
+
+function ingressVerdict(
+  obs: Observations,
+  now: number,
+  pendingSince: number | undefined,
+  config: PolicyConfig,
+): Verdict {
+  if (pendingSince === undefined || now - pendingSince < config.ingressStallAfter) {
+    return { kind: "ok", detail: obs.gateway.detail };
+  }
+  const telegram = obs.telegram;
+  const pending = telegram?.status === "ok" ? (telegram.pendingUpdateCount ?? 0) : 0;
+  if (pending === 0) {
+    // Stall suspected, but Telegram could not confirm it this cycle: neither good nor bad news.
+    return { kind: "skip", detail: "Telegram updates were pending; not confirmed this cycle" };
+  }
+  return {
+    kind: "fail",
+    cause: "ingress-stalled",
+    detail: `${pending} Telegram update(s) pending for ${formatDuration(now - pendingSince)} while /readyz says ready`,
+  };
+}
+
+/**
+ * The stall clock runs only while the gateway is ready and Telegram reports pending updates; an
+ * unknown count (Telegram not probed or failing) leaves it as it was.
+ */
+function nextPendingSince(state: BoxState, obs: Observations, now: number): number | undefined {
+  if (obs.gateway.status !== "ok") return undefined;
+  const telegram = obs.telegram;
+  if (telegram?.status !== "ok" || telegram.pendingUpdateCount === undefined) {
+    return state.ingress.pendingSince;
+  }
+  if (telegram.pendingUpdateCount <= 0) return undefined;
+  return state.ingress.pendingSince ?? now;
+}
+
+/** Failures inside the window after an action are the boot the action caused, not news. */
+function withGrace(verdict: Verdict, state: BoxState, now: number): Verdict {
+  const { graceUntil, graceAction } = state.remediation;
+  if (verdict.kind !== "fail" || graceUntil === undefined || now >= graceUntil) return verdict;
+  const after = graceAction ? ` after ${actionLabel(graceAction)}` : "";
+  return {
+    kind: "skip",
+    detail: `not counted: grace${after} until ${formatTime(graceUntil)} (${verdict.cause}: ${truncate(verdict.detail, 120)})`,
+  };
+}
+
+function maasVerdict(obs: Observations): Verdict {
+  const maas = obs.maas;
+  if (!maas) return { kind: "skip", detail: "not probed this cycle" };
+  if (maas.status === "ok") return { kind: "ok", detail: maas.detail };
+  const cause = maas.status === "down" ? "maas-down" : maas.status;
+  return maas.hint
+    ? { kind: "fail", cause, detail: maas.detail, hint: maas.hint }
+    : { kind: "fail", cause, detail: maas.detail };
+}
+
+function telegramVerdict(obs: Observations): Verdict {
+  const telegram = obs.telegram;
+  if (!telegram) return { kind: "skip", detail: "not probed this cycle" };
+  if (telegram.status === "ok") return { kind: "ok", detail: telegram.detail };
+  const cause = telegram.status === "down" ? "telegram-down" : "token-revoked";
+  return { kind: "fail", cause, detail: telegram.detail };
+}
+
+function watchdogVerdict(obs: Observations, networkDown: boolean): Verdict {
+  if (networkDown) {
+    return {
+      kind: "fail",
+      cause: "network",
+      detail: `MaaS: ${obs.maas?.detail ?? "?"}; Telegram: ${obs.telegram?.detail ?? "?"}`,
+    };
+  }
+  const external = [obs.maas, obs.telegram].filter((r) => r !== undefined);
+  if (external.some((r) => r.unreachable !== true)) {
+    return { kind: "ok", detail: "the internet is reachable from the function" };
+  }
+  return { kind: "skip", detail: "not enough external probes this cycle to judge" };
+}

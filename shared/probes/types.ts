@@ -1,0 +1,85 @@
+/**
+ * What the probes report and the policy consumes: flat records, errors collected as data.
+ * A down target is a result with a status, never an exception.
+ */
+
+export const GATEWAY_STATUSES = ["ok", "booting", "degraded", "down", "misconfigured"] as const;
+export type GatewayStatus = (typeof GATEWAY_STATUSES)[number];
+
+export const MAAS_STATUSES = ["ok", "auth", "not-found", "rate-limited", "down"] as const;
+export type MaasStatus = (typeof MAAS_STATUSES)[number];
+
+export const TELEGRAM_STATUSES = ["ok", "token-revoked", "down"] as const;
+export type TelegramStatus = (typeof TELEGRAM_STATUSES)[number];
+
+export const SERVER_STATUSES = [
+  "ACTIVE",
+  "SHUTOFF",
+  "REBOOT",
+  "HARD_REBOOT",
+  "REBUILD",
+  "BUILD",
+  "ERROR",
+  "DELETED",
+  "UNKNOWN",
+] as const;
+export type ServerStatus = (typeof SERVER_STATUSES)[number];
+
+export interface ProbeResult<S extends string> {
+  status: S;
+  latencyMs: number;
+  /** Human text for the operator; never a token, key or full URL with credentials. */
+  detail: string;
+  /**
+   * The failure was a network error (refused, reset, DNS, timeout). The policy reads "every
+   * external probe unreachable at once" as the watchdog's own network, never as the box.
+   */
+  unreachable?: boolean;
+}
+
+export interface GatewayResult extends ProbeResult<GatewayStatus> {
+  /** `failing` from /readyz (channels or startup steps); empty when ready or unknown. */
+  failing: string[];
+  httpStatus?: number;
+}
+
+export interface MaasResult extends ProbeResult<MaasStatus> {
+  /** What the operator should change, e.g. the base-URL hint for a 404. */
+  hint?: string;
+  checked: "models" | "completion";
+}
+
+export interface TelegramResult extends ProbeResult<TelegramStatus> {
+  /** getWebhookInfo.pending_update_count: updates Telegram holds that nobody fetched yet. */
+  pendingUpdateCount?: number;
+  webhookUrl?: string;
+}
+
+export interface ServerResult extends ProbeResult<ServerStatus> {
+  taskState?: string;
+}
+
+/**
+ * The watchdog itself could not ask (ECS API error, throttling, own timeout). Never a box failure;
+ * `unreachable` when the API could not be reached at all.
+ */
+export interface ProbeError {
+  status: "error";
+  detail: string;
+  unreachable?: boolean;
+}
+
+export interface Observations {
+  gateway: GatewayResult;
+  /** Absent when not probed this cycle. */
+  maas?: MaasResult;
+  telegram?: TelegramResult;
+  /** Absent when not probed this cycle (gateway ok and not the Nth cycle). */
+  server?: ServerResult | ProbeError;
+  /** Watchdog-side problems ("OBS: …"): logged, never counted as box failures. */
+  watchdogErrors: string[];
+}
+
+export function isProbeError(result: ServerResult | ProbeError | undefined): result is ProbeError {
+  return result?.status === "error";
+}

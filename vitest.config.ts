@@ -10,8 +10,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     // CI reads a plain "N passed, N failed" line; .ci/run prints it from this JSON.
-    ...(resultsFile
-      ? { reporters: ["default", "json"], outputFile: { json: resultsFile } }
-      : {}),
+    ...(resultsFile ? { reporters: ["default", "json"], outputFile: { json: resultsFile } } : {}),
   },
 });

@@ -92,6 +92,11 @@ function describeIssues(error: z.ZodError): string[] {
   });
 }
 
+/** A reference to an environment variable, as written in the config: `${NAME}`. */
+export function envRef(name: string): string {
+  return `\${${name}}`;
+}
+
 /** Every secret value in the config, for the log redactor. */
 export function secretsOf(config: Config): string[] {
   const values = [config.alerts.botToken, config.alerts.webhookSecret];

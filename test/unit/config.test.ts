@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig, normaliseMaasBaseUrl, parseConfig, secretsOf } from "../../shared/config";
+import {
+  envRef,
+  loadConfig,
+  normaliseMaasBaseUrl,
+  parseConfig,
+  secretsOf,
+} from "../../shared/config";
 import { ConfigError } from "../../shared/errors";
 
 const valid = {
@@ -7,16 +13,16 @@ const valid = {
     {
       name: "main",
       serverId: "5a4b3c2d-0000-4000-8000-000000000001",
-      gateway: { url: "http://192.168.0.12:18789/", token: "${GATEWAY_TOKEN}" },
-      telegram: { botToken: "${GATEWAY_BOT_TOKEN}" },
+      gateway: { url: "http://192.168.0.12:18789/", token: envRef("GATEWAY_TOKEN") },
+      telegram: { botToken: envRef("GATEWAY_BOT_TOKEN") },
       maas: {
         baseUrl: "https://api.modelarts-maas.com/v1/chat/completions",
-        apiKey: "${MAAS_API_KEY}",
+        apiKey: envRef("MAAS_API_KEY"),
         model: "deepseek-v3",
       },
     },
   ],
-  alerts: { botToken: "${ALERT_BOT_TOKEN}", chatId: -100123, allowedUserIds: [42] },
+  alerts: { botToken: envRef("ALERT_BOT_TOKEN"), chatId: -100123, allowedUserIds: [42] },
   cloud: { projectId: "0123456789abcdef" },
   state: { bucket: "clawwatch-state" },
 };
@@ -40,7 +46,7 @@ function problemsOf(fn: () => unknown): readonly string[] {
 }
 
 describe("config", () => {
-  it("loads from env, substitutes ${VAR} secrets and fills defaults", () => {
+  it("loads from env, substitutes env references for secrets and fills defaults", () => {
     const config = loadConfig(env);
     const box = config.boxes[0];
     expect(box?.gateway.token).toBe("gw-secret-token");

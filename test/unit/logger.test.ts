@@ -23,7 +23,9 @@ describe("redaction", () => {
       level: "info",
     }).child({ box: "main" });
     log.debug("hidden");
-    log.error("send failed", { error: new Error("outer tok-123456", { cause: new Error("inner") }) });
+    log.error("send failed", {
+      error: new Error("outer tok-123456", { cause: new Error("inner") }),
+    });
     expect(lines).toHaveLength(1);
     const record = JSON.parse(lines[0] as string);
     expect(record).toMatchObject({ level: "error", msg: "send failed", box: "main" });

@@ -1,0 +1,38 @@
+/** Object keys, in one place: `<prefix>/<box>/state.json`, `…/commands/…`, `…/events/<day>/…`. */
+export function stateKey(prefix: string, box: string): string {
+  return `${prefix}/${box}/state.json`;
+}
+
+export function commandsPrefix(prefix: string, box: string): string {
+  return `${prefix}/${box}/commands/`;
+}
+
+export function commandKey(prefix: string, box: string, at: number, id: string): string {
+  return `${commandsPrefix(prefix, box)}${stamp(at)}-${safe(id)}.json`;
+}
+
+export function eventsPrefix(prefix: string, box: string, day?: string): string {
+  return `${prefix}/${box}/events/${day ? `${day}/` : ""}`;
+}
+
+export function eventKey(prefix: string, box: string, at: number, id: string): string {
+  return `${eventsPrefix(prefix, box, dayOf(at))}${stamp(at)}-${safe(id)}.json`;
+}
+
+export function corruptKey(prefix: string, box: string, at: number): string {
+  return `${prefix}/${box}/corrupt/state-${stamp(at)}.json`;
+}
+
+/** `2026-11-25` in UTC. */
+export function dayOf(at: number): string {
+  return new Date(at).toISOString().slice(0, 10);
+}
+
+/** Sortable UTC time: `20261125T120304123Z`. */
+function stamp(at: number): string {
+  return new Date(at).toISOString().replace(/[-:.]/g, "");
+}
+
+function safe(id: string): string {
+  return id.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 60);
+}

@@ -1,0 +1,278 @@
+import { Api, GrammyError, HttpError } from "grammy";
+import type { AlertsConfig } from "../config/schema";
+import type { Logger } from "../runtime/logger";
+import { createRedactor, type Redactor } from "../runtime/redact";
+import { type Notifier, type OutgoingMessage, TelegramSendError } from "./port";
+import { type RenderedMessage, renderNotification } from "./render";
+
+export interface TelegramNotifierOptions {
+  alerts: Pick<AlertsConfig, "botToken" | "chatId" | "apiRoot">;
+  log: Logger;
+  /** Per request; grammY aborts the call after it. Default 10 s. */
+  fetchTimeoutMs?: number;
+  /**
+   * Longest 429 `retry_after` waited out inside the call (once). Default 5 s: the watchdog has a
+   * time budget; anything longer is left to a later cycle (the message stays in the outbox).
+   */
+  maxRetryAfterSeconds?: number;
+  /** Injected by tests to scale or record the 429 wait. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface PostOptions {
+  replyToMessageId?: number;
+  /** Default: the alert chat (alerts.chatId). */
+  chatId?: number | string;
+}
+
+/**
+ * The alert bot in the alert chat: the Notifier for the watchdog, plus the few calls the
+ * Telegram receiver needs (post a reply, edit a message, answer a button press). Every call
+ * rejects with TelegramSendError only.
+ */
+export interface TelegramNotifier extends Notifier {
+  send(message: OutgoingMessage): Promise<{ via: "telegram"; messageId: number }>;
+  /** Sends a rendered message; resolves to its message id. */
+  post(message: RenderedMessage, options?: PostOptions): Promise<number>;
+  /** Replaces text and keyboard (no keyboard in `message` removes it). "Not modified" is success. */
+  editMessage(
+    messageId: number,
+    message: RenderedMessage,
+    options?: { chatId?: number | string },
+  ): Promise<void>;
+  answerCallback(
+    callbackQueryId: string,
+    options?: { text?: string; showAlert?: boolean },
+  ): Promise<void>;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_RETRY_AFTER_S = 5;
+const DESCRIPTION_MAX = 200;
+
+export function createTelegramNotifier(options: TelegramNotifierOptions): TelegramNotifier {
+  const { alerts, log } = options;
+  const timeoutMs = options.fetchTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const api = new Api(alerts.botToken, {
+    apiRoot: alerts.apiRoot,
+    timeoutSeconds: timeoutMs / 1000,
+  });
+  // Transport errors quote the request URL; the token sits in its path, possibly URL-encoded.
+  const redact = createRedactor([alerts.botToken, encodeURIComponent(alerts.botToken)]);
+  const call = createCaller({
+    log,
+    redact,
+    timeoutMs,
+    maxRetryAfterSeconds: options.maxRetryAfterSeconds ?? DEFAULT_MAX_RETRY_AFTER_S,
+    sleep: options.sleep ?? sleep,
+  });
+
+  const post = async (message: RenderedMessage, postOptions: PostOptions = {}) => {
+    const chatId = postOptions.chatId ?? alerts.chatId;
+    const replyTo = postOptions.replyToMessageId;
+    const sent = await call("sendMessage", true, (plain) =>
+      api.sendMessage(chatId, plain ? message.text : message.html, {
+        ...(plain ? {} : { parse_mode: "HTML" as const }),
+        link_preview_options: { is_disabled: true },
+        ...(replyTo === undefined
+          ? {}
+          : { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }),
+        ...(message.keyboard === undefined ? {} : { reply_markup: message.keyboard }),
+      }),
+    );
+    return sent.message_id;
+  };
+
+  return {
+    async send(outgoing) {
+      const { box, notification } = outgoing;
+      const replyToMessageId = outgoing.replyToMessageId ?? notification.replyToMessageId;
+      const messageId = await post(renderNotification(box, notification), { replyToMessageId });
+      log.debug("alert sent to Telegram", { box, notificationId: notification.id, messageId });
+      return { via: "telegram", messageId };
+    },
+    post,
+    async editMessage(messageId, message, editOptions = {}) {
+      const chatId = editOptions.chatId ?? alerts.chatId;
+      try {
+        await call("editMessageText", true, (plain) =>
+          api.editMessageText(chatId, messageId, plain ? message.text : message.html, {
+            ...(plain ? {} : { parse_mode: "HTML" as const }),
+            link_preview_options: { is_disabled: true },
+            ...(message.keyboard === undefined ? {} : { reply_markup: message.keyboard }),
+          }),
+        );
+      } catch (error) {
+        // A second press of the same button edits to the same text: nothing left to do.
+        if (error instanceof TelegramSendError && /message is not modified/i.test(error.message)) {
+          return;
+        }
+        throw error;
+      }
+    },
+    async answerCallback(callbackQueryId, answer = {}) {
+      await call("answerCallbackQuery", false, () =>
+        api.answerCallbackQuery(callbackQueryId, {
+          ...(answer.text === undefined ? {} : { text: answer.text.slice(0, 200) }),
+          ...(answer.showAlert === undefined ? {} : { show_alert: answer.showAlert }),
+        }),
+      );
+    },
+  };
+}
+
+interface CallerOptions {
+  log: Logger;
+  redact: Redactor;
+  timeoutMs: number;
+  maxRetryAfterSeconds: number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+type Caller = <T>(
+  method: string,
+  canFallBackToPlain: boolean,
+  attempt: (plain: boolean) => Promise<T>,
+) => Promise<T>;
+
+/**
+ * At most one plain-text resend (HTML rejected) and one wait for a short 429, so a call makes
+ * three requests at most. Nothing else is retried here: a timed-out request may have been
+ * delivered, and the outbox already retries on the next cycle.
+ */
+function createCaller(options: CallerOptions): Caller {
+  const { log, redact, maxRetryAfterSeconds } = options;
+  return async (method, canFallBackToPlain, attempt) => {
+    let plain = false;
+    let waited = false;
+    for (;;) {
+      try {
+        return await attempt(plain);
+      } catch (error) {
+        const failure = toSendError(method, error, redact, options.timeoutMs);
+        if (canFallBackToPlain && !plain && isEntityParseError(error)) {
+          log.warn("Telegram rejected the message's HTML; sending it again as plain text", {
+            method,
+            error: failure.message,
+          });
+          plain = true;
+          continue;
+        }
+        const retryAfter = failure.retryAfterSeconds;
+        if (!waited && retryAfter !== undefined && retryAfter <= maxRetryAfterSeconds) {
+          log.info("Telegram rate limit: waiting before the one retry", {
+            method,
+            retryAfterSeconds: retryAfter,
+          });
+          waited = true;
+          await options.sleep(retryAfter * 1000);
+          continue;
+        }
+        throw failure;
+      }
+    }
+  };
+}
+
+function isEntityParseError(error: unknown): boolean {
+  return (
+    error instanceof GrammyError &&
+    error.error_code === 400 &&
+    /can't parse entities/i.test(error.description)
+  );
+}
+
+/** Maps grammY's two failure classes onto ours; the token never survives into the result. */
+function toSendError(
+  method: string,
+  error: unknown,
+  redact: Redactor,
+  timeoutMs: number,
+): TelegramSendError {
+  if (error instanceof GrammyError) return fromApiError(method, error, redact);
+  const inner = error instanceof HttpError ? error.error : error;
+  const reason = describeTransport(inner, redact, timeoutMs);
+  return new TelegramSendError(
+    `Could not reach the Telegram Bot API for ${method} (${reason}). Check the function's internet egress (NAT gateway on its subnet) and alerts.apiRoot; send again later.`,
+    { method, permanent: false, cause: redactedCopy(inner, redact) },
+  );
+}
+
+function fromApiError(method: string, error: GrammyError, redact: Redactor): TelegramSendError {
+  const status = error.error_code;
+  const description = redact(error.description).slice(0, DESCRIPTION_MAX);
+  const retryAfter = error.parameters.retry_after;
+  const said = `${status}: ${description}`;
+  const details = {
+    method,
+    status,
+    permanent: status < 500 && status !== 429,
+    cause: redactedCopy(error, redact),
+    ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+  };
+  return new TelegramSendError(adviceFor(method, status, description, said, retryAfter), details);
+}
+
+function adviceFor(
+  method: string,
+  status: number,
+  description: string,
+  said: string,
+  retryAfter: number | undefined,
+): string {
+  if (status === 429) {
+    return `Telegram rate-limited ${method} (${said}): send again after ${retryAfter ?? "a few"} s.`;
+  }
+  if (status === 401) {
+    return `Telegram refused the alert bot's token for ${method} (${said}): it is wrong or was revoked; put the current token from @BotFather in alerts.botToken.`;
+  }
+  if (status === 403) {
+    return `Telegram refused ${method} (${said}): add the alert bot back to the alert chat (alerts.chatId) and unblock it.`;
+  }
+  if (status === 400 && /chat not found/i.test(description)) {
+    return `Telegram refused ${method} (${said}): check alerts.chatId and that the alert bot is a member of that chat.`;
+  }
+  if (status === 404) {
+    return `Telegram answered ${method} with ${said}: check that alerts.apiRoot points at the Bot API.`;
+  }
+  if (status >= 500) {
+    return `Telegram failed on its side for ${method} (${said}): send again later.`;
+  }
+  return `Telegram refused ${method} (${said}): the request itself is wrong, so sending it again will not help; report this as a clawwatch bug.`;
+}
+
+/** A short reason for a transport failure, from what grammY and node-fetch put in the error. */
+function describeTransport(inner: unknown, redact: Redactor, timeoutMs: number): string {
+  if (!(inner instanceof Error)) return "unknown failure";
+  const { code, type } = inner as Error & { code?: unknown; type?: unknown };
+  if (/timed out/i.test(inner.message) || inner.name === "AbortError") {
+    return `no answer within ${timeoutMs / 1000} s`;
+  }
+  if (type === "invalid-json" || inner instanceof SyntaxError) {
+    return "the answer was not JSON: an error page from Telegram's front end or a proxy";
+  }
+  if (typeof code === "string" && code !== "") return `network error ${code}`;
+  return redact(inner.message).slice(0, DESCRIPTION_MAX);
+}
+
+/**
+ * grammY's HttpError wraps node-fetch's FetchError, whose message is "request to <url> failed":
+ * the URL holds the token. Keep only a redacted copy (name, message, code, short cause chain).
+ */
+function redactedCopy(error: unknown, redact: Redactor, depth = 0): Error {
+  const source = error instanceof Error ? error : undefined;
+  const message = redact(source?.message ?? String(error)).slice(0, 500);
+  const nested = source?.cause;
+  const copy =
+    nested !== undefined && depth < 3
+      ? new Error(message, { cause: redactedCopy(nested, redact, depth + 1) })
+      : new Error(message);
+  copy.name = source?.name ?? "Error";
+  const code = (source as { code?: unknown } | undefined)?.code;
+  if (typeof code === "string") Object.assign(copy, { code });
+  return copy;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

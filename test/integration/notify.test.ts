@@ -1,0 +1,344 @@
+import { inspect } from "node:util";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type Listening, listen, parseJson, sendJson } from "../../infra/local/http";
+import { timeScale } from "../../infra/local/service";
+import { startTelegram, type TelegramService } from "../../infra/local/telegram";
+import { NotifyError } from "../../shared/errors";
+import { decodeCallback } from "../../shared/notify/callback-data";
+import { type OutgoingMessage, TelegramSendError } from "../../shared/notify/port";
+import { renderNotification } from "../../shared/notify/render";
+import { createTelegramNotifier, type TelegramNotifier } from "../../shared/notify/telegram";
+import { createWebhookNotifier, type WebhookBody, withFallback } from "../../shared/notify/webhook";
+import type { Notification } from "../../shared/policy/state";
+import type { LogFields, Logger } from "../../shared/runtime/logger";
+
+// A token shaped like a real one, so a leak would also show up in the redaction patterns' blind spots.
+const TOKEN = "7012345678:AAHq3Zr-realLooking_tokenSECRET0123456";
+const TOKEN_SECRET_PART = TOKEN.slice(TOKEN.indexOf(":") + 1);
+const BOT = "alerts_bot";
+const CHAT = -1001234567890;
+const time = timeScale(0.01);
+
+let fake: TelegramService;
+let receiver: Listening;
+const hookBodies: unknown[] = [];
+let hookStatus = 200;
+
+/** Everything logged, with errors fully expanded (cause chains and own properties). */
+const logLines: string[] = [];
+function recordingLogger(base: LogFields = {}): Logger {
+  const emit = (level: string) => (msg: string, fields?: LogFields) => {
+    logLines.push(`${level} ${msg} ${inspect({ ...base, ...fields }, { depth: 8 })}`);
+  };
+  return {
+    debug: emit("debug"),
+    info: emit("info"),
+    warn: emit("warn"),
+    error: emit("error"),
+    child: (fields) => recordingLogger({ ...base, ...fields }),
+  };
+}
+const log = recordingLogger();
+
+const sleeps: number[] = [];
+/** Records each 429 wait and waits it out on the fake's time scale. */
+const scaledSleep = (ms: number): Promise<void> => {
+  sleeps.push(ms);
+  return new Promise((resolve) => setTimeout(resolve, time.scale(ms)));
+};
+
+function notifier(token = TOKEN): TelegramNotifier {
+  return createTelegramNotifier({
+    alerts: { botToken: token, chatId: CHAT, apiRoot: fake.url },
+    log,
+    fetchTimeoutMs: 5_000,
+    sleep: scaledSleep,
+  });
+}
+
+function opened(overrides: Partial<Notification> = {}): Notification {
+  return {
+    id: "prod.gateway.1:opened",
+    type: "opened",
+    component: "gateway",
+    incidentId: "prod.gateway.1",
+    severity: "critical",
+    title: "gateway down on prod",
+    lines: ["GET /readyz: connection refused (a < b & c).", "Failing since 2024-05-01 12:03 UTC."],
+    buttons: ["ack", "mute", "reboot", "status"],
+    ...overrides,
+  };
+}
+
+const message = (notification: Notification = opened()): OutgoingMessage => ({
+  box: "prod",
+  notification,
+});
+
+async function rejection(promise: Promise<unknown>): Promise<TelegramSendError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(TelegramSendError);
+    expectNoToken(error);
+    return error as TelegramSendError;
+  }
+  throw new Error("expected the call to fail");
+}
+
+/** The message, every cause's message and every own property, as deep as they go. */
+function expectNoToken(value: unknown): void {
+  const seen: string[] = [inspect(value, { depth: 12, showHidden: true })];
+  for (let e: unknown = value; e instanceof Error; e = e.cause)
+    seen.push(e.message, String(e.stack));
+  if (value instanceof Error) seen.push(JSON.stringify(value));
+  for (const text of seen) {
+    expect(text).not.toContain(TOKEN_SECRET_PART);
+  }
+}
+
+beforeAll(async () => {
+  fake = await startTelegram({ bots: [{ token: TOKEN, username: BOT }], time });
+  receiver = await listen((req, res, body) => {
+    if (req.method === "POST" && req.url === "/hooks/s3cret-path") hookBodies.push(parseJson(body));
+    sendJson(res, hookStatus, { ok: hookStatus < 300 });
+  });
+});
+
+afterEach(async () => {
+  fake.reset();
+  await fake.control("clear-messages", {});
+  await fake.control("clear-calls", {});
+  sleeps.length = 0;
+  hookBodies.length = 0;
+  hookStatus = 200;
+  // No log line of any test may carry the token.
+  for (const line of logLines) expect(line).not.toContain(TOKEN_SECRET_PART);
+  logLines.length = 0;
+});
+
+afterAll(async () => {
+  await receiver?.close();
+  await fake?.close();
+});
+
+describe("Telegram notifier against the local Bot API", () => {
+  it("posts HTML with buttons, and threads follow-ups as replies", async () => {
+    const telegram = notifier();
+    const first = await telegram.send(message());
+    expect(first.via).toBe("telegram");
+
+    const update = opened({
+      id: "prod.gateway.1:update:1",
+      type: "update",
+      severity: "info",
+      title: "gateway down on prod: soft reboot requested",
+      lines: ["Job 42 started."],
+      buttons: undefined,
+      replyTo: "prod.gateway.1",
+      replyToMessageId: first.messageId,
+    });
+    const second = await telegram.send(message(update));
+    // A reply to a message that is gone is still delivered (allow_sending_without_reply).
+    const orphan = await telegram.send({ ...message(update), replyToMessageId: 999_999 });
+
+    const [head, reply, late] = fake.messages({ bot: BOT, chatId: CHAT });
+    expect(head).toMatchObject({
+      messageId: first.messageId,
+      parseMode: "HTML",
+      text: renderNotification("prod", opened()).html,
+      replyTo: null,
+    });
+    expect(head?.text).toContain("<b>gateway down on prod</b>");
+    expect(head?.plainText).toContain("connection refused (a < b & c).");
+    expect(head?.buttons.map((row) => row.map((b) => b.text))).toEqual([
+      ["✅ Ack 1 h", "🔕 Mute 4 h"],
+      ["🔄 Reboot…", "📋 Status"],
+    ]);
+    expect(decodeCallback(head?.buttons[0]?.[0]?.callbackData)).toEqual({
+      action: "ack",
+      box: "prod",
+      arg: "1h",
+      component: "gateway",
+    });
+    expect(reply).toMatchObject({ messageId: second.messageId, replyTo: first.messageId });
+    expect(reply?.buttons).toEqual([]);
+    expect(late).toMatchObject({ messageId: orphan.messageId, replyTo: null });
+
+    const [call] = fake.calls({ bot: BOT, method: "sendMessage" });
+    expect(call?.params).toMatchObject({
+      parse_mode: "HTML",
+      link_preview_options: { is_disabled: true },
+    });
+  });
+
+  it("sends again as plain text when Telegram rejects the HTML", async () => {
+    const telegram = notifier();
+    const messageId = await telegram.post({
+      html: "<b>gateway down <p>on prod</b>",
+      text: "gateway down on prod",
+      keyboard: renderNotification("prod", opened()).keyboard,
+    });
+    const [sent] = fake.messages({ bot: BOT });
+    expect(sent).toMatchObject({ messageId, parseMode: null, text: "gateway down on prod" });
+    expect(sent?.buttons.flat()).toHaveLength(4);
+    expect(fake.calls({ bot: BOT, method: "sendMessage" }).map((c) => c.status)).toEqual([
+      400, 200,
+    ]);
+    expect(logLines.some((line) => line.includes("plain text"))).toBe(true);
+  });
+
+  it("waits out a short 429 once and delivers exactly one message", async () => {
+    await fake.control("rate-limit", { retryAfter: 3, count: 1, method: "sendMessage" });
+    const sent = await notifier().send(message());
+    expect(sleeps).toEqual([3_000]);
+    expect(fake.messages({ bot: BOT }).map((m) => m.messageId)).toEqual([sent.messageId]);
+    expect(fake.calls({ bot: BOT, method: "sendMessage" }).map((c) => c.status)).toEqual([
+      429, 200,
+    ]);
+  });
+
+  it("retries a short 429 only once, then reports it", async () => {
+    await fake.control("rate-limit", { retryAfter: 1, method: "sendMessage" });
+    const error = await rejection(notifier().send(message()));
+    expect(error).toMatchObject({ status: 429, retryAfterSeconds: 1, permanent: false });
+    expect(sleeps).toEqual([1_000]);
+    expect(fake.messages({ bot: BOT })).toEqual([]);
+  });
+
+  it("leaves a long 429 to a later cycle: no wait, nothing sent", async () => {
+    await fake.control("rate-limit", { retryAfter: 60 });
+    const error = await rejection(notifier().send(message()));
+    expect(error).toBeInstanceOf(NotifyError);
+    expect(error).toMatchObject({
+      method: "sendMessage",
+      status: 429,
+      retryAfterSeconds: 60,
+      permanent: false,
+    });
+    expect(error.message).toMatch(/after 60 s/);
+    expect(sleeps).toEqual([]);
+    expect(fake.messages({ bot: BOT })).toEqual([]);
+  });
+
+  it("reports Telegram down as a transient network failure, without the token", async () => {
+    await fake.control("down", {});
+    const error = await rejection(notifier().send(message()));
+    expect(error.permanent).toBe(false);
+    expect(error.status).toBeUndefined();
+    expect(error.message).toMatch(/Could not reach the Telegram Bot API for sendMessage/);
+    expect(error.message).toMatch(/NAT gateway/);
+    expect(error.cause).toBeInstanceOf(Error);
+  });
+
+  it("gives up on a hung Telegram after the fetch timeout, as a transient failure", async () => {
+    await fake.control("latency", { ms: 2_000 });
+    const hung = createTelegramNotifier({
+      alerts: { botToken: TOKEN, chatId: CHAT, apiRoot: fake.url },
+      log,
+      fetchTimeoutMs: 200,
+    });
+    const error = await rejection(hung.send(message()));
+    expect(error.permanent).toBe(false);
+    expect(error.message).toMatch(/no answer within 0.2 s/);
+  });
+
+  it("treats 5xx answers (JSON or an nginx HTML page) as transient", async () => {
+    await fake.control("error", { status: 500, count: 1 });
+    const json = await rejection(notifier().send(message()));
+    expect(json).toMatchObject({ status: 500, permanent: false });
+    await fake.control("error", { status: 502, count: 1 });
+    const html = await rejection(notifier().send(message()));
+    expect(html.permanent).toBe(false);
+    expect(html.message).toMatch(/not JSON/);
+  });
+
+  it("reports a revoked token as permanent, pointing at the config", async () => {
+    await fake.control("revoke-token", { bot: BOT });
+    const error = await rejection(notifier().send(message()));
+    expect(error).toMatchObject({ status: 401, permanent: true });
+    expect(error.message).toMatch(/alerts\.botToken/);
+  });
+
+  it("edits messages and answers button presses for the receiver", async () => {
+    const telegram = notifier();
+    const { messageId } = await telegram.send(message());
+    const acked = { html: "<b>gateway down on prod</b>\nAcked by @ops for 1 h.", text: "x" };
+    await telegram.editMessage(messageId, acked);
+    // Pressing the same button twice edits to the same content: not an error.
+    await telegram.editMessage(messageId, acked);
+    const edits = fake.messages({ bot: BOT }).filter((m) => m.edited);
+    expect(edits).toHaveLength(1);
+    expect(edits[0]).toMatchObject({ messageId, parseMode: "HTML", buttons: [] });
+
+    const { callbackQueryId } = fake.injectCallback({
+      bot: BOT,
+      chatId: CHAT,
+      userId: 4242,
+      messageId,
+      data: "1:s:prod",
+    });
+    await telegram.answerCallback(callbackQueryId, { text: "Acked for 1 h" });
+    const again = await rejection(telegram.answerCallback(callbackQueryId));
+    expect(again).toMatchObject({ status: 400, permanent: true });
+  });
+});
+
+describe("secondary webhook", () => {
+  const hookUrl = (): string => `${receiver.url}/hooks/s3cret-path`;
+
+  function fallback(): ReturnType<typeof withFallback> {
+    return withFallback(
+      notifier(),
+      createWebhookNotifier({ url: hookUrl(), timeoutMs: 2_000 }),
+      log,
+    );
+  }
+
+  it("gets the plain JSON when Telegram is down, once per notification, and the failure still shows", async () => {
+    await fake.control("down", {});
+    const first = await rejection(fallback().send(message()));
+    expect(first.permanent).toBe(false);
+    expect(hookBodies).toHaveLength(1);
+    const body = hookBodies[0] as WebhookBody;
+    expect(body).toMatchObject({
+      id: "prod.gateway.1:opened",
+      box: "prod",
+      type: "opened",
+      component: "gateway",
+      severity: "critical",
+      title: "gateway down on prod",
+      lines: opened().lines,
+      incidentId: "prod.gateway.1",
+    });
+    expect(Number.isNaN(Date.parse(body.at))).toBe(false);
+    expect(JSON.stringify(body)).not.toContain(TOKEN_SECRET_PART);
+
+    // The next cycle hands the same notification out again as a resend: no second post.
+    await rejection(fallback().send({ ...message(), resend: true }));
+    expect(hookBodies).toHaveLength(1);
+    expect(logLines.some((line) => line.includes("s3cret-path"))).toBe(false);
+  });
+
+  it("is not used when Telegram answers (429, 401) and never hides the Telegram error", async () => {
+    await fake.control("rate-limit", { retryAfter: 60 });
+    await rejection(fallback().send(message()));
+    fake.reset();
+    await fake.control("revoke-token", { bot: BOT });
+    await rejection(fallback().send(message()));
+    expect(hookBodies).toEqual([]);
+
+    fake.reset();
+    await fake.control("down", {});
+    hookStatus = 500;
+    const error = await rejection(fallback().send(message()));
+    expect(error.permanent).toBe(false);
+    expect(logLines.some((line) => line.includes("secondary webhook failed too"))).toBe(true);
+  });
+
+  it("delivers through Telegram when it is up, without touching the webhook", async () => {
+    const sent = await fallback().send(message());
+    expect(sent.via).toBe("telegram");
+    expect(hookBodies).toEqual([]);
+  });
+});

@@ -50,6 +50,11 @@ async function route(
   if (params === null || typeof params !== "object" || Array.isArray(params)) {
     throw new ControlError("the body must be a JSON object of parameters");
   }
+  if (action === "reset") {
+    service.reset();
+    sendJson(res, 200, { reset: [service.name] });
+    return;
+  }
   const result = await service.control(action, params as Record<string, unknown>);
   sendJson(res, 200, result ?? { ok: true });
 }

@@ -79,6 +79,10 @@ export interface CallRecord {
   readonly path: string;
   /** SDK operation name (ShowServer, BatchRebootServers, …) or "unknown". */
   action: string;
+  /** For actions on servers: "start", "stop", "reboot SOFT", "reboot HARD", "reinstall". */
+  operation?: string;
+  /** The servers an action names. */
+  serverIds?: string[];
   status: number;
   readonly time: string;
 }
@@ -316,6 +320,7 @@ class EcsApi {
       action: "unknown",
       status: 0,
       time: new Date().toISOString(),
+      ...describeAction(path, raw),
     };
     this.calls.push(call);
     if (this.calls.length > MAX_CALLS) this.calls.shift();
@@ -653,4 +658,24 @@ function errorStatus(value: unknown): number {
     );
   }
   return status;
+}
+
+/** What a server action asked for, for the `calls` view (tests assert on exact ECS actions). */
+function describeAction(path: string, raw: Buffer): Pick<CallRecord, "operation" | "serverIds"> {
+  const reinstall = /\/cloudservers\/([^/]+)\/reinstallos$/.exec(path);
+  if (reinstall) return { operation: "reinstall", serverIds: [decode(reinstall[1])] };
+  if (!path.endsWith("/cloudservers/action")) return {};
+  try {
+    const body = JSON.parse(raw.toString("utf8")) as Record<
+      string,
+      { servers?: { id?: string }[]; type?: string }
+    >;
+    const [key, option] = Object.entries(body)[0] ?? [];
+    if (!key || !option) return {};
+    const serverIds = (option.servers ?? []).map((s) => String(s.id));
+    const operation = key === "reboot" ? `reboot ${option.type ?? "?"}` : key.replace("os-", "");
+    return { operation, serverIds };
+  } catch {
+    return {};
+  }
 }

@@ -23,7 +23,7 @@ type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env = process.env): Config {
   const raw = readRawConfig(env);
   const missing: string[] = [];
-  const resolved = substituteEnv(raw, env, [], missing);
+  const resolved = substituteEnv(withBoxDefaults(raw), env, [], missing);
   return parseConfig(resolved, missing);
 }
 
@@ -60,6 +60,30 @@ function readConfigFile(path: string): string {
       cause,
     });
   }
+}
+
+/**
+ * `boxDefaults` is merged under every box, so a fleet that shares a MaaS key or gateway token
+ * states it once (FunctionGraph allows 4 KB of environment in all).
+ */
+function withBoxDefaults(raw: unknown): unknown {
+  if (!isRecord(raw) || !isRecord(raw.boxDefaults) || !Array.isArray(raw.boxes)) return raw;
+  const { boxDefaults, ...rest } = raw;
+  return { ...rest, boxes: raw.boxes.map((box: unknown) => deepMerge(boxDefaults, box)) };
+}
+
+function deepMerge(base: Record<string, unknown>, over: unknown): unknown {
+  if (!isRecord(over)) return over;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const under = base[key];
+    merged[key] = isRecord(under) && isRecord(value) ? deepMerge(under, value) : value;
+  }
+  return merged;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function substituteEnv(value: unknown, env: Env, path: string[], missing: string[]): unknown {

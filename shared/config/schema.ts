@@ -73,6 +73,8 @@ export const probesSchema = z.object({
 });
 
 export const configSchema = z.object({
+  /** Merged under every box by loadConfig; kept here so the key is known to the schema. */
+  boxDefaults: z.record(z.string(), z.unknown()).optional(),
   boxes: z
     .array(boxSchema)
     .min(1, "configure at least one box to watch")

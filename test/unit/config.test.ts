@@ -115,3 +115,33 @@ describe("config", () => {
     expect(normaliseMaasBaseUrl("https://h/v1")).toBe("https://h/v1");
   });
 });
+
+describe("boxDefaults", () => {
+  it("is merged under every box, the box's own values winning", () => {
+    const { boxes: _, ...rest } = valid;
+    const box = valid.boxes[0] as (typeof valid.boxes)[number];
+    const config = loadConfig({
+      ...env,
+      CLAWWATCH_CONFIG: JSON.stringify({
+        ...rest,
+        boxDefaults: { maas: box.maas, gateway: { token: box.gateway.token } },
+        boxes: [
+          {
+            name: "a",
+            serverId: "s-a",
+            gateway: { url: "http://10.0.0.1:18789" },
+            telegram: box.telegram,
+          },
+          {
+            name: "b",
+            serverId: "s-b",
+            gateway: { url: "http://10.0.0.2:18789", token: "own-token" },
+            telegram: box.telegram,
+          },
+        ],
+      }),
+    });
+    expect(config.boxes.map((b) => b.gateway.token)).toEqual(["gw-secret-token", "own-token"]);
+    expect(config.boxes[1]?.maas.model).toBe("deepseek-v3");
+  });
+});

@@ -1,0 +1,190 @@
+import { randomBytes, randomInt } from "node:crypto";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { controlRequest, startControl } from "./control";
+import { startEcs } from "./ecs";
+import { startFunctionGraph } from "./functiongraph";
+import type { Listening } from "./http";
+import { Iam } from "./iam";
+import { startMaas } from "./maas";
+import { startObs } from "./obs";
+import { type LocalService, timeScale } from "./service";
+import { startTelegram } from "./telegram";
+
+export interface LocalCloudOptions {
+  /** Where servers, function code and endpoints.json live (wiped at start). */
+  dir?: string;
+  /** 1 = real time; 0.05 makes a 60 s reboot take 3 s. */
+  timeScale?: number;
+  /** Fixed ports for the CLI; tests use ephemeral ones. */
+  ports?: Partial<Record<ServiceName | "apig" | "control", number>>;
+  /** How many watched boxes (ECS servers with a gateway guest) to create at start. */
+  boxes?: number;
+}
+
+type ServiceName = "ecs" | "obs" | "functiongraph" | "telegram" | "maas";
+
+export interface BoxEndpoint {
+  name: string;
+  serverId: string;
+  gatewayUrl: string;
+  gatewayToken: string;
+  /** Each gateway has its own bot: two pollers on one token would fight (409 Conflict). */
+  telegramBot: { token: string; username: string };
+}
+
+/** Everything a client needs to talk to the local cloud; written to `<dir>/endpoints.json`. */
+export interface Endpoints {
+  region: string;
+  projectId: string;
+  credentials: { ak: string; sk: string };
+  ecs: string;
+  obs: string;
+  functionGraph: string;
+  apig: string;
+  telegram: string;
+  maas: string;
+  control: string;
+  bucket: string;
+  timeScale: number;
+  telegramBots: { alerts: { token: string; username: string } };
+  alertChatId: number;
+  operatorUserId: number;
+  maasApi: { baseUrl: string; apiKey: string; model: string };
+  boxes: BoxEndpoint[];
+}
+
+export interface LocalCloud {
+  readonly endpoints: Endpoints;
+  readonly endpointsFile: string;
+  control(service: string, action: string, params?: Record<string, unknown>): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+const BUCKET = "clawwatch-state";
+const MODEL = "deepseek-v3";
+
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const dir = resolve(options.dir ?? ".local-cloud");
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const time = timeScale(options.timeScale ?? 1);
+  const ports = options.ports ?? {};
+  const iam = new Iam();
+  const boxCount = options.boxes ?? 1;
+  const gatewayBots = Array.from({ length: boxCount }, (_, i) => ({
+    token: botToken(),
+    username: `openclaw_gateway_${i + 1}_bot`,
+  }));
+  const secrets = {
+    alertBot: botToken(),
+    maasKey: `maas-${randomBytes(16).toString("hex")}`,
+    gatewayToken: `gw-${randomBytes(16).toString("hex")}`,
+  };
+
+  const started: { close(): Promise<void> }[] = [];
+  try {
+    const telegram = await startTelegram({
+      bots: [
+        { token: secrets.alertBot, username: "clawwatch_alerts_bot", firstName: "clawwatch" },
+        ...gatewayBots.map((bot) => ({ ...bot, firstName: "OpenClaw" })),
+      ],
+      port: ports.telegram,
+      time,
+    });
+    started.push(telegram);
+    const maas = await startMaas({
+      keys: [secrets.maasKey],
+      models: [MODEL],
+      port: ports.maas,
+      time,
+    });
+    started.push(maas);
+    const obs = await startObs({ iam, time, port: ports.obs, buckets: [BUCKET] });
+    started.push(obs);
+    const ecs = await startEcs({
+      iam,
+      time,
+      dataDir: join(dir, "ecs"),
+      port: ports.ecs,
+      guest: {
+        telegramApiRoot: telegram.url,
+        maasBaseUrl: `${maas.url}/v1`,
+        maasApiKey: secrets.maasKey,
+        model: MODEL,
+        gatewayToken: secrets.gatewayToken,
+        telegramBotToken: gatewayBots[0]?.token ?? "",
+        bootMs: time.scale(8_000),
+        connectGraceMs: time.scale(120_000),
+      },
+    });
+    started.push(ecs);
+    const functionGraph = await startFunctionGraph({
+      iam,
+      time,
+      dataDir: join(dir, "functiongraph"),
+      port: ports.functiongraph,
+      apigPort: ports.apig,
+    });
+    started.push(functionGraph);
+    const services: LocalService[] = [ecs, obs, functionGraph, telegram, maas];
+    const control: Listening = await startControl(services, ports.control);
+    started.push(control);
+
+    const boxes: BoxEndpoint[] = [];
+    for (const [i, bot] of gatewayBots.entries()) {
+      const seeded = await ecs.seedServer({
+        name: `openclaw-${i + 1}`,
+        telegramBotToken: bot.token,
+      });
+      boxes.push({
+        name: `box-${i + 1}`,
+        serverId: seeded.id,
+        gatewayUrl: seeded.gatewayUrl,
+        gatewayToken: secrets.gatewayToken,
+        telegramBot: bot,
+      });
+    }
+
+    const endpoints: Endpoints = {
+      region: iam.region,
+      projectId: iam.projectId,
+      credentials: { ak: iam.root.ak, sk: iam.root.sk },
+      ecs: ecs.url,
+      obs: obs.url,
+      functionGraph: functionGraph.url,
+      apig: functionGraph.apigUrl,
+      telegram: telegram.url,
+      maas: maas.url,
+      control: control.url,
+      bucket: BUCKET,
+      timeScale: time.factor,
+      telegramBots: { alerts: { token: secrets.alertBot, username: "clawwatch_alerts_bot" } },
+      alertChatId: -1_001_234_567_890,
+      operatorUserId: 4_242_424,
+      maasApi: { baseUrl: `${maas.url}/v1`, apiKey: secrets.maasKey, model: MODEL },
+      boxes,
+    };
+    const endpointsFile = join(dir, "endpoints.json");
+    await writeFile(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+
+    return {
+      endpoints,
+      endpointsFile,
+      control: (service, action, params = {}) =>
+        controlRequest(control.url, service, action, params),
+      stop: () => closeAll(started),
+    };
+  } catch (error) {
+    await closeAll(started);
+    throw error;
+  }
+}
+
+async function closeAll(items: { close(): Promise<void> }[]): Promise<void> {
+  for (const item of items.reverse()) await item.close().catch(() => {});
+}
+
+function botToken(): string {
+  return `${randomInt(100_000_000, 999_999_999)}:${randomBytes(26).toString("base64url").slice(0, 35)}`;
+}

@@ -1,0 +1,237 @@
+import type { BoxConfig } from "../config";
+import type { PolicyConfig } from "../config/policy-schema";
+import {
+  type Action,
+  applyOutcomes,
+  type BoxState,
+  describe,
+  explain,
+  initialState,
+  type Outcome,
+  resetState,
+  serverCheckDue,
+} from "../policy";
+import type { Observations } from "../probes/types";
+import type { LoadResult } from "../state/port";
+import type { PendingCommand, StoredEvent, StoredState } from "../state/schema";
+import { perform } from "./perform";
+import type { CycleDeps } from "./ports";
+
+export interface CycleReport {
+  box: string;
+  mode: "act" | "dry-run";
+  /** False when the cycle could not read its state (OBS down) and so decided nothing. */
+  decided: boolean;
+  observations?: Observations;
+  /** The policy's verdicts, planned actions and notes, one line each (what diagnose prints). */
+  plan: string[];
+  outcomes: Outcome[];
+  openIncidents: { component: string; cause: string; openedAt: number; acked: boolean }[];
+  errors: string[];
+  durationMs: number;
+}
+
+/**
+ * One check of one box: load → observe → decide → act → save. A down target is data; only the
+ * watchdog's own failures (OBS) end a cycle early, and then nothing destructive happens.
+ */
+export async function runCycle(
+  box: BoxConfig,
+  deps: CycleDeps,
+  mode: "act" | "dry-run" = "act",
+): Promise<CycleReport> {
+  const started = deps.clock();
+  const log = deps.log.child({ box: box.name });
+  const errors: string[] = [];
+  const report = (fields: Partial<CycleReport>): CycleReport => ({
+    box: box.name,
+    mode,
+    decided: false,
+    plan: [],
+    outcomes: [],
+    openIncidents: [],
+    errors,
+    durationMs: deps.clock() - started,
+    ...fields,
+  });
+
+  const loaded = await load(box, deps, errors);
+  const observations = await deps.observe(box, planFor(loaded?.stored, deps, started));
+  observations.watchdogErrors.push(...errors);
+  if (!loaded) {
+    log.error("cycle skipped: state unreadable, nothing decided", { errors });
+    return report({ observations });
+  }
+
+  const policy = policyFor(box, deps.config.policy);
+  const now = deps.clock();
+  const commands = loaded.commands.map((c) => c.command);
+  const explanation = explain(loaded.stored.policy, observations, now, policy, commands);
+  const plan = describe(explanation);
+  if (mode === "dry-run") {
+    return report({
+      decided: true,
+      observations,
+      plan,
+      openIncidents: openIncidents(loaded.stored.policy, now),
+    });
+  }
+
+  const outcomes = await perform(explanation.actions, box, explanation.state, deps, log);
+  const next: StoredState = {
+    version: 1,
+    savedAt: deps.clock(),
+    policy: applyOutcomes(explanation.state, outcomes, deps.clock(), policy),
+    probes: {
+      lastCompletionAt:
+        observations.maas?.checked === "completion" && observations.maas.status === "ok"
+          ? now
+          : loaded.stored.probes.lastCompletionAt,
+    },
+  };
+  await save(
+    box,
+    deps,
+    next,
+    loaded.commands,
+    eventsOf(explanation.actions, outcomes, box, now, deps.requestId),
+    errors,
+    log,
+  );
+  log.info("cycle done", {
+    gateway: observations.gateway.status,
+    maas: observations.maas?.status,
+    telegram: observations.telegram?.status,
+    actions: explanation.actions.filter((a) => a.kind !== "audit").length,
+  });
+  return report({
+    decided: true,
+    observations,
+    plan,
+    outcomes,
+    openIncidents: openIncidents(next.policy, now),
+  });
+}
+
+interface Loaded {
+  stored: StoredState;
+  commands: PendingCommand[];
+}
+
+async function load(
+  box: BoxConfig,
+  deps: CycleDeps,
+  errors: string[],
+): Promise<Loaded | undefined> {
+  const [state, pending] = await Promise.allSettled([
+    deps.store.load(box.name),
+    deps.store.pendingCommands(box.name),
+  ]);
+  if (state.status === "rejected") {
+    errors.push(`OBS: ${(state.reason as Error).message}`);
+    return undefined;
+  }
+  const commands = pending.status === "fulfilled" ? pending.value.commands : [];
+  if (pending.status === "rejected")
+    errors.push(`OBS commands: ${(pending.reason as Error).message}`);
+  if (pending.status === "fulfilled" && pending.value.rejected.length > 0) {
+    errors.push(`ignored malformed commands: ${pending.value.rejected.join(", ")}`);
+  }
+  return { stored: storedFrom(state.value, box.name, deps.clock()), commands };
+}
+
+function storedFrom(result: LoadResult, box: string, now: number): StoredState {
+  if (result.kind === "found") return result.stored;
+  const policy: BoxState =
+    result.kind === "missing"
+      ? initialState(box)
+      : resetState(box, now, `${result.reason}; the old object was kept as ${result.movedTo}`);
+  return { version: 1, savedAt: 0, policy, probes: {} };
+}
+
+function planFor(stored: StoredState | undefined, deps: CycleDeps, now: number) {
+  const policyState = stored?.policy;
+  const last = stored?.probes.lastCompletionAt;
+  return {
+    serverDue: policyState ? serverCheckDue(policyState, deps.config.policy) : true,
+    completionDue: last === undefined || now - last >= deps.config.probes.completionEvery,
+  };
+}
+
+/** Without bootstrap user_data the "re-run bootstrap" rung cannot be taken; skip it. */
+function policyFor(box: BoxConfig, policy: PolicyConfig): PolicyConfig {
+  if (box.bootstrapUserData) return policy;
+  return { ...policy, ladder: policy.ladder.filter((rung) => rung !== "rebootstrap") };
+}
+
+async function save(
+  box: BoxConfig,
+  deps: CycleDeps,
+  next: StoredState,
+  commands: PendingCommand[],
+  events: StoredEvent[],
+  errors: string[],
+  log: CycleDeps["log"],
+): Promise<void> {
+  try {
+    await deps.store.save(box.name, next);
+  } catch (error) {
+    // Commands stay in OBS and are applied again next cycle: the policy remembers processed ids.
+    errors.push(`OBS save: ${(error as Error).message}`);
+    log.error("state not saved", { error });
+    return;
+  }
+  const tasks: Promise<void>[] = [];
+  if (events.length > 0) tasks.push(deps.store.appendEvents(box.name, events));
+  if (commands.length > 0) tasks.push(deps.store.removeCommands(commands.map((c) => c.key)));
+  for (const result of await Promise.allSettled(tasks)) {
+    if (result.status === "rejected") {
+      errors.push(`OBS: ${(result.reason as Error).message}`);
+      log.warn("audit or command clean-up failed", { error: result.reason });
+    }
+  }
+}
+
+function eventsOf(
+  actions: Action[],
+  outcomes: Outcome[],
+  box: BoxConfig,
+  now: number,
+  requestId: string,
+): StoredEvent[] {
+  const base = { at: now, box: box.name, requestId };
+  const events: StoredEvent[] = [];
+  for (const action of actions) {
+    if (action.kind === "audit") events.push({ ...base, ...action.event });
+  }
+  for (const outcome of outcomes) {
+    if (outcome.kind === "remediated") {
+      events.push({
+        ...base,
+        type: "remediation-done",
+        detail: `${outcome.action} accepted`,
+        ...(outcome.jobId ? { jobId: outcome.jobId } : {}),
+      });
+    } else if (outcome.kind === "remediate-failed") {
+      events.push({
+        ...base,
+        type: "remediation-failed",
+        detail: `${outcome.action}: ${outcome.error}`,
+      });
+    } else if (outcome.kind === "notify-failed") {
+      events.push({ ...base, type: "notify-failed", detail: outcome.error });
+    }
+  }
+  return events;
+}
+
+function openIncidents(state: BoxState, now: number): CycleReport["openIncidents"] {
+  return Object.values(state.incidents)
+    .filter((i) => i !== undefined)
+    .map((i) => ({
+      component: i.component,
+      cause: i.cause,
+      openedAt: i.openedAt,
+      acked: (i.ackedUntil ?? 0) > now,
+    }));
+}

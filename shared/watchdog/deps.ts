@@ -1,0 +1,91 @@
+import type { Compute } from "../cloud/compute";
+import type { HuaweiAuth } from "../cloud/huawei-sdk";
+import type { Config } from "../config";
+import { InvocationError } from "../errors";
+import type { Notifier } from "../notify/port";
+import { createTelegramNotifier } from "../notify/telegram";
+import { createWebhookNotifier, withFallback } from "../notify/webhook";
+import { observe } from "../probes/observe";
+import { agencyCredentials, type FunctionContext } from "../runtime/context";
+import type { Logger } from "../runtime/logger";
+import { createObsClient } from "../state/obs-client";
+import { createObsStateStore } from "../state/obs-store";
+import type { StateStore } from "../state/port";
+import type { CycleDeps } from "./ports";
+
+/** The agency's temporary key for this invocation, or a clear error when the function has none. */
+export function authFrom(context: FunctionContext, config: Config): HuaweiAuth {
+  const agency = agencyCredentials(context);
+  if (!agency) {
+    throw new InvocationError(
+      "the function has no agency credentials: set an agency (xrole) with ECS and OBS rights on the function",
+    );
+  }
+  return { ...agency, projectId: config.cloud.projectId || context.getProjectID() };
+}
+
+export function obsEndpoint(config: Config): string {
+  return config.cloud.obsEndpoint ?? `https://obs.${config.cloud.region}.myhuaweicloud.com`;
+}
+
+export async function createStore(config: Config, auth: HuaweiAuth): Promise<StateStore> {
+  const client = await createObsClient({
+    server: obsEndpoint(config),
+    ak: auth.ak,
+    sk: auth.sk,
+    ...(auth.securityToken ? { securityToken: auth.securityToken } : {}),
+  });
+  return createObsStateStore({ client, bucket: config.state.bucket, prefix: config.state.prefix });
+}
+
+export function createNotifier(config: Config, log: Logger): Notifier {
+  const telegram = createTelegramNotifier({ alerts: config.alerts, log });
+  const secondary = config.alerts.secondaryWebhookUrl;
+  return secondary
+    ? withFallback(telegram, createWebhookNotifier({ url: secondary, timeoutMs: 5_000 }), log)
+    : telegram;
+}
+
+/** Loads the ECS adapter only on first use (its SDK costs ~85 ms to load) and keeps it. */
+export function lazyCompute(config: Config, auth: HuaweiAuth): () => Promise<Compute> {
+  let compute: Promise<Compute> | undefined;
+  return () => {
+    compute ??= import("../cloud/ecs.lazy").then(({ createEcsCompute }) =>
+      createEcsCompute({
+        auth,
+        ...(config.cloud.ecsEndpoint
+          ? { endpoint: config.cloud.ecsEndpoint }
+          : { region: config.cloud.region }),
+        timeoutMs: config.probes.serverTimeout,
+      }),
+    );
+    return compute;
+  };
+}
+
+/** Everything one invocation's cycles need, built from the config and the invocation context. */
+export async function buildCycleDeps(
+  config: Config,
+  context: FunctionContext,
+  log: Logger,
+  clock: () => number = Date.now,
+): Promise<CycleDeps> {
+  const auth = authFrom(context, config);
+  const compute = lazyCompute(config, auth);
+  return {
+    config,
+    store: await createStore(config, auth),
+    notifier: createNotifier(config, log),
+    compute,
+    observe: (box, plan) =>
+      observe(
+        box,
+        { probes: config.probes, telegramApiRoot: config.alerts.apiRoot, compute },
+        plan,
+      ),
+    log,
+    clock,
+    remainingMs: () => context.getRemainingTimeInMilliSeconds(),
+    requestId: context.getRequestID(),
+  };
+}

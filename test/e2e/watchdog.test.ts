@@ -1,0 +1,208 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, type Harness, startHarness } from "./harness";
+
+/**
+ * The bundled watchdog (npm run build) deployed to the local FunctionGraph through the SDK,
+ * checking stand-in gateways on local ECS servers, state in local OBS, alerts at the Telegram
+ * fake. One box per scenario keeps them independent; cycles are stepped by manual invokes.
+ */
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness(9);
+}, 120_000);
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+const ecs = (action: string, params: Record<string, unknown>) =>
+  h.cloud.control("ecs", action, params);
+
+async function cycles(box: string, count: number) {
+  const reports = [];
+  for (let i = 0; i < count; i++) reports.push(await h.cycle(box));
+  return reports;
+}
+
+/** Cycles until `check` holds (each cycle is one watchdog invocation). */
+async function cycleUntil(box: string, what: string, check: () => Promise<boolean>, max = 25) {
+  for (let i = 0; i < max; i++) {
+    await h.cycle(box);
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`after ${max} cycles still no ${what}`);
+}
+
+async function guestReady(box: string): Promise<boolean> {
+  const server = (
+    (await ecs("servers", {})) as { id: string; status: string; guestPid?: number }[]
+  ).find((s) => s.id === h.serverOf(box));
+  return server?.status === "ACTIVE" && server.guestPid !== undefined;
+}
+
+const titles = async (box: string) => (await h.alerts(box)).map((m) => m.plainText.split("\n")[0]);
+
+describe("watchdog on the local cloud", () => {
+  it("stays quiet and acts on nothing while everything is healthy", async () => {
+    await cycles("box-1", 2);
+    expect(await h.alerts("box-1")).toEqual([]);
+    expect(await h.ecsActions("box-1")).toEqual([]);
+    const state = await h.stateOf("box-1");
+    expect(state).toMatchObject({ version: 1, policy: { box: "box-1", cycle: 2 } });
+  });
+
+  it("diagnose reports every probe with latency and acts on nothing", async () => {
+    await ecs("kill-guest", { serverId: h.serverOf("box-1") });
+    const before = await h.stateOf("box-1");
+    const report = await h.diagnose("box-1");
+    const box = report.boxes[0];
+    expect(report.mode).toBe("dry-run");
+    expect(box?.observations?.gateway).toMatchObject({ status: "down", unreachable: true });
+    expect(box?.observations?.gateway.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(box?.observations?.maas?.status).toBe("ok");
+    expect(box?.observations?.telegram?.status).toBe("ok");
+    expect(box?.observations?.server).toMatchObject({ status: "ACTIVE" });
+    expect(box?.plan.join("\n")).toMatch(/gateway: fail \(down\)/);
+    expect(await h.stateOf("box-1")).toEqual(before);
+    expect(await h.ecsActions("box-1")).toEqual([]);
+    await ecs("set-status", { serverId: h.serverOf("box-1"), status: "SHUTOFF" });
+    await ecs("set-status", { serverId: h.serverOf("box-1"), status: "ACTIVE" });
+  });
+
+  it("crash: alerts at the threshold, soft-reboots once, and says resolved when back", async () => {
+    await cycles("box-2", 1);
+    await ecs("kill-guest", { serverId: h.serverOf("box-2") });
+    await cycles("box-2", 2);
+    expect(await h.alerts("box-2")).toEqual([]);
+    await cycles("box-2", 1);
+    const opened = await h.alerts("box-2");
+    expect(opened.length).toBeGreaterThanOrEqual(1);
+    expect(
+      opened[0]?.buttons
+        .flat()
+        .map((b) => b.text)
+        .join(" "),
+    ).toMatch(/Ack/);
+    expect(await h.ecsActions("box-2")).toEqual(["reboot SOFT"]);
+    await eventually(() => guestReady("box-2"), "the guest to boot again");
+    await cycleUntil("box-2", "resolved message", async () =>
+      (await titles("box-2")).some((t) => /resolved|back to normal/i.test(t ?? "")),
+    );
+    const messages = await h.alerts("box-2");
+    const resolved = messages.at(-1);
+    expect(resolved?.replyTo).toBe(messages[0]?.messageId);
+    expect(await h.ecsActions("box-2")).toEqual(["reboot SOFT"]);
+  });
+
+  it("hung gateway (accepts, never answers) is treated as down and rebooted", async () => {
+    await ecs("hang-guest", { serverId: h.serverOf("box-3") });
+    await cycleUntil("box-3", "a reboot", async () => (await h.ecsActions("box-3")).length > 0, 6);
+    expect(await h.ecsActions("box-3")).toEqual(["reboot SOFT"]);
+    await eventually(() => guestReady("box-3"), "the guest to boot again");
+    await cycleUntil("box-3", "resolution", async () =>
+      (await titles("box-3")).some((t) => /resolved|back to normal/i.test(t ?? "")),
+    );
+  });
+
+  it("server SHUTOFF: alerts and starts it", async () => {
+    await ecs("set-status", { serverId: h.serverOf("box-4"), status: "SHUTOFF" });
+    await cycleUntil(
+      "box-4",
+      "a start",
+      async () => (await h.ecsActions("box-4")).includes("start"),
+      6,
+    );
+    expect(await h.ecsActions("box-4")).toEqual(["start"]);
+    expect((await h.alerts("box-4")).length).toBeGreaterThan(0);
+    await eventually(() => guestReady("box-4"), "the server to run again");
+    await cycleUntil("box-4", "resolution", async () =>
+      (await titles("box-4")).some((t) => /resolved|back to normal/i.test(t ?? "")),
+    );
+  });
+
+  it("server ERROR: needs a human, no action", async () => {
+    await ecs("set-status", { serverId: h.serverOf("box-5"), status: "ERROR" });
+    await cycles("box-5", 4);
+    const text = (await h.alerts("box-5")).map((m) => m.plainText).join("\n");
+    expect(text).toMatch(/human/i);
+    expect(await h.ecsActions("box-5")).toEqual([]);
+    await ecs("set-status", { serverId: h.serverOf("box-5"), status: "ACTIVE" });
+  });
+
+  it("MaaS key rejected: alert with the key hint, never a reboot", async () => {
+    await h.cloud.control("maas", "status", { status: 401 });
+    try {
+      await cycles("box-6", 2);
+      const text = (await h.alerts("box-6")).map((m) => m.plainText).join("\n");
+      expect(text).toMatch(/key/i);
+      expect(await h.ecsActions("box-6")).toEqual([]);
+    } finally {
+      await h.cloud.control("maas", "reset");
+    }
+    await cycleUntil("box-6", "resolution", async () =>
+      (await titles("box-6")).some((t) => /resolved|back to normal/i.test(t ?? "")),
+    );
+  });
+
+  it("Telegram down: alerts wait in the outbox and are delivered later, nothing lost", async () => {
+    await h.cloud.control("telegram", "down");
+    try {
+      await ecs("kill-guest", { serverId: h.serverOf("box-7") });
+      await cycles("box-7", 3);
+      expect(await h.alerts("box-7")).toEqual([]);
+      const state = (await h.stateOf("box-7")) as { policy: { outbox: unknown[] } };
+      expect(state.policy.outbox.length).toBeGreaterThan(0);
+    } finally {
+      await h.cloud.control("telegram", "up");
+    }
+    await cycles("box-7", 1);
+    expect((await h.alerts("box-7")).length).toBeGreaterThan(0);
+  });
+
+  it("OBS down: logged, no destructive action, state intact", async () => {
+    await cycles("box-8", 1);
+    const before = await h.stateOf("box-8");
+    await ecs("kill-guest", { serverId: h.serverOf("box-8") });
+    await h.cloud.control("obs", "error", { status: 503 });
+    try {
+      const reports = await cycles("box-8", 4);
+      expect(reports.every((r) => r.boxes[0]?.decided === false)).toBe(true);
+      expect(reports[0]?.boxes[0]?.errors.join()).toMatch(/OBS/);
+    } finally {
+      await h.cloud.control("obs", "reset");
+    }
+    expect(await h.ecsActions("box-8")).toEqual([]);
+    expect(await h.stateOf("box-8")).toEqual(before);
+  });
+
+  it("corrupt state: moved aside, fresh state, operators told", async () => {
+    const e = h.cloud.endpoints;
+    await h.cloud.control("obs", "put-object", {
+      bucket: e.bucket,
+      key: "clawwatch/box-9/state.json",
+      body: "{not json",
+    });
+    const report = await h.cycle("box-9");
+    expect(report.boxes[0]?.decided).toBe(true);
+    const text = (await h.alerts("box-9")).map((m) => m.plainText).join("\n");
+    expect(text).toMatch(/state/i);
+    const kept = (await h.cloud.control("obs", "objects", {
+      bucket: e.bucket,
+      prefix: "clawwatch/box-9/corrupt/",
+    })) as unknown[];
+    expect(kept.length).toBe(1);
+    expect(await h.stateOf("box-9")).toMatchObject({ version: 1 });
+  });
+
+  it("no secret appears in any function log or Telegram message", async () => {
+    const invocations = (await h.cloud.control("functiongraph", "invocations", {
+      limit: 1000,
+    })) as { log?: string; result?: string }[];
+    const messages = await h.cloud.control("telegram", "messages", {});
+    const everything = JSON.stringify({ invocations, messages });
+    expect(invocations.length).toBeGreaterThan(10);
+    for (const secret of h.secrets) expect(everything).not.toContain(secret);
+  });
+});

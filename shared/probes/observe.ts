@@ -1,0 +1,112 @@
+import type { Compute } from "../cloud/compute";
+import type { BoxConfig, Config } from "../config";
+import type { Logger } from "../runtime/logger";
+import { probeGateway } from "./gateway";
+import { safeDetail } from "./http";
+import { probeMaas } from "./maas";
+import { probeServer } from "./server";
+import { probeTelegram } from "./telegram";
+import type { GatewayResult, Observations, ProbeError, ServerResult } from "./types";
+
+export type ProbeSettings = Pick<
+  Config["probes"],
+  "gatewayTimeout" | "maasTimeout" | "telegramTimeout" | "serverTimeout" | "retryDelay"
+>;
+
+export interface ObserveDeps {
+  probes: ProbeSettings;
+  /** Bot API root for the gateway's bot (the alert config's `apiRoot`). */
+  telegramApiRoot: string;
+  /** Lazy: loading the ECS SDK costs ~85 ms, so it is built only when the server is probed. */
+  compute: () => Promise<Compute>;
+  /** Each probe's result at debug level (results never hold secrets). */
+  logger?: Logger;
+}
+
+export interface ObservePlan {
+  /** Show the ECS server even when the gateway is ok (every Nth cycle). */
+  serverDue: boolean;
+  /** Run the tiny MaaS chat completion this cycle (every `completionEvery`). */
+  completionDue: boolean;
+}
+
+/**
+ * One box's probes for one cycle. Gateway, MaaS and Telegram run in parallel; the server probe
+ * starts with them when due, or as soon as the gateway turns out not ok. Never throws.
+ */
+export async function observe(
+  box: BoxConfig,
+  deps: ObserveDeps,
+  plan: ObservePlan,
+): Promise<Observations> {
+  const { probes } = deps;
+  const gatewayRun = probeGateway({
+    url: box.gateway.url,
+    token: box.gateway.token,
+    timeoutMs: probes.gatewayTimeout,
+    retryDelayMs: probes.retryDelay,
+  });
+  const serverRun = plan.serverDue
+    ? showServer(box, deps)
+    : gatewayRun.then((gateway) => (needsServer(gateway) ? showServer(box, deps) : undefined));
+  const [gateway, maas, telegram, server] = await Promise.all([
+    gatewayRun,
+    probeMaas({
+      baseUrl: box.maas.baseUrl,
+      apiKey: box.maas.apiKey,
+      model: box.maas.model,
+      timeoutMs: probes.maasTimeout,
+      retryDelayMs: probes.retryDelay,
+      completion: plan.completionDue,
+    }),
+    probeTelegram({
+      apiRoot: deps.telegramApiRoot,
+      botToken: box.telegram.botToken,
+      timeoutMs: probes.telegramTimeout,
+      retryDelayMs: probes.retryDelay,
+    }),
+    serverRun,
+  ]);
+  const observations: Observations = { gateway, maas, telegram, watchdogErrors: [] };
+  if (server !== undefined) observations.server = server;
+  log(deps.logger, box.name, observations);
+  return observations;
+}
+
+function needsServer(gateway: GatewayResult): boolean {
+  return gateway.status !== "ok";
+}
+
+async function showServer(box: BoxConfig, deps: ObserveDeps): Promise<ServerResult | ProbeError> {
+  let compute: Compute;
+  try {
+    compute = await deps.compute();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { status: "error", detail: safeDetail(`ECS client unavailable: ${reason}`) };
+  }
+  return probeServer(compute, box.serverId, {
+    timeoutMs: deps.probes.serverTimeout,
+    retryDelayMs: deps.probes.retryDelay,
+  });
+}
+
+function log(logger: Logger | undefined, box: string, obs: Observations): void {
+  if (logger === undefined) return;
+  const entries = [
+    ["gateway", obs.gateway],
+    ["maas", obs.maas],
+    ["telegram", obs.telegram],
+    ["server", obs.server],
+  ] as const;
+  for (const [probe, result] of entries) {
+    if (result === undefined) continue;
+    logger.debug("probe", {
+      box,
+      probe,
+      status: result.status,
+      latencyMs: "latencyMs" in result ? result.latencyMs : undefined,
+      detail: result.detail,
+    });
+  }
+}

@@ -101,8 +101,13 @@ export const configSchema = z.object({
       concurrency: z.number().int().min(1).max(64).default(8),
       /** Stop starting work when less than this is left of the function's time. */
       safetyMargin: duration.default(3_000),
+      /**
+       * A timer cycle that finds the state saved less than this ago backs off: it is an
+       * invocation that queued behind a slow one (max instances 1), not a new minute.
+       */
+      minInterval: duration.default(20_000),
     })
-    .default({ concurrency: 8, safetyMargin: 3_000 }),
+    .prefault({}),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -17,9 +17,13 @@ import type { PendingCommand, StoredEvent, StoredState } from "../state/schema";
 import { perform } from "./perform";
 import type { CycleDeps } from "./ports";
 
+export type CycleMode = "act" | "dry-run" | "timer";
+
 export interface CycleReport {
   box: string;
-  mode: "act" | "dry-run";
+  mode: CycleMode;
+  /** Set when the cycle backed off because another one just finished. */
+  skipped?: string;
   /** False when the cycle could not read its state (OBS down) and so decided nothing. */
   decided: boolean;
   observations?: Observations;
@@ -38,7 +42,7 @@ export interface CycleReport {
 export async function runCycle(
   box: BoxConfig,
   deps: CycleDeps,
-  mode: "act" | "dry-run" = "act",
+  mode: CycleMode = "act",
 ): Promise<CycleReport> {
   const started = deps.clock();
   const log = deps.log.child({ box: box.name });
@@ -56,6 +60,11 @@ export async function runCycle(
   });
 
   const loaded = await load(box, deps, errors);
+  const since = started - (loaded?.stored.savedAt ?? 0);
+  if (mode === "timer" && since < deps.config.runtime.minInterval) {
+    log.info("backing off: another cycle saved the state moments ago", { sinceMs: since });
+    return report({ skipped: `another cycle finished ${since} ms ago` });
+  }
   const observations = await deps.observe(box, planFor(loaded?.stored, deps, started));
   observations.watchdogErrors.push(...errors);
   if (!loaded) {

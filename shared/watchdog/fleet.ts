@@ -1,10 +1,10 @@
 import type { BoxConfig } from "../config";
-import { type CycleReport, runCycle } from "./cycle";
+import { type CycleMode, type CycleReport, runCycle } from "./cycle";
 import type { CycleDeps } from "./ports";
 
 export interface FleetReport {
   requestId: string;
-  mode: "act" | "dry-run";
+  mode: CycleMode;
   boxes: CycleReport[];
   /** Boxes not checked because the function ran out of time. */
   skipped: string[];
@@ -18,7 +18,7 @@ export interface FleetReport {
 export async function runFleet(
   boxes: readonly BoxConfig[],
   deps: CycleDeps,
-  mode: "act" | "dry-run",
+  mode: CycleMode,
 ): Promise<FleetReport> {
   const started = deps.clock();
   const reports: CycleReport[] = [];
@@ -49,11 +49,7 @@ export async function runFleet(
 }
 
 /** One box's failure must not stop the others: a thrown bug becomes that box's error. */
-async function checkOne(
-  box: BoxConfig,
-  deps: CycleDeps,
-  mode: "act" | "dry-run",
-): Promise<CycleReport> {
+async function checkOne(box: BoxConfig, deps: CycleDeps, mode: CycleMode): Promise<CycleReport> {
   try {
     return await runCycle(box, deps, mode);
   } catch (error) {

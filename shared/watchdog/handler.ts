@@ -6,7 +6,7 @@ import { buildCycleDeps } from "./deps";
 import { type FleetReport, runFleet } from "./fleet";
 
 interface Command {
-  command: "diagnose" | "cycle";
+  command: "diagnose" | "cycle" | "timer";
   box?: string;
 }
 
@@ -29,11 +29,12 @@ export async function handleWatchdogEvent(
     );
   }
   const deps = await buildCycleDeps(config, context, log);
-  return runFleet(boxes, deps, request.command === "diagnose" ? "dry-run" : "act");
+  const mode = { diagnose: "dry-run", cycle: "act", timer: "timer" } as const;
+  return runFleet(boxes, deps, mode[request.command]);
 }
 
 function parseEvent(event: unknown): Command {
-  if (isTimerEvent(event)) return { command: "cycle" };
+  if (isTimerEvent(event)) return { command: "timer" };
   const e = (event ?? {}) as { command?: unknown; box?: unknown };
   if (e.command === "diagnose" || e.command === "cycle") {
     if (e.box !== undefined && typeof e.box !== "string") {

@@ -7,14 +7,18 @@ import type { Endpoints } from "./cloud";
 
 export const LOCAL_AGENCY = "clawwatch-agency";
 
+/** Sections of the product config a local deployment may override (tests, the demo). */
+export interface ConfigOverrides {
+  policy?: Record<string, unknown>;
+  probes?: Record<string, unknown>;
+  runtime?: Record<string, unknown>;
+}
+
 /**
  * The product config for the local cloud, in the shape a real deploy uses: readable settings in
  * CLAWWATCH_CONFIG with `${NAME}` references, the secrets themselves in encrypted env vars.
  */
-export function localProductConfig(
-  e: Endpoints,
-  overrides: { policy?: Record<string, unknown>; probes?: Record<string, unknown> } = {},
-) {
+export function localProductConfig(e: Endpoints, overrides: ConfigOverrides = {}) {
   const webhookSecret = randomBytes(24).toString("base64url");
   const config = {
     boxDefaults: {
@@ -44,6 +48,7 @@ export function localProductConfig(
     state: { bucket: e.bucket },
     ...(overrides.policy ? { policy: overrides.policy } : {}),
     ...(overrides.probes ? { probes: overrides.probes } : {}),
+    ...(overrides.runtime ? { runtime: overrides.runtime } : {}),
   };
   const secrets: Record<string, string> = {
     ALERT_BOT_TOKEN: e.telegramBots.alerts.token,
@@ -69,10 +74,8 @@ export function localTarget(e: Endpoints): Target {
   };
 }
 
-export interface LocalDeployOptions {
+export interface LocalDeployOptions extends ConfigOverrides {
   outDir?: string;
-  policy?: Record<string, unknown>;
-  probes?: Record<string, unknown>;
   /** A TIMER trigger at this rate ("1m"); none when absent (tests step cycles by invoking). */
   timerRate?: string;
   timeoutSeconds?: number;

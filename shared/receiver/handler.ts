@@ -1,0 +1,13 @@
+import type { ApigEvent, ApigResult } from "../runtime/context";
+import { apigResult, requestFromApig } from "./apig";
+import type { Receiver } from "./app";
+import type { Invocation } from "./ports";
+
+/** APIG event → standard request → receiver → standard response → APIG result. */
+export async function handleApigEvent(
+  receiver: Receiver,
+  event: ApigEvent | null | undefined,
+  invocation: Invocation,
+): Promise<ApigResult> {
+  return apigResult(await receiver.handle(requestFromApig(event), invocation));
+}

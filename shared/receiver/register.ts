@@ -1,0 +1,36 @@
+import { Api } from "grammy";
+import type { AlertsConfig } from "../config";
+import { ReceiverError } from "./errors";
+
+/** The update kinds the receiver handles; Telegram then sends nothing else. */
+export const ALLOWED_UPDATES = ["message", "callback_query"] as const;
+
+/**
+ * Points the alert bot's webhook at the receiver (the APIG trigger's URL) with the secret.
+ * One connection at a time: Telegram then delivers in order, so two presses of a confirm button
+ * never race each other across function instances.
+ */
+export async function registerWebhook(
+  alerts: Pick<AlertsConfig, "botToken" | "apiRoot" | "webhookSecret">,
+  url: string,
+): Promise<void> {
+  if (!alerts.webhookSecret) {
+    throw new ReceiverError(
+      "alerts.webhookSecret is not set: add 16-256 characters of A-Z a-z 0-9 _ - before registering the webhook",
+    );
+  }
+  const api = new Api(alerts.botToken, { apiRoot: alerts.apiRoot });
+  try {
+    await api.setWebhook(url, {
+      secret_token: alerts.webhookSecret,
+      allowed_updates: [...ALLOWED_UPDATES],
+      max_connections: 1,
+    });
+  } catch (error) {
+    // grammY's errors can carry the request URL, which holds the bot token.
+    const said = (error as { description?: unknown }).description;
+    throw new ReceiverError(
+      `setWebhook failed${typeof said === "string" ? ` (${said.slice(0, 200)})` : ""}: check alerts.botToken, alerts.apiRoot and that ${url} is a public HTTPS URL`,
+    );
+  }
+}

@@ -1,0 +1,63 @@
+import type { BoxConfig, Config } from "../config";
+import type { FunctionContext } from "../runtime/context";
+import type { Logger } from "../runtime/logger";
+import { createObsClient } from "../state/obs-client";
+import { createObsStateStore } from "../state/obs-store";
+import type { CycleReport } from "../watchdog/cycle";
+import { authFrom, buildCycleDeps, lazyCompute, obsEndpoint } from "../watchdog/deps";
+import { runFleet } from "../watchdog/fleet";
+import type { CycleDeps } from "../watchdog/ports";
+import { createTelegramChat } from "./chat";
+import { ReceiverError } from "./errors";
+import { createObsLedger } from "./ledger";
+import type { Invocation, ReceiverServices } from "./ports";
+
+/**
+ * The real adapters inside FunctionGraph: OBS with the agency's temporary key, the alert bot,
+ * ECS loaded on first use, and the watchdog's own dry run for /status.
+ */
+export async function buildReceiverServices(
+  config: Config,
+  context: FunctionContext,
+  log: Logger,
+): Promise<ReceiverServices> {
+  const auth = authFrom(context, config);
+  const client = await createObsClient({
+    server: obsEndpoint(config),
+    ak: auth.ak,
+    sk: auth.sk,
+    ...(auth.securityToken ? { securityToken: auth.securityToken } : {}),
+  });
+  const { bucket, prefix } = config.state;
+  let cycleDeps: Promise<CycleDeps> | undefined;
+  return {
+    store: createObsStateStore({ client, bucket, prefix }),
+    ledger: createObsLedger({ client, bucket, prefix }),
+    chat: createTelegramChat({ alerts: config.alerts, log }),
+    compute: lazyCompute(config, auth),
+    diagnose: async (box) => {
+      cycleDeps ??= buildCycleDeps(config, context, log);
+      return diagnoseOne(box, await cycleDeps);
+    },
+  };
+}
+
+/** runFleet in dry-run mode for one box; a box skipped for lack of time is an error here. */
+export async function diagnoseOne(box: BoxConfig, deps: CycleDeps): Promise<CycleReport> {
+  const fleet = await runFleet([box], deps, "dry-run");
+  const report = fleet.boxes[0];
+  if (!report) {
+    throw new ReceiverError(`${box.name} was not checked: the function is near its timeout`);
+  }
+  return report;
+}
+
+/** One APIG invocation's view of the FunctionGraph context. */
+export function invocationFrom(context: FunctionContext, config: Config, log: Logger): Invocation {
+  return {
+    requestId: context.getRequestID(),
+    log,
+    remainingMs: () => context.getRemainingTimeInMilliSeconds(),
+    services: () => buildReceiverServices(config, context, log),
+  };
+}

@@ -1,0 +1,294 @@
+import type { PolicyConfig } from "../config/policy-schema";
+import { type RenderedMessage, renderReply } from "../notify/render";
+import { budgetUsed } from "../policy/remediation";
+import { type BoxState, COMPONENTS, type Incident } from "../policy/state";
+import { formatDuration, operatorName } from "../policy/text";
+import type { ProbeError, ProbeResult } from "../probes/types";
+import type { StoredEvent } from "../state/schema";
+import type { CycleReport } from "../watchdog/cycle";
+
+/**
+ * Pure rendering of the receiver's replies: plain-text lines that renderReply escapes into
+ * Telegram HTML. Times are UTC and derived from `now`, never from a clock.
+ */
+
+const HOUR = 3_600_000;
+const DETAIL_MAX = 90;
+
+/** Everything /status knows about one box; any part may be missing when its source failed. */
+export interface BoxStatus {
+  box: string;
+  now: number;
+  /** The dry-run diagnose; absent when it failed or ran out of time (see `problem`). */
+  report?: CycleReport;
+  problem?: string;
+  /** The stored policy state, for mute, acks, grace and budget. */
+  state?: BoxState;
+  /** Recent audit events, newest first, covering at least the last 24 h when available. */
+  events?: readonly StoredEvent[];
+}
+
+export function renderStatus(
+  statuses: readonly BoxStatus[],
+  policy: PolicyConfig,
+): RenderedMessage {
+  const only = statuses.length === 1 ? statuses[0] : undefined;
+  if (only)
+    return renderReply({ title: `📋 ${only.box} · status`, lines: statusLines(only, policy) });
+  const lines: string[] = [];
+  for (const status of statuses) {
+    if (lines.length > 0) lines.push("");
+    lines.push(`▸ ${status.box}`, ...statusLines(status, policy));
+  }
+  return renderReply({ title: `📋 Status of ${statuses.length} boxes`, lines });
+}
+
+export function statusLines(status: BoxStatus, policy: PolicyConfig): string[] {
+  const { report, state, now } = status;
+  const lines: string[] = [];
+  const observations = report?.observations;
+  if (observations) {
+    lines.push(probeLine("gateway", observations.gateway));
+    lines.push(probeLine("maas", observations.maas));
+    lines.push(probeLine("telegram", observations.telegram));
+    if (observations.server) lines.push(probeLine("server", observations.server));
+  } else {
+    lines.push(`⚠️ no fresh check: ${status.problem ?? "diagnose gave no observations"}`);
+    if (state) lines.push(...storedVerdictLines(state));
+  }
+  lines.push(...incidentLines(status));
+  if (state) lines.push(...pauseLines(state, now, policy));
+  lines.push(...lastActionLines(status.events ?? [], now));
+  lines.push(`24 h ${sparkline(status.events ?? [], now, openComponents(status))} now`);
+  for (const error of report?.errors ?? []) lines.push(`⚠️ ${clip(error)}`);
+  return lines;
+}
+
+type AnyProbe = ProbeResult<string> | ProbeError;
+
+export function probeLine(name: string, result: AnyProbe | undefined): string {
+  if (!result) return `▫️ ${name}: not checked`;
+  const latency = "latencyMs" in result ? ` · ${Math.round(result.latencyMs)} ms` : "";
+  // The server probe's detail often just repeats its status.
+  const repeats = result.detail.trim().endsWith(result.status);
+  const detail = result.detail && !repeats ? ` · ${clip(result.detail)}` : "";
+  return `${statusIcon(result.status)} ${name}: ${result.status}${latency}${detail}`;
+}
+
+function statusIcon(status: string): string {
+  if (status === "ok" || status === "ACTIVE") return "✅";
+  if (["booting", "REBOOT", "HARD_REBOOT", "REBUILD", "BUILD"].includes(status)) return "⏳";
+  if (["degraded", "rate-limited", "misconfigured", "error", "UNKNOWN"].includes(status)) {
+    return "🟠";
+  }
+  return "🔴";
+}
+
+/** When no fresh probe came back: what the watchdog saw last, from the stored counters. */
+function storedVerdictLines(state: BoxState): string[] {
+  return COMPONENTS.filter((c) => c !== "watchdog").map((component) => {
+    const counter = state.counters[component];
+    const last = counter.lastStatus ?? "unknown";
+    return `${statusIcon(last)} ${component}: ${last} at the last check`;
+  });
+}
+
+function incidentLines(status: BoxStatus): string[] {
+  const { state, report, now } = status;
+  if (state) {
+    const open = COMPONENTS.map((c) => state.incidents[c]).filter(
+      (i): i is Incident => i !== undefined,
+    );
+    if (open.length === 0) return ["No open incident."];
+    return open.map((incident) => {
+      const acked =
+        incident.ackedUntil !== undefined && incident.ackedUntil > now
+          ? `, acked until ${clock(incident.ackedUntil, now)}${incident.ackedBy ? ` by ${incident.ackedBy}` : ""}`
+          : "";
+      return `🔴 open: ${incident.component} ${incident.cause} for ${formatDuration(now - incident.openedAt)}${acked}`;
+    });
+  }
+  const open = report?.openIncidents ?? [];
+  if (!report) return [];
+  if (open.length === 0) return ["No open incident."];
+  return open.map(
+    (i) =>
+      `🔴 open: ${i.component} ${i.cause} for ${formatDuration(now - i.openedAt)}${i.acked ? ", acked" : ""}`,
+  );
+}
+
+function pauseLines(state: BoxState, now: number, policy: PolicyConfig): string[] {
+  const lines: string[] = [];
+  if (state.mute && state.mute.until > now) {
+    lines.push(
+      `🔕 muted until ${clock(state.mute.until, now)} by ${state.mute.by} (${clip(state.mute.reason, 60)})`,
+    );
+  }
+  const grace = state.remediation.graceUntil;
+  if (grace !== undefined && grace > now) {
+    lines.push(
+      `⏳ grace until ${clock(grace, now)} after ${state.remediation.graceAction ?? "an action"}`,
+    );
+  }
+  const reboots = budgetUsed(state, "reboots", now, policy);
+  const rebootstraps = budgetUsed(state, "rebootstraps", now, policy);
+  lines.push(
+    `Budget (${humanDuration(policy.budget.window)}): reboots ${reboots}/${policy.budget.reboots}, rebootstraps ${rebootstraps}/${policy.budget.rebootstraps}`,
+  );
+  return lines;
+}
+
+const ACTION_TYPES: ReadonlySet<StoredEvent["type"]> = new Set([
+  "remediation-done",
+  "remediation-failed",
+  "manual-action",
+]);
+
+function lastActionLines(events: readonly StoredEvent[], now: number): string[] {
+  const actions = events.filter((e) => ACTION_TYPES.has(e.type)).slice(0, 3);
+  if (actions.length === 0) return ["Last actions: none recorded."];
+  return [
+    "Last actions:",
+    ...actions.map((e) => `· ${clock(e.at, now)} ${clip(e.detail, 70)}${byText(e)}`),
+  ];
+}
+
+function openComponents(status: BoxStatus): string[] {
+  if (status.state) return COMPONENTS.filter((c) => status.state?.incidents[c] !== undefined);
+  return status.report?.openIncidents.map((i) => i.component) ?? [];
+}
+
+const BARS = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"] as const;
+
+/**
+ * One character per hour, oldest first: "▁" when no incident was open that hour, higher bars for
+ * a larger share of the hour with one open. Built from the audit log's opened/resolved events;
+ * an incident still open with no "opened" event in the window counts from the window's start.
+ */
+export function sparkline(
+  events: readonly StoredEvent[],
+  now: number,
+  openNow: readonly string[] = [],
+  hours = 24,
+): string {
+  const start = now - hours * HOUR;
+  const intervals: [number, number][] = [];
+  const opened = new Map<string, number>();
+  const chronological = [...events].filter((e) => e.at >= start && e.at <= now);
+  chronological.sort((a, b) => a.at - b.at);
+  for (const event of chronological) {
+    const key = event.component ?? event.incidentId ?? "?";
+    if (event.type === "incident-opened") {
+      if (!opened.has(key)) opened.set(key, event.at);
+    } else if (event.type === "incident-resolved") {
+      intervals.push([opened.get(key) ?? start, event.at]);
+      opened.delete(key);
+    }
+  }
+  for (const component of openNow) if (!opened.has(component)) opened.set(component, start);
+  for (const at of opened.values()) intervals.push([at, now]);
+
+  let line = "";
+  for (let hour = 0; hour < hours; hour++) {
+    const from = start + hour * HOUR;
+    const to = from + HOUR;
+    let covered = 0;
+    for (const [a, b] of intervals) covered += Math.max(0, Math.min(b, to) - Math.max(a, from));
+    const share = Math.min(1, covered / HOUR);
+    const level = share === 0 ? 0 : Math.min(BARS.length - 1, 1 + Math.floor(share * 6.999));
+    line += BARS[level];
+  }
+  return line;
+}
+
+const HISTORY_TYPES: ReadonlySet<StoredEvent["type"]> = new Set([
+  "incident-opened",
+  "incident-resolved",
+  "cause-changed",
+  "remediation-done",
+  "remediation-failed",
+  "manual-action",
+  "needs-human",
+  "budget-exhausted",
+  "flapping-started",
+  "ack",
+  "mute",
+  "unmute",
+  "state-reset",
+]);
+
+/** The newest incidents and actions, one line each. */
+export function historyLines(events: readonly StoredEvent[], now: number, max = 12): string[] {
+  const shown = events.filter((e) => HISTORY_TYPES.has(e.type)).slice(0, max);
+  if (shown.length === 0) return ["Nothing recorded in the last 7 days."];
+  return shown.map((e) => {
+    const component = e.component ? ` ${e.component}` : "";
+    return `${clock(e.at, now)} ${e.type}${component}: ${clip(e.detail, 80)}${byText(e)}`;
+  });
+}
+
+export function renderHistory(
+  histories: readonly { box: string; events: readonly StoredEvent[]; problem?: string }[],
+  now: number,
+): RenderedMessage {
+  const sections = histories.map(({ box, events, problem }) => ({
+    box,
+    lines: problem ? [`⚠️ ${problem}`] : historyLines(events, now),
+  }));
+  const only = sections.length === 1 ? sections[0] : undefined;
+  if (only) return renderReply({ title: `🗒 ${only.box} · history`, lines: only.lines });
+  const lines: string[] = [];
+  for (const section of sections) {
+    if (lines.length > 0) lines.push("");
+    lines.push(`▸ ${section.box}`, ...section.lines);
+  }
+  return renderReply({ title: "🗒 History", lines });
+}
+
+export function renderHelp(boxes: readonly string[], policy: PolicyConfig): RenderedMessage {
+  const box = boxes.length > 1 ? " <box>" : "";
+  const optionalBox = boxes.length > 1 ? " [box]" : "";
+  return renderReply({
+    title: "clawwatch commands",
+    lines: [
+      `/status${optionalBox} — check now: each component, open incidents, last actions, 24 h`,
+      `/ack${box} [duration] — no reminders or automatic actions (default ${humanDuration(policy.ackDefault)})`,
+      `/mute${box} <duration> [reason] — silence everything but "resolved"`,
+      `/unmute${box} — end a mute`,
+      `/reboot${box} — soft reboot (asks to confirm)`,
+      `/rebootstrap${box} — reinstall the system disk and re-run the bootstrap; the data disk is kept (asks to confirm)`,
+      `/history${optionalBox} — recent incidents and actions`,
+      "Durations: 30m, 2h, 1h30m, 1d.",
+      ...(boxes.length > 1 ? [`Boxes: ${boxes.join(", ")}.`] : []),
+    ],
+  });
+}
+
+/** "45 s", "30 m", "1 h", "1 h 30 m", "2 d", "1 d 6 h": how long a pause or window lasts. */
+export function humanDuration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 1) return `${Math.round(ms / 1000)} s`;
+  if (minutes < 60) return `${minutes} m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} m`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 === 0 ? `${days} d` : `${days} d ${hours % 24} h`;
+}
+
+/** "12:03" today, "11-24 12:03" on other days (UTC). */
+export function clock(at: number, now: number): string {
+  const iso = new Date(at).toISOString();
+  const time = iso.slice(11, 16);
+  return iso.slice(0, 10) === new Date(now).toISOString().slice(0, 10)
+    ? `${time} UTC`
+    : `${iso.slice(5, 10)} ${time} UTC`;
+}
+
+function byText(event: StoredEvent): string {
+  return event.by ? ` (${operatorName(event.by)})` : "";
+}
+
+function clip(text: string, max = DETAIL_MAX): string {
+  const oneLine = text.replace(/\s+/g, " ").trim();
+  return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
+}

@@ -90,9 +90,10 @@ async function chat(): Promise<SentMessage[]> {
   })) as SentMessage[];
 }
 
-async function reply(matching: RegExp): Promise<SentMessage> {
+/** The first message after the first `after` messages of the chat that matches. */
+async function reply(matching: RegExp, after = 0): Promise<SentMessage> {
   return eventually(
-    async () => (await chat()).find((m) => matching.test(m.plainText)),
+    async () => (await chat()).slice(after).find((m) => matching.test(m.plainText)),
     `a reply matching ${matching}`,
   );
 }

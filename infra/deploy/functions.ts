@@ -1,11 +1,15 @@
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import {
   CreateFunctionRequest,
   CreateFunctionRequestBody,
   CreateFunctionTriggerRequest,
   CreateFunctionTriggerRequestBody,
+  DeleteFunctionRequest,
+  DeleteFunctionTriggerRequest,
   FuncCode,
   type FunctionGraphClient,
+  FuncVpc,
   InvokeFunctionRequest,
   ListFunctionTriggersRequest,
   ShowFunctionConfigRequest,
@@ -33,6 +37,9 @@ export interface FunctionSpec {
   memoryMb: number;
   timeoutSeconds: number;
   maxInstances?: number;
+  /** VPC access: the function gets a port in this subnet (and loses default public egress). */
+  vpc?: { vpcId: string; subnetId: string };
+  description?: string;
 }
 
 export interface Target {
@@ -43,76 +50,174 @@ export interface Target {
 
 export type Change = "created" | "updated" | "unchanged";
 
-const RUNTIME = "Node.js20.15";
+export const RUNTIME = "Node.js20.15";
+/** FunctionGraph's limit for user_data and encrypted_user_data together. */
+export const MAX_ENV_CHARS = 4096;
 
-/** Creates the function or brings its code and config up to date; safe to run again. */
-export async function upsertFunction(target: Target, spec: FunctionSpec): Promise<Change> {
-  const urn = functionUrn({ region: target.region, projectId: target.projectId, name: spec.name });
-  const zip = (await readFile(spec.zipPath)).toString("base64");
-  const existing = await showConfig(target, urn);
-  let change: Change;
-  if (!existing) {
-    await sdk("create function", () =>
-      target.client.createFunction(
-        new CreateFunctionRequest().withBody(
-          new CreateFunctionRequestBody()
-            .withFuncName(spec.name)
-            .withPackage("default")
-            .withRuntime(RUNTIME)
-            .withHandler("index.handler")
-            .withMemorySize(spec.memoryMb)
-            .withTimeout(spec.timeoutSeconds)
-            .withCodeType("zip")
-            .withCodeFilename("index.zip")
-            .withFuncCode(new FuncCode().withFile(zip))
-            .withUserData(JSON.stringify(spec.env))
-            .withEncryptedUserData(JSON.stringify(spec.secrets))
-            .withXrole(spec.agency)
-            .withType("v2"),
-        ),
-      ),
-    );
-    change = "created";
-  } else {
-    const codeChanged = await updateCode(target, urn, zip);
-    const configChanged = configDiffers(existing, spec);
-    if (configChanged) await updateConfig(target, urn, spec);
-    change = codeChanged || configChanged ? "updated" : "unchanged";
-  }
-  if (spec.maxInstances !== undefined) await setMaxInstances(target, urn, spec.maxInstances);
-  return change;
-}
-
-interface ConfigJson {
+/** The function's configuration as ShowFunctionConfig answers it (snake_case JSON). */
+export interface FunctionConfigJson {
+  func_urn?: string;
+  func_name?: string;
+  runtime?: string;
   memory_size?: number;
   timeout?: number;
   user_data?: string;
   encrypted_user_data?: string;
   xrole?: string;
-  runtime?: string;
+  digest?: string;
+  code_size?: number;
+  last_modified?: string;
+  description?: string;
+  func_vpc?: { vpc_id?: string; subnet_id?: string } | null;
+  strategy_config?: { concurrency?: number };
 }
 
-async function showConfig(target: Target, urn: string): Promise<ConfigJson | undefined> {
+export interface TriggerJson {
+  trigger_id?: string;
+  trigger_type_code?: string;
+  trigger_status?: string;
+  event_data?: {
+    name?: string;
+    path?: string;
+    invoke_url?: string;
+    schedule_type?: string;
+    schedule?: string;
+  };
+}
+
+export function urnOf(target: Target, functionName: string): string {
+  return functionUrn({ region: target.region, projectId: target.projectId, name: functionName });
+}
+
+/** Characters the environment takes against the 4 KB limit (both JSON texts, the stricter reading). */
+export function envSize(spec: Pick<FunctionSpec, "env" | "secrets">): number {
+  return JSON.stringify(spec.env).length + JSON.stringify(spec.secrets).length;
+}
+
+/** Fails before any API call when the environment would not fit. */
+export function checkEnvLimit(spec: Pick<FunctionSpec, "name" | "env" | "secrets">): void {
+  const size = envSize(spec);
+  if (size <= MAX_ENV_CHARS) return;
+  const largest = Object.entries({ ...spec.env, ...spec.secrets })
+    .map(([name, value]) => ({ name, chars: value.length }))
+    .sort((a, b) => b.chars - a.chars)
+    .slice(0, 3)
+    .map((v) => `${v.name} ${v.chars}`)
+    .join(", ");
+  throw new DeployError(
+    `${spec.name}: environment variables total ${size} characters; FunctionGraph allows ${MAX_ENV_CHARS} (largest: ${largest}). ` +
+      "Shorten the config: put settings shared by every box in boxDefaults and drop defaults you did not change",
+  );
+}
+
+/** Creates the function or brings its code and config up to date; safe to run again. */
+export async function upsertFunction(target: Target, spec: FunctionSpec): Promise<Change> {
+  checkEnvLimit(spec);
+  const urn = urnOf(target, spec.name);
+  const zipBytes = await readFile(spec.zipPath);
+  const zip = zipBytes.toString("base64");
+  const existing = await showFunction(target, spec.name);
+  let change: Change;
+  if (!existing) {
+    const body = new CreateFunctionRequestBody()
+      .withFuncName(spec.name)
+      .withPackage("default")
+      .withRuntime(RUNTIME)
+      .withHandler("index.handler")
+      .withMemorySize(spec.memoryMb)
+      .withTimeout(spec.timeoutSeconds)
+      .withCodeType("zip")
+      .withCodeFilename("index.zip")
+      .withFuncCode(new FuncCode().withFile(zip))
+      .withUserData(JSON.stringify(spec.env))
+      .withEncryptedUserData(JSON.stringify(spec.secrets))
+      .withXrole(spec.agency)
+      .withType("v2");
+    if (spec.vpc) body.withFuncVpc(funcVpc(spec.vpc));
+    if (spec.description) body.withDescription(spec.description);
+    await sdk("create function", () =>
+      target.client.createFunction(new CreateFunctionRequest().withBody(body)),
+    );
+    change = "created";
+  } else {
+    // Comparing the digest first avoids uploading megabytes just to be told "same code".
+    const digest = createHash("sha512").update(zipBytes).digest("hex");
+    const codeChanged = existing.digest === digest ? false : await updateCode(target, urn, zip);
+    const configChanged = configDiffers(existing, spec);
+    if (configChanged) await updateConfig(target, urn, spec);
+    change = codeChanged || configChanged ? "updated" : "unchanged";
+  }
+  const concurrency = existing?.strategy_config?.concurrency;
+  if (spec.maxInstances !== undefined && concurrency !== spec.maxInstances) {
+    await setMaxInstances(target, urn, spec.maxInstances);
+    if (change === "unchanged") change = "updated";
+  }
+  return change;
+}
+
+/** What upsertFunction would do, without doing it: "create", or the parts it would update. */
+export async function planFunction(
+  target: Target,
+  spec: FunctionSpec,
+): Promise<{ exists: boolean; changes: string[] }> {
+  checkEnvLimit(spec);
+  const existing = await showFunction(target, spec.name);
+  if (!existing) return { exists: false, changes: ["create"] };
+  const digest = createHash("sha512")
+    .update(await readFile(spec.zipPath))
+    .digest("hex");
+  const changes = [
+    ...(existing.digest === digest ? [] : ["code"]),
+    ...(configDiffers(existing, spec) ? ["config"] : []),
+    ...(spec.maxInstances !== undefined &&
+    existing.strategy_config?.concurrency !== spec.maxInstances
+      ? ["max instances"]
+      : []),
+  ];
+  return { exists: true, changes };
+}
+
+/** The function's config, or undefined when there is no such function. */
+export async function showFunction(
+  target: Target,
+  functionName: string,
+): Promise<FunctionConfigJson | undefined> {
   try {
     const res: unknown = await target.client.showFunctionConfig(
-      new ShowFunctionConfigRequest().withFunctionUrn(urn),
+      new ShowFunctionConfigRequest().withFunctionUrn(urnOf(target, functionName)),
     );
-    return res as ConfigJson;
+    return res as FunctionConfigJson;
   } catch (error) {
     if (Number((error as { httpStatusCode?: unknown }).httpStatusCode) === 404) return undefined;
     throw deployError("read function config", error);
   }
 }
 
-function configDiffers(existing: ConfigJson, spec: FunctionSpec): boolean {
+function funcVpc(vpc: { vpcId: string; subnetId: string }): FuncVpc {
+  return new FuncVpc().withVpcId(vpc.vpcId).withSubnetId(vpc.subnetId);
+}
+
+function configDiffers(existing: FunctionConfigJson, spec: FunctionSpec): boolean {
   return (
     existing.memory_size !== spec.memoryMb ||
     existing.timeout !== spec.timeoutSeconds ||
     existing.xrole !== spec.agency ||
     existing.runtime !== RUNTIME ||
     existing.user_data !== JSON.stringify(spec.env) ||
-    existing.encrypted_user_data !== JSON.stringify(spec.secrets)
+    secretsDiffer(existing.encrypted_user_data, spec.secrets) ||
+    (spec.vpc !== undefined &&
+      (existing.func_vpc?.vpc_id !== spec.vpc.vpcId ||
+        existing.func_vpc?.subnet_id !== spec.vpc.subnetId))
   );
+}
+
+/**
+ * Only an answer that echoes the secrets as JSON can be compared; when the API hides or encrypts
+ * them, a change of secrets shows in the plain env instead (the deploy CLI adds a fingerprint).
+ */
+function secretsDiffer(echoed: string | undefined, secrets: Record<string, string>): boolean {
+  if (!echoed?.startsWith("{")) return false;
+  return echoed !== JSON.stringify(secrets);
 }
 
 async function updateCode(target: Target, urn: string, zip: string): Promise<boolean> {
@@ -136,21 +241,20 @@ async function updateCode(target: Target, urn: string, zip: string): Promise<boo
 }
 
 function updateConfig(target: Target, urn: string, spec: FunctionSpec) {
+  const body = new UpdateFunctionConfigRequestBody()
+    .withFuncName(spec.name)
+    .withRuntime(RUNTIME)
+    .withHandler("index.handler")
+    .withMemorySize(spec.memoryMb)
+    .withTimeout(spec.timeoutSeconds)
+    .withUserData(JSON.stringify(spec.env))
+    .withEncryptedUserData(JSON.stringify(spec.secrets))
+    .withXrole(spec.agency);
+  if (spec.vpc) body.withFuncVpc(funcVpc(spec.vpc));
+  if (spec.description) body.withDescription(spec.description);
   return sdk("update function config", () =>
     target.client.updateFunctionConfig(
-      new UpdateFunctionConfigRequest()
-        .withFunctionUrn(urn)
-        .withBody(
-          new UpdateFunctionConfigRequestBody()
-            .withFuncName(spec.name)
-            .withRuntime(RUNTIME)
-            .withHandler("index.handler")
-            .withMemorySize(spec.memoryMb)
-            .withTimeout(spec.timeoutSeconds)
-            .withUserData(JSON.stringify(spec.env))
-            .withEncryptedUserData(JSON.stringify(spec.secrets))
-            .withXrole(spec.agency),
-        ),
+      new UpdateFunctionConfigRequest().withFunctionUrn(urn).withBody(body),
     ),
   );
 }
@@ -165,40 +269,79 @@ function setMaxInstances(target: Target, urn: string, count: number) {
   );
 }
 
-interface TriggerJson {
-  trigger_id?: string;
-  trigger_type_code?: string;
-  event_data?: { name?: string; path?: string; invoke_url?: string };
+/** Deletes the function (its triggers go with it); false when it did not exist. */
+export async function deleteFunction(target: Target, functionName: string): Promise<boolean> {
+  try {
+    await target.client.deleteFunction(
+      new DeleteFunctionRequest().withFunctionUrn(urnOf(target, functionName)),
+    );
+    return true;
+  } catch (error) {
+    if (Number((error as { httpStatusCode?: unknown }).httpStatusCode) === 404) return false;
+    throw deployError("delete function", error);
+  }
 }
 
-async function listTriggers(target: Target, urn: string): Promise<TriggerJson[]> {
-  const res = (await sdk("list triggers", () =>
-    target.client.listFunctionTriggers(new ListFunctionTriggersRequest().withFunctionUrn(urn)),
-  )) as unknown;
-  return Array.isArray(res)
-    ? (res as TriggerJson[])
-    : (((res as { body?: unknown }).body as TriggerJson[]) ?? []);
+/** The function's triggers; empty when the function does not exist. */
+export async function listTriggers(target: Target, functionName: string): Promise<TriggerJson[]> {
+  let res: unknown;
+  try {
+    res = await target.client.listFunctionTriggers(
+      new ListFunctionTriggersRequest().withFunctionUrn(urnOf(target, functionName)),
+    );
+  } catch (error) {
+    if (Number((error as { httpStatusCode?: unknown }).httpStatusCode) === 404) return [];
+    throw deployError("list triggers", error);
+  }
+  // The SDK hands a top-level JSON array back as `body` of its response object.
+  if (Array.isArray(res)) return res as TriggerJson[];
+  const body = (res as { body?: unknown }).body;
+  return Array.isArray(body) ? (body as TriggerJson[]) : [];
 }
 
-/** A TIMER trigger with this name; kept when it exists already. */
+export async function deleteTrigger(
+  target: Target,
+  functionName: string,
+  trigger: TriggerJson,
+): Promise<void> {
+  if (!trigger.trigger_id || !trigger.trigger_type_code) return;
+  await sdk("delete trigger", () =>
+    target.client.deleteFunctionTrigger(
+      new DeleteFunctionTriggerRequest()
+        .withFunctionUrn(urnOf(target, functionName))
+        .withTriggerTypeCode(trigger.trigger_type_code as string)
+        .withTriggerId(trigger.trigger_id as string),
+    ),
+  );
+}
+
+/**
+ * A TIMER trigger with this name at this rate. An existing one with another schedule is
+ * replaced (FunctionGraph cannot change a timer's schedule type in place).
+ */
 export async function ensureTimer(
   target: Target,
   functionName: string,
   timer: { name: string; rate: string },
 ): Promise<Change> {
-  const urn = functionUrn({
-    region: target.region,
-    projectId: target.projectId,
-    name: functionName,
-  });
-  const triggers = await listTriggers(target, urn);
-  if (triggers.some((t) => t.trigger_type_code === "TIMER" && t.event_data?.name === timer.name)) {
+  const found = (await listTriggers(target, functionName)).find(
+    (t) => t.trigger_type_code === "TIMER" && t.event_data?.name === timer.name,
+  );
+  if (
+    found &&
+    found.event_data?.schedule_type === "Rate" &&
+    found.event_data.schedule === timer.rate &&
+    found.trigger_status !== "DISABLED"
+  ) {
     return "unchanged";
   }
+  // Older deployments may not echo the schedule: keep those rather than churn them.
+  if (found && found.event_data?.schedule === undefined) return "unchanged";
+  if (found) await deleteTrigger(target, functionName, found);
   await sdk("create timer trigger", () =>
     target.client.createFunctionTrigger(
       new CreateFunctionTriggerRequest()
-        .withFunctionUrn(urn)
+        .withFunctionUrn(urnOf(target, functionName))
         .withBody(
           new CreateFunctionTriggerRequestBody()
             .withTriggerTypeCode("TIMER")
@@ -213,7 +356,17 @@ export async function ensureTimer(
         ),
     ),
   );
-  return "created";
+  return found ? "updated" : "created";
+}
+
+export interface ApigOptions {
+  /** API name; Huawei Cloud wants 3-64 letters, digits and underscores. */
+  name?: string;
+  /**
+   * Extra `event_data` for real Huawei Cloud: the API group (`group_id`), for a dedicated
+   * gateway `instance_id`, the stage (`env_id`, `env_name`), `protocol` ("HTTPS") …
+   */
+  extra?: Record<string, unknown>;
 }
 
 /** An APIG trigger on this path; returns its public URL. */
@@ -221,13 +374,9 @@ export async function ensureApig(
   target: Target,
   functionName: string,
   path: string,
+  options: ApigOptions = {},
 ): Promise<{ change: Change; url: string }> {
-  const urn = functionUrn({
-    region: target.region,
-    projectId: target.projectId,
-    name: functionName,
-  });
-  const found = (await listTriggers(target, urn)).find(
+  const found = (await listTriggers(target, functionName)).find(
     (t) => t.trigger_type_code === "APIG" && t.event_data?.path === path,
   );
   if (found?.event_data?.invoke_url)
@@ -236,16 +385,19 @@ export async function ensureApig(
     .withTriggerTypeCode("APIG")
     .withTriggerStatus("ACTIVE")
     .withEventData({
-      name: `${functionName}-webhook`.replace(/[^A-Za-z0-9_]/g, "_"),
+      name: options.name ?? `${functionName}-webhook`.replace(/[^A-Za-z0-9_]/g, "_"),
       path,
       req_method: "POST",
       auth: "NONE",
       match_mode: "NORMAL",
       env_name: "RELEASE",
+      ...options.extra,
     } as unknown as TriggerEventDataRequestBody);
   const res = (await sdk("create APIG trigger", () =>
     target.client.createFunctionTrigger(
-      new CreateFunctionTriggerRequest().withFunctionUrn(urn).withBody(body),
+      new CreateFunctionTriggerRequest()
+        .withFunctionUrn(urnOf(target, functionName))
+        .withBody(body),
     ),
   )) as unknown as TriggerJson;
   const url = res.event_data?.invoke_url;
@@ -258,15 +410,10 @@ export async function ensureApig(
 
 /** Synchronous invoke; returns the handler's parsed result or throws with the function's error. */
 export async function invoke<T>(target: Target, functionName: string, event: unknown): Promise<T> {
-  const urn = functionUrn({
-    region: target.region,
-    projectId: target.projectId,
-    name: functionName,
-  });
   const res = (await sdk("invoke", () =>
     target.client.invokeFunction(
       new InvokeFunctionRequest()
-        .withFunctionUrn(urn)
+        .withFunctionUrn(urnOf(target, functionName))
         .withXCffLogType("tail")
         .withBody(event as Record<string, object>),
     ),
@@ -296,7 +443,11 @@ function deployError(what: string, error: unknown): DeployError {
   const detail = e.httpStatusCode
     ? `HTTP ${String(e.httpStatusCode)} ${e.errorCode ?? ""} ${e.errorMsg ?? ""}`.trim()
     : (e.errorMsg ?? e.message ?? "unreachable");
-  return new DeployError(`FunctionGraph ${what} failed: ${detail}`, {
+  const advice =
+    Number(e.httpStatusCode) === 401 || Number(e.httpStatusCode) === 403
+      ? "; check HUAWEICLOUD_SDK_AK/SK and that the user may manage FunctionGraph in this project"
+      : "";
+  return new DeployError(`FunctionGraph ${what} failed: ${detail}${advice}`, {
     cause: { status: e.httpStatusCode, code: e.errorCode },
   });
 }

@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { controlRequest, startControl } from "./control";
-import { startEcs } from "./ecs";
+import { type GuestKind, startEcs } from "./ecs";
 import { startFunctionGraph } from "./functiongraph";
 import type { Listening } from "./http";
 import { Iam } from "./iam";
@@ -10,6 +10,9 @@ import { startMaas } from "./maas";
 import { startObs } from "./obs";
 import { type LocalService, timeScale } from "./service";
 import { startTelegram } from "./telegram";
+import { startVpc } from "./vpc";
+
+export type { GuestKind } from "./ecs";
 
 export interface LocalCloudOptions {
   /** Where servers, function code and endpoints.json live (wiped at start). */
@@ -20,9 +23,14 @@ export interface LocalCloudOptions {
   ports?: Partial<Record<ServiceName | "apig" | "control", number>>;
   /** How many watched boxes (ECS servers with a gateway guest) to create at start. */
   boxes?: number;
+  /**
+   * Each box's gateway: the stand-in, or the real openclaw (`npm run openclaw:setup` first).
+   * Default: the CLAWWATCH_GUEST env var, else "standin".
+   */
+  guest?: GuestKind;
 }
 
-type ServiceName = "ecs" | "obs" | "functiongraph" | "telegram" | "maas";
+type ServiceName = "ecs" | "obs" | "functiongraph" | "telegram" | "maas" | "vpc";
 
 export interface BoxEndpoint {
   name: string;
@@ -42,6 +50,7 @@ export interface Endpoints {
   obs: string;
   functionGraph: string;
   apig: string;
+  vpc: string;
   telegram: string;
   maas: string;
   control: string;
@@ -57,12 +66,15 @@ export interface Endpoints {
 export interface LocalCloud {
   readonly endpoints: Endpoints;
   readonly endpointsFile: string;
+  readonly guest: GuestKind;
   control(service: string, action: string, params?: Record<string, unknown>): Promise<unknown>;
   stop(): Promise<void>;
 }
 
 const BUCKET = "clawwatch-state";
 const MODEL = "deepseek-v3";
+/** The operator: allowed in the alert chat, and the user the real gateways answer on Telegram. */
+const OPERATOR_USER_ID = 4_242_424;
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const dir = resolve(options.dir ?? ".local-cloud");
@@ -72,6 +84,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const ports = options.ports ?? {};
   const iam = new Iam();
   const boxCount = options.boxes ?? 1;
+  const guest = guestKind(options.guest);
   const gatewayBots = Array.from({ length: boxCount }, (_, i) => ({
     token: botToken(),
     username: `openclaw_gateway_${i + 1}_bot`,
@@ -114,9 +127,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         model: MODEL,
         gatewayToken: secrets.gatewayToken,
         telegramBotToken: gatewayBots[0]?.token ?? "",
-        bootMs: time.scale(8_000),
+        // The real gateway boots in its own time; for it bootMs is only the slow-boot delay.
+        bootMs: guest === "openclaw" ? 0 : time.scale(8_000),
         connectGraceMs: time.scale(120_000),
       },
+      guestKind: guest,
+      guestAllowFrom: [OPERATOR_USER_ID],
     });
     started.push(ecs);
     const functionGraph = await startFunctionGraph({
@@ -127,7 +143,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       apigPort: ports.apig,
     });
     started.push(functionGraph);
-    const services: LocalService[] = [ecs, obs, functionGraph, telegram, maas];
+    const vpc = await startVpc({ iam, port: ports.vpc });
+    started.push(vpc);
+    const services: LocalService[] = [ecs, obs, functionGraph, telegram, maas, vpc];
     const control: Listening = await startControl(services, ports.control);
     started.push(control);
 
@@ -154,6 +172,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       obs: obs.url,
       functionGraph: functionGraph.url,
       apig: functionGraph.apigUrl,
+      vpc: vpc.url,
       telegram: telegram.url,
       maas: maas.url,
       control: control.url,
@@ -161,7 +180,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       timeScale: time.factor,
       telegramBots: { alerts: { token: secrets.alertBot, username: "clawwatch_alerts_bot" } },
       alertChatId: -1_001_234_567_890,
-      operatorUserId: 4_242_424,
+      operatorUserId: OPERATOR_USER_ID,
       maasApi: { baseUrl: `${maas.url}/v1`, apiKey: secrets.maasKey, model: MODEL },
       boxes,
     };
@@ -171,6 +190,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     return {
       endpoints,
       endpointsFile,
+      guest,
       control: (service, action, params = {}) =>
         controlRequest(control.url, service, action, params),
       stop: () => closeAll(started),
@@ -179,6 +199,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     await closeAll(started);
     throw error;
   }
+}
+
+function guestKind(option: GuestKind | undefined): GuestKind {
+  const kind = option ?? process.env.CLAWWATCH_GUEST ?? "standin";
+  if (kind !== "standin" && kind !== "openclaw") {
+    throw new Error(`unknown guest "${kind}": use "standin" or "openclaw" (CLAWWATCH_GUEST)`);
+  }
+  return kind;
 }
 
 async function closeAll(items: { close(): Promise<void> }[]): Promise<void> {

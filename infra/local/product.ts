@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { buildFunctions } from "../../build.mjs";
 import { createFunctionGraphClient } from "../../shared/cloud/fgs-client";
 import { envRef } from "../../shared/config";
@@ -12,6 +12,8 @@ export interface ConfigOverrides {
   policy?: Record<string, unknown>;
   probes?: Record<string, unknown>;
   runtime?: Record<string, unknown>;
+  /** Bootstrap user_data (base64) per box name: enables the "re-run bootstrap" rung there. */
+  bootstrapUserData?: Record<string, string>;
 }
 
 /**
@@ -30,6 +32,9 @@ export function localProductConfig(e: Endpoints, overrides: ConfigOverrides = {}
       serverId: box.serverId,
       gateway: { url: box.gatewayUrl },
       telegram: { botToken: envRef(`BOT_${i + 1}`) },
+      ...(overrides.bootstrapUserData?.[box.name]
+        ? { bootstrapUserData: overrides.bootstrapUserData[box.name] }
+        : {}),
     })),
     alerts: {
       botToken: envRef("ALERT_BOT_TOKEN"),
@@ -79,6 +84,8 @@ export interface LocalDeployOptions extends ConfigOverrides {
   /** A TIMER trigger at this rate ("1m"); none when absent (tests step cycles by invoking). */
   timerRate?: string;
   timeoutSeconds?: number;
+  /** Default "clawwatch-watchdog"; another name deploys a second copy (say, a shorter timeout). */
+  functionName?: string;
 }
 
 /** Builds the functions and deploys the watchdog to the local FunctionGraph through the SDK. */
@@ -88,8 +95,9 @@ export async function deployWatchdogLocally(e: Endpoints, options: LocalDeployOp
   if (!watchdog) throw new Error("build produced no watchdog bundle");
   const target = localTarget(e);
   const product = localProductConfig(e, options);
+  const name = options.functionName ?? "clawwatch-watchdog";
   await upsertFunction(target, {
-    name: "clawwatch-watchdog",
+    name,
     zipPath: watchdog.zipPath,
     env: product.env,
     secrets: product.secrets,
@@ -99,10 +107,91 @@ export async function deployWatchdogLocally(e: Endpoints, options: LocalDeployOp
     maxInstances: 1,
   });
   if (options.timerRate) {
-    await ensureTimer(target, "clawwatch-watchdog", {
+    await ensureTimer(target, name, {
       name: "clawwatch-every-minute",
       rate: options.timerRate,
     });
   }
-  return { target, product, bundleBytes: watchdog.bytes };
+  return { target, product, functionName: name, bundleBytes: watchdog.bytes };
+}
+
+export const LOCAL_SERVER_NAME = "clawwatch-gateway";
+
+export interface LocalDeploymentOptions extends ConfigOverrides {
+  /** The ECS server create-server makes (or adopts); default "clawwatch-gateway". */
+  serverName?: string;
+  /** The watchdog's TIMER rate in emulated time; default "1m". */
+  timerRate?: string;
+}
+
+/**
+ * The deployment file `infra/cli` uses for `--target local` when no --config is given: one new
+ * server (created through the ECS API like on Huawei Cloud) watched as box "gateway", with the
+ * local cloud's secrets as the environment its `${NAME}` references read.
+ *
+ * A server created through the local ECS API runs the emulator's default guest, which polls
+ * Telegram with the first gateway bot and checks the shared gateway token: the box uses those.
+ */
+export function localDeploymentConfig(e: Endpoints, options: LocalDeploymentOptions = {}) {
+  const firstBox = e.boxes[0];
+  if (!firstBox) throw new Error("the local cloud has no gateway bot: start it with boxes ≥ 1");
+  const file = {
+    region: e.region,
+    projectId: e.projectId,
+    agency: LOCAL_AGENCY,
+    server: {
+      name: options.serverName ?? LOCAL_SERVER_NAME,
+      flavor: "s6.large.2",
+      image: "local-ubuntu-22.04",
+      vpcId: "vpc-local",
+      subnetId: "subnet-local",
+      adminCidr: "127.0.0.1/32",
+      functionSubnetCidr: "127.0.0.0/8",
+    },
+    functions: { timerRate: options.timerRate ?? "1m" },
+    // The agent answers the local operator; the emulated guest ignores the script otherwise.
+    bootstrap: { telegram: { allowFrom: [e.operatorUserId] } },
+    product: {
+      boxDefaults: {
+        gateway: { token: envRef("GATEWAY_TOKEN") },
+        maas: {
+          baseUrl: e.maasApi.baseUrl,
+          apiKey: envRef("MAAS_API_KEY"),
+          model: e.maasApi.model,
+        },
+      },
+      boxes: [{ name: "gateway", telegram: { botToken: envRef("GATEWAY_BOT_TOKEN") } }],
+      alerts: {
+        botToken: envRef("ALERT_BOT_TOKEN"),
+        chatId: e.alertChatId,
+        allowedUserIds: [e.operatorUserId],
+        webhookSecret: envRef("WEBHOOK_SECRET"),
+        apiRoot: e.telegram,
+      },
+      state: { bucket: e.bucket },
+      ...(options.policy ? { policy: options.policy } : {}),
+      ...(options.probes ? { probes: options.probes } : {}),
+      ...(options.runtime ? { runtime: options.runtime } : {}),
+    },
+  };
+  return { file, env: localSecretsEnv(e) };
+}
+
+/**
+ * The local cloud's secrets under the names the local deployment file references. The webhook
+ * secret is derived from the cloud's key, so every deploy against one local cloud agrees on it.
+ */
+export function localSecretsEnv(e: Endpoints): Record<string, string> {
+  const firstBox = e.boxes[0];
+  return {
+    ALERT_BOT_TOKEN: e.telegramBots.alerts.token,
+    MAAS_API_KEY: e.maasApi.apiKey,
+    WEBHOOK_SECRET: createHmac("sha256", e.credentials.sk)
+      .update("clawwatch-webhook-secret")
+      .digest("base64url")
+      .slice(0, 32),
+    ...(firstBox
+      ? { GATEWAY_TOKEN: firstBox.gatewayToken, GATEWAY_BOT_TOKEN: firstBox.telegramBot.token }
+      : {}),
+  };
 }

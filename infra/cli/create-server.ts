@@ -1,0 +1,156 @@
+import type { CommandContext } from "./context";
+import { ensureSecurityGroup, requiredIngress } from "./network";
+import {
+  addressesOf,
+  createServer,
+  findServer,
+  InfraError,
+  type ServerJson,
+  showServer,
+  waitForJob,
+} from "./servers";
+import { type StepResult, stepsTable } from "./table";
+import { renderUserData } from "./user-data";
+
+export interface CreateServerResult {
+  steps: StepResult[];
+  server?: { id: string; name: string; status: string; fixed: string[]; floating: string[] };
+  adopted: boolean;
+}
+
+/**
+ * The gateway box: its security group and rules, then the server itself (adopted when one with
+ * this name exists), with its data disk, optional EIP and the bootstrap as user_data.
+ */
+export async function createServerCommand(
+  ctx: CommandContext,
+  options: { dryRun: boolean },
+): Promise<CreateServerResult> {
+  const { io, cloud, deployment } = ctx;
+  const spec = deployment.server;
+  const steps: StepResult[] = [];
+  io.out(
+    `${options.dryRun ? "Plan for" : "Creating"} server "${spec.name}" in ${cloud.region} (${cloud.kind})`,
+  );
+
+  // Rendered first: a bootstrap setting that cannot work must stop us before anything changes.
+  const userData = renderUserData({
+    box: boxForUserData(ctx),
+    telegramApiRoot: deployment.resolve().alerts.apiRoot,
+    options: deployment.bootstrap,
+  });
+  const existing = await findServer(cloud.ecs, spec.name);
+  let groupId: string | undefined;
+  if (cloud.vpc) {
+    const network = await ensureSecurityGroup(cloud.vpc, {
+      name: deployment.securityGroupName,
+      vpcId: spec.vpcId,
+      rules: requiredIngress(spec.adminCidr, spec.functionSubnetCidr),
+      dryRun: options.dryRun,
+    });
+    groupId = network.groupId;
+    steps.push(...network.steps);
+  } else {
+    steps.push({
+      step: "security group",
+      resource: deployment.securityGroupName,
+      result: "skipped",
+      detail: "the local cloud has no VPC emulator",
+    });
+  }
+
+  if (existing) {
+    const server = await showServer(cloud.ecs, existing.id);
+    steps.push({
+      step: "server",
+      resource: spec.name,
+      result: "adopted",
+      detail: `${server.id} ${server.status}; its disks, security groups and user_data stay as they are`,
+    });
+    if (spec.eip && addressesOf(server).floating.length === 0) {
+      steps.push({
+        step: "EIP",
+        resource: spec.name,
+        result: "skipped",
+        detail: "an EIP is only requested with a new server: bind one in the EIP console",
+      });
+    }
+    return finish(ctx, steps, server, true);
+  }
+
+  const disks = `system ${spec.rootDisk.sizeGb} GB ${spec.rootDisk.type}, data ${spec.dataDisk.sizeGb} GB ${spec.dataDisk.type}`;
+  const detail = `${spec.flavor}, ${disks}, user_data ${Buffer.byteLength(userData.script)} bytes`;
+  if (options.dryRun) {
+    // ECS's own dry run checks flavor, image, quota and network without creating anything.
+    await createServer(cloud.ecs, {
+      spec,
+      securityGroupId: groupId,
+      userDataBase64: userData.base64,
+      dryRun: true,
+    });
+    steps.push({ step: "server", resource: spec.name, result: "would create", detail });
+    if (spec.eip) {
+      steps.push({
+        step: "EIP",
+        resource: `${spec.eip.bandwidthMbit} Mbit/s ${spec.eip.chargeMode}`,
+        result: "would create",
+      });
+    }
+    io.out(stepsTable(steps));
+    io.out("dry run: ECS validated the request; nothing was changed");
+    return { steps, adopted: false };
+  }
+
+  const created = await createServer(cloud.ecs, {
+    spec,
+    securityGroupId: groupId,
+    userDataBase64: userData.base64,
+    dryRun: false,
+  });
+  if (!created.jobId) throw new InfraError("ECS accepted the create but returned no job id");
+  io.out(`create job ${created.jobId} started`);
+  await waitForJob(cloud.ecs, created.jobId, `creating ${spec.name}`, io, {
+    pollMs: cloud.pollMs,
+  });
+  const id = created.serverIds[0] ?? (await findServer(cloud.ecs, spec.name))?.id;
+  if (!id) throw new InfraError(`the create job finished but no server "${spec.name}" exists`);
+  const server = await showServer(cloud.ecs, id);
+  steps.push({ step: "server", resource: spec.name, result: "created", detail: `${id} ${detail}` });
+  if (spec.eip) {
+    const floating = addressesOf(server).floating;
+    steps.push({
+      step: "EIP",
+      resource: `${spec.eip.bandwidthMbit} Mbit/s ${spec.eip.chargeMode}`,
+      result: floating.length > 0 ? "created" : cloud.kind === "local" ? "skipped" : "requested",
+      detail: floating[0] ?? (cloud.kind === "local" ? "the local cloud has no public IPs" : ""),
+    });
+  }
+  return finish(ctx, steps, server, false);
+}
+
+function finish(
+  ctx: CommandContext,
+  steps: StepResult[],
+  server: ServerJson,
+  adopted: boolean,
+): CreateServerResult {
+  const { fixed, floating } = addressesOf(server);
+  ctx.io.out(stepsTable(steps));
+  ctx.io.out(
+    `server ${server.name} ${server.id}: ${server.status}, VPC address ${fixed.join(", ") || "none yet"}` +
+      (floating.length > 0 ? `, public ${floating.join(", ")}` : ""),
+  );
+  return {
+    steps,
+    adopted,
+    server: { id: server.id, name: server.name, status: server.status, fixed, floating },
+  };
+}
+
+/** The box whose gateway this server runs: the one without a serverId, else the first. */
+function boxForUserData(ctx: CommandContext) {
+  const config = ctx.deployment.resolve();
+  const box = config.boxes[ctx.deployment.serverBox ?? 0];
+  if (!box) throw new InfraError("product.boxes is empty: configure the box this server runs");
+  return box;
+}

@@ -1,0 +1,190 @@
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { ClawwatchError, ConfigError } from "../../shared/errors";
+import type { CommandContext } from "./context";
+import type { TargetKind } from "./deployment";
+import { type CliIo, processIo, redacting } from "./io";
+
+const DEFAULT_ENDPOINTS_FILE = ".local-cloud/endpoints.json";
+
+export const HELP = `Usage: npm run infra -- <command> [options]
+
+Sets clawwatch up on Huawei Cloud, or on the local cloud (npm run local-cloud), the same way.
+
+Commands:
+  create-server   create the gateway's ECS box (or adopt the one with its name): security group
+                  (SSH from the admin CIDR, 18789 from the function subnet), data disk, optional
+                  EIP, the bootstrap as user_data; waits for the ECS job
+  deploy          build and create-or-update both functions, the TIMER and APIG triggers, and the
+                  alert bot's Telegram webhook; a rerun with nothing new changes nothing
+  diagnose        run the deployed watchdog's dry run: every probe, open incidents, what the
+                  policy would do now
+  status          what exists: server, functions, triggers, webhook
+  destroy         delete triggers, functions and the webhook (asks first); the server only with
+                  --server, its data disk only with --delete-data-disk
+
+Options:
+  --target <local|huawei>  where to act (default local)
+  --config <file>          deployment config (JSON, see DEPLOY.md); required for huawei; for
+                           local the built-in one for the local cloud is used without it
+  --endpoints <file>       the local cloud's endpoints (default ${DEFAULT_ENDPOINTS_FILE})
+  --dry-run                create-server, deploy: print the plan, change nothing
+  --json                   diagnose, status: print JSON
+  --box <name>             diagnose: only this box
+  --out-dir <dir>          deploy: where the bundles are built (default dist)
+  --yes                    destroy: do not ask
+  --server                 destroy: also delete the ECS server and its security group
+  --delete-data-disk       destroy --server: delete the data disk too (the workspace is lost)
+  -h, --help               this text
+
+Huawei Cloud credentials come from HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (never printed), the
+project from the config's projectId or HUAWEICLOUD_PROJECT_ID, and every secret the config names
+as \${NAME} from the environment variable NAME.`;
+
+const COMMANDS = ["create-server", "deploy", "diagnose", "status", "destroy"] as const;
+type Command = (typeof COMMANDS)[number];
+
+/** Runs one CLI invocation; returns the exit code (0 ok, 1 failed, 2 usage). */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (error) {
+    io.err(`${(error as Error).message}\n\nRun with --help for the commands and options.`);
+    return 2;
+  }
+  const { values, command } = args;
+  if (values.help || command === undefined || command === "help") {
+    io.out(HELP);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  if (!COMMANDS.includes(command as Command)) {
+    io.err(`unknown command "${command}"; one of: ${COMMANDS.join(", ")}`);
+    return 2;
+  }
+  const target = values.target;
+  if (target !== "local" && target !== "huawei") {
+    io.err(`--target must be local or huawei, not "${target}"`);
+    return 2;
+  }
+  let out = io;
+  try {
+    const ctx = await context(target, values, io);
+    out = ctx.io;
+    await dispatch(command as Command, ctx, values);
+    return 0;
+  } catch (error) {
+    out.err(describeError(error));
+    return 1;
+  }
+}
+
+function parse(argv: readonly string[]) {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      target: { type: "string", default: "local" },
+      config: { type: "string" },
+      endpoints: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      box: { type: "string" },
+      "out-dir": { type: "string", default: "dist" },
+      yes: { type: "boolean", default: false },
+      server: { type: "boolean", default: false },
+      "delete-data-disk": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (positionals.length > 1)
+    throw new Error(`one command at a time, got: ${positionals.join(" ")}`);
+  return { values, command: positionals[0] };
+}
+
+type Values = ReturnType<typeof parse>["values"];
+
+/** The SDKs take a while to load: only after --help and the usage checks. */
+async function context(target: TargetKind, values: Values, io: CliIo): Promise<CommandContext> {
+  const [{ localDeploymentConfig }, { parseDeployment, readDeploymentFile }, t] = await Promise.all(
+    [import("../local/product"), import("./deployment"), import("./target")],
+  );
+  const { huaweiCloud, localCloud, localOverrides, readEndpoints } = t;
+  if (target === "local") {
+    const endpoints = readEndpoints(values.endpoints ?? DEFAULT_ENDPOINTS_FILE);
+    const builtIn = localDeploymentConfig(endpoints);
+    const raw = values.config ? readDeploymentFile(values.config) : builtIn.file;
+    const deployment = parseDeployment(raw, {
+      target,
+      env: { ...io.env, ...builtIn.env },
+      local: localOverrides(endpoints),
+    });
+    const cloud = localCloud(endpoints);
+    return withRedaction(io, deployment, cloud);
+  }
+  if (!values.config) {
+    throw new ConfigError([
+      "--config <file> is required for --target huawei (see DEPLOY.md for an example)",
+    ]);
+  }
+  const deployment = parseDeployment(readDeploymentFile(values.config), { target, env: io.env });
+  const cloud = huaweiCloud(io.env, deployment.region, deployment.projectId);
+  return withRedaction(io, deployment, cloud);
+}
+
+function withRedaction(
+  io: CliIo,
+  deployment: CommandContext["deployment"],
+  cloud: CommandContext["cloud"],
+): CommandContext {
+  const secrets = [...Object.values(deployment.secrets), ...cloud.secrets];
+  return { io: redacting(io, secrets), cloud, deployment };
+}
+
+async function dispatch(command: Command, ctx: CommandContext, values: Values): Promise<void> {
+  switch (command) {
+    case "create-server": {
+      const { createServerCommand } = await import("./create-server");
+      await createServerCommand(ctx, { dryRun: values["dry-run"] });
+      return;
+    }
+    case "deploy": {
+      const { deployCommand } = await import("./deploy");
+      await deployCommand(ctx, { dryRun: values["dry-run"], outDir: resolve(values["out-dir"]) });
+      return;
+    }
+    case "diagnose": {
+      const { diagnoseCommand } = await import("./diagnose");
+      await diagnoseCommand(ctx, { json: values.json, ...(values.box ? { box: values.box } : {}) });
+      return;
+    }
+    case "status": {
+      const { statusCommand } = await import("./status");
+      await statusCommand(ctx, { json: values.json });
+      return;
+    }
+    case "destroy": {
+      const { destroyCommand } = await import("./destroy");
+      await destroyCommand(ctx, {
+        yes: values.yes,
+        server: values.server,
+        deleteDataDisk: values["delete-data-disk"],
+      });
+      return;
+    }
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof ConfigError) return error.message;
+  if (error instanceof ClawwatchError) return `error: ${error.message}`;
+  return `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+const runAsScript =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+if (runAsScript) {
+  // The SDKs keep sockets alive; the work is done, so end here rather than wait for them.
+  process.exit(await run(process.argv.slice(2), processIo()));
+}

@@ -1,0 +1,240 @@
+import {
+  CreateSecurityGroupOption,
+  CreateSecurityGroupRequest,
+  CreateSecurityGroupRequestBody,
+  CreateSecurityGroupRuleOption,
+  CreateSecurityGroupRuleRequest,
+  CreateSecurityGroupRuleRequestBody,
+  DeleteSecurityGroupRequest,
+  ListRouteTablesRequest,
+  ListSecurityGroupRulesRequest,
+  ListSecurityGroupsRequest,
+  ShowRouteTableRequest,
+  type VpcClient,
+} from "@huaweicloud/huaweicloud-sdk-vpc";
+import { GATEWAY_PORT } from "./deployment";
+import { sdkError } from "./servers";
+import type { StepResult } from "./table";
+
+/** An ingress rule the box needs: one TCP port from one CIDR. */
+export interface IngressRule {
+  port: number;
+  cidr: string;
+  description: string;
+}
+
+export function requiredIngress(adminCidr: string, functionSubnetCidr: string): IngressRule[] {
+  return [
+    { port: 22, cidr: adminCidr, description: "clawwatch: SSH from the admin network" },
+    {
+      port: GATEWAY_PORT,
+      cidr: functionSubnetCidr,
+      description: "clawwatch: OpenClaw gateway from the watchdog's subnet",
+    },
+  ];
+}
+
+interface RuleJson {
+  id?: string;
+  direction?: string;
+  ethertype?: string;
+  protocol?: string | null;
+  port_range_min?: number | null;
+  port_range_max?: number | null;
+  remote_ip_prefix?: string | null;
+  remote_group_id?: string | null;
+}
+
+interface GroupJson {
+  id: string;
+  name: string;
+  vpc_id?: string;
+}
+
+export async function findSecurityGroup(
+  vpc: VpcClient,
+  name: string,
+  vpcId: string,
+): Promise<GroupJson | undefined> {
+  const res = await call<{ security_groups?: GroupJson[] }>("list security groups", () =>
+    vpc.listSecurityGroups(new ListSecurityGroupsRequest().withVpcId(vpcId).withLimit(1000)),
+  );
+  return (res.security_groups ?? []).find((g) => g.name === name);
+}
+
+/**
+ * The box's security group with exactly the ingress it needs (SSH from the admin CIDR, the
+ * gateway from the function subnet). Rules it did not create are reported, never removed.
+ */
+export async function ensureSecurityGroup(
+  vpc: VpcClient,
+  input: { name: string; vpcId: string; rules: IngressRule[]; dryRun: boolean },
+): Promise<{ groupId: string | undefined; steps: StepResult[] }> {
+  const steps: StepResult[] = [];
+  let group = await findSecurityGroup(vpc, input.name, input.vpcId);
+  if (!group && input.dryRun) {
+    steps.push({ step: "security group", resource: input.name, result: "would create" });
+    for (const rule of input.rules) steps.push({ ...ruleStep(rule), result: "would create" });
+    return { groupId: undefined, steps };
+  }
+  if (!group) {
+    const res = await call<{ security_group?: GroupJson }>("create security group", () =>
+      vpc.createSecurityGroup(
+        new CreateSecurityGroupRequest().withBody(
+          new CreateSecurityGroupRequestBody().withSecurityGroup(
+            new CreateSecurityGroupOption().withName(input.name).withVpcId(input.vpcId),
+          ),
+        ),
+      ),
+    );
+    if (!res.security_group?.id) throw sdkError("VPC", "create security group", {});
+    group = res.security_group;
+    steps.push({
+      step: "security group",
+      resource: input.name,
+      result: "created",
+      detail: group.id,
+    });
+  } else {
+    steps.push({
+      step: "security group",
+      resource: input.name,
+      result: "unchanged",
+      detail: group.id,
+    });
+  }
+  const groupId = group.id;
+  const existing = await listRules(vpc, groupId);
+  for (const rule of input.rules) {
+    if (existing.some((r) => matches(r, rule))) {
+      steps.push({ ...ruleStep(rule), result: "unchanged" });
+    } else if (input.dryRun) {
+      steps.push({ ...ruleStep(rule), result: "would create" });
+    } else {
+      await call("create security group rule", () =>
+        vpc.createSecurityGroupRule(
+          new CreateSecurityGroupRuleRequest().withBody(
+            new CreateSecurityGroupRuleRequestBody().withSecurityGroupRule(
+              new CreateSecurityGroupRuleOption()
+                .withSecurityGroupId(groupId)
+                .withDirection("ingress")
+                .withEthertype("IPv4")
+                .withProtocol("tcp")
+                .withPortRangeMin(rule.port)
+                .withPortRangeMax(rule.port)
+                .withRemoteIpPrefix(rule.cidr)
+                .withDescription(rule.description),
+            ),
+          ),
+        ),
+      );
+      steps.push({ ...ruleStep(rule), result: "created" });
+    }
+  }
+  const foreign = existing.filter(
+    (r) =>
+      r.direction === "ingress" && !r.remote_group_id && !input.rules.some((x) => matches(r, x)),
+  );
+  for (const r of foreign) {
+    steps.push({
+      step: "security group rule",
+      resource: `${r.protocol ?? "any"} ${portText(r)} from ${r.remote_ip_prefix ?? "anywhere"}`,
+      result: "kept",
+      detail: "not created by clawwatch: remove it if the box should not accept it",
+    });
+  }
+  return { groupId, steps };
+}
+
+export async function deleteSecurityGroup(vpc: VpcClient, groupId: string): Promise<void> {
+  await call("delete security group", () =>
+    vpc.deleteSecurityGroup(new DeleteSecurityGroupRequest().withSecurityGroupId(groupId)),
+  );
+}
+
+async function listRules(vpc: VpcClient, groupId: string): Promise<RuleJson[]> {
+  const res = await call<{ security_group_rules?: RuleJson[] }>("list security group rules", () =>
+    vpc.listSecurityGroupRules(
+      new ListSecurityGroupRulesRequest().withSecurityGroupId(groupId).withLimit(1000),
+    ),
+  );
+  return res.security_group_rules ?? [];
+}
+
+function matches(r: RuleJson, rule: IngressRule): boolean {
+  return (
+    r.direction === "ingress" &&
+    (r.ethertype ?? "IPv4") === "IPv4" &&
+    r.protocol === "tcp" &&
+    r.port_range_min === rule.port &&
+    r.port_range_max === rule.port &&
+    r.remote_ip_prefix === rule.cidr
+  );
+}
+
+function ruleStep(rule: IngressRule): Omit<StepResult, "result"> {
+  return { step: "security group rule", resource: `tcp ${rule.port} from ${rule.cidr}` };
+}
+
+function portText(r: RuleJson): string {
+  if (r.port_range_min == null) return "all ports";
+  return r.port_range_min === r.port_range_max
+    ? String(r.port_range_min)
+    : `${r.port_range_min}-${r.port_range_max}`;
+}
+
+export interface EgressCheck {
+  ok: boolean;
+  detail: string;
+}
+
+/**
+ * A function with VPC access has no public egress of its own: Telegram and MaaS are reachable
+ * only through a NAT gateway, whose default route (0.0.0.0/0, type "nat") sits in the route
+ * table of the function's subnet. The SNAT rule itself lives in the NAT service and is left
+ * to the operator to confirm.
+ */
+export async function checkEgress(
+  vpc: VpcClient,
+  vpcId: string,
+  subnetId: string,
+): Promise<EgressCheck> {
+  const list = (await call("list route tables", () =>
+    vpc.listRouteTables(new ListRouteTablesRequest().withVpcId(vpcId)),
+  )) as { routetables?: { id: string; default?: boolean; subnets?: { id?: string }[] }[] };
+  const tables = list.routetables ?? [];
+  const table =
+    tables.find((t) => t.subnets?.some((s) => s.id === subnetId)) ?? tables.find((t) => t.default);
+  if (!table) {
+    return {
+      ok: false,
+      detail: `VPC ${vpcId} has no route table for subnet ${subnetId}: the functions would have no way out`,
+    };
+  }
+  const shown = (await call("show route table", () =>
+    vpc.showRouteTable(new ShowRouteTableRequest().withRoutetableId(table.id)),
+  )) as { routetable?: { routes?: { type?: string; destination?: string; nexthop?: string }[] } };
+  const nat = (shown.routetable?.routes ?? []).find(
+    (r) => r.destination === "0.0.0.0/0" && r.type === "nat",
+  );
+  if (!nat) {
+    return {
+      ok: false,
+      detail:
+        `no NAT gateway route (0.0.0.0/0) in route table ${table.id}: the watchdog cannot reach Telegram or MaaS and every external probe will fail. ` +
+        `Create a public NAT gateway in VPC ${vpcId} with an SNAT rule for subnet ${subnetId} (NAT Gateway console)`,
+    };
+  }
+  return {
+    ok: true,
+    detail: `NAT gateway ${nat.nexthop ?? "?"} routes 0.0.0.0/0; confirm its SNAT rule covers subnet ${subnetId}`,
+  };
+}
+
+async function call<T = unknown>(what: string, fn: () => Promise<unknown>): Promise<T> {
+  try {
+    return (await fn()) as T;
+  } catch (error) {
+    throw sdkError("VPC", what, error);
+  }
+}

@@ -1,0 +1,103 @@
+import { listTriggers, showFunction } from "../deploy/functions";
+import type { CommandContext } from "./context";
+import { WATCHDOG_FUNCTION, WEBHOOK_FUNCTION } from "./deploy";
+import { findSecurityGroup } from "./network";
+import { addressesOf, findServer, showServer } from "./servers";
+import { table } from "./table";
+import { webhookState } from "./telegram";
+
+export interface StatusRow {
+  kind: string;
+  name: string;
+  state: string;
+  detail: string;
+}
+
+/** What exists right now: the server, the functions and their triggers, the webhook. */
+export async function statusCommand(
+  ctx: CommandContext,
+  options: { json: boolean },
+): Promise<StatusRow[]> {
+  const { cloud, deployment } = ctx;
+  const rows: StatusRow[] = [];
+  const found = await findServer(cloud.ecs, deployment.server.name);
+  if (found) {
+    const server = await showServer(cloud.ecs, found.id);
+    const { fixed, floating } = addressesOf(server);
+    rows.push({
+      kind: "server",
+      name: server.name,
+      state: server.status,
+      detail: [server.id, ...fixed, ...floating.map((ip) => `public ${ip}`)].join(" "),
+    });
+  } else {
+    rows.push({
+      kind: "server",
+      name: deployment.server.name,
+      state: "absent",
+      detail: "run create-server",
+    });
+  }
+  if (cloud.vpc) {
+    const group = await findSecurityGroup(
+      cloud.vpc,
+      deployment.securityGroupName,
+      deployment.server.vpcId,
+    );
+    rows.push({
+      kind: "security group",
+      name: deployment.securityGroupName,
+      state: group ? "present" : "absent",
+      detail: group?.id ?? "",
+    });
+  }
+  for (const name of [WATCHDOG_FUNCTION, WEBHOOK_FUNCTION]) {
+    const fn = await showFunction(cloud.functions, name);
+    rows.push({
+      kind: "function",
+      name,
+      state: fn ? "deployed" : "absent",
+      detail: fn
+        ? `${fn.runtime} ${fn.memory_size} MB ${fn.timeout} s, code ${Math.round((fn.code_size ?? 0) / 1024)} KB, max instances ${fn.strategy_config?.concurrency ?? "?"}, modified ${fn.last_modified ?? "?"}`
+        : "run deploy",
+    });
+    if (!fn) continue;
+    for (const t of await listTriggers(cloud.functions, name)) {
+      const e = t.event_data ?? {};
+      rows.push({
+        kind: `${t.trigger_type_code ?? "?"} trigger`,
+        name: e.name ?? e.path ?? t.trigger_id ?? "?",
+        state: t.trigger_status ?? "?",
+        detail: e.invoke_url ?? (e.schedule ? `${e.schedule_type} ${e.schedule}` : ""),
+      });
+    }
+  }
+  const alerts = deployment.resolve().alerts;
+  try {
+    const hook = await webhookState(alerts);
+    rows.push({
+      kind: "webhook",
+      name: "alert bot",
+      state: hook.url ? "set" : "none",
+      detail:
+        `${hook.url || "-"}, ${hook.pendingUpdateCount} pending` +
+        (hook.lastErrorMessage ? `, last error: ${hook.lastErrorMessage}` : ""),
+    });
+  } catch (error) {
+    rows.push({
+      kind: "webhook",
+      name: "alert bot",
+      state: "unknown",
+      detail: (error as Error).message,
+    });
+  }
+  ctx.io.out(
+    options.json
+      ? JSON.stringify(rows, null, 2)
+      : table(
+          ["kind", "name", "state", "detail"],
+          rows.map((r) => [r.kind, r.name, r.state, r.detail]),
+        ),
+  );
+  return rows;
+}

@@ -1,0 +1,150 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { EcsClient } from "@huaweicloud/huaweicloud-sdk-ecs";
+import { VpcClient, VpcRegion } from "@huaweicloud/huaweicloud-sdk-vpc";
+import { createEcsClient } from "../../shared/cloud/ecs-client";
+import { createFunctionGraphClient } from "../../shared/cloud/fgs-client";
+import {
+  basicCredentials,
+  type HuaweiAuth,
+  normaliseEndpoint,
+  sdkOptions,
+  silenceSdkLogs,
+} from "../../shared/cloud/huawei-sdk";
+import { ConfigError } from "../../shared/errors";
+import type { Target } from "../deploy/functions";
+import type { Endpoints } from "../local/cloud";
+import { controlRequest } from "../local/control";
+import type { LocalOverrides, TargetKind } from "./deployment";
+
+/** The local cloud's endpoints.json, plus the VPC emulator's URL once the local cloud has one. */
+export type LocalEndpoints = Endpoints & { vpc?: string };
+
+/** The clients one command needs, for real Huawei Cloud or the local cloud alike. */
+export interface Cloud {
+  readonly kind: TargetKind;
+  readonly region: string;
+  readonly projectId: string;
+  readonly ecs: EcsClient;
+  readonly functions: Target;
+  /** Absent on a local cloud without the VPC emulator: network steps are then skipped. */
+  readonly vpc: VpcClient | undefined;
+  /** How often to poll an ECS job. */
+  readonly pollMs: number;
+  /** Values never to print (AK/SK). */
+  readonly secrets: readonly string[];
+  /** Local only: endpoints and the control API (what the emulators expose beyond the APIs). */
+  readonly local?: {
+    endpoints: LocalEndpoints;
+    control(service: string, action: string, params?: Record<string, unknown>): Promise<unknown>;
+  };
+}
+
+export const DEFAULT_ENDPOINTS_FILE = ".local-cloud/endpoints.json";
+
+export function readEndpoints(file = DEFAULT_ENDPOINTS_FILE): LocalEndpoints {
+  try {
+    return JSON.parse(readFileSync(resolve(file), "utf8")) as LocalEndpoints;
+  } catch (cause) {
+    throw new ConfigError(
+      [
+        `cannot read the local cloud's endpoints from ${file}: start it with \`npm run local-cloud\` or pass --endpoints <file>`,
+      ],
+      { cause },
+    );
+  }
+}
+
+export function localOverrides(e: LocalEndpoints): LocalOverrides {
+  return {
+    region: e.region,
+    projectId: e.projectId,
+    cloud: { ecsEndpoint: e.ecs, functionGraphEndpoint: e.functionGraph, obsEndpoint: e.obs },
+  };
+}
+
+export function localCloud(e: LocalEndpoints): Cloud {
+  const auth: HuaweiAuth = { ...e.credentials, projectId: e.projectId };
+  return {
+    kind: "local",
+    region: e.region,
+    projectId: e.projectId,
+    ecs: createEcsClient({ auth, endpoint: e.ecs }),
+    functions: {
+      client: createFunctionGraphClient({ auth, endpoint: e.functionGraph, timeoutMs: 120_000 }),
+      region: e.region,
+      projectId: e.projectId,
+    },
+    vpc: e.vpc ? vpcClient(auth, { endpoint: e.vpc }) : undefined,
+    // ECS jobs run on the emulator's scaled clock.
+    pollMs: Math.max(20, Math.round(2_000 * e.timeScale)),
+    secrets: [e.credentials.sk],
+    local: {
+      endpoints: e,
+      control: (service, action, params = {}) => controlRequest(e.control, service, action, params),
+    },
+  };
+}
+
+/** Real Huawei Cloud: region endpoints, AK/SK from the environment. */
+export function huaweiCloud(
+  env: Readonly<Record<string, string | undefined>>,
+  region: string,
+  projectId: string,
+): Cloud {
+  const ak = env.HUAWEICLOUD_SDK_AK;
+  const sk = env.HUAWEICLOUD_SDK_SK;
+  const missing = [
+    ...(ak
+      ? []
+      : [
+          "HUAWEICLOUD_SDK_AK: set it to the access key id (console → My Credentials → Access Keys)",
+        ]),
+    ...(sk ? [] : ["HUAWEICLOUD_SDK_SK: set it to the secret access key of that key"]),
+  ];
+  if (!ak || !sk) throw new ConfigError(missing);
+  const auth: HuaweiAuth = {
+    ak,
+    sk,
+    projectId,
+    ...(env.HUAWEICLOUD_SDK_SECURITY_TOKEN
+      ? { securityToken: env.HUAWEICLOUD_SDK_SECURITY_TOKEN }
+      : {}),
+  };
+  return {
+    kind: "huawei",
+    region,
+    projectId,
+    ecs: createEcsClient({ auth, region, timeoutMs: 30_000 }),
+    functions: {
+      client: createFunctionGraphClient({ auth, region, timeoutMs: 120_000 }),
+      region,
+      projectId,
+    },
+    vpc: vpcClient(auth, { region }),
+    pollMs: 3_000,
+    secrets: [sk, ...(auth.securityToken ? [auth.securityToken] : [])],
+  };
+}
+
+function vpcClient(auth: HuaweiAuth, where: { endpoint?: string; region?: string }): VpcClient {
+  const builder = VpcClient.newBuilder()
+    .withCredential(basicCredentials(auth))
+    .withOptions(sdkOptions(30_000));
+  let client: VpcClient;
+  if (where.endpoint) client = builder.withEndpoint(normaliseEndpoint(where.endpoint)).build();
+  else {
+    try {
+      client = builder.withRegion(VpcRegion.valueOf(where.region ?? "")).build();
+    } catch (cause) {
+      throw new ConfigError(
+        [
+          `region: VPC has no built-in endpoint for "${where.region}"; use a region id such as cn-north-4`,
+        ],
+        { cause },
+      );
+    }
+  }
+  silenceSdkLogs();
+  return client;
+}

@@ -1,0 +1,454 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Api } from "grammy";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CliIo } from "../../infra/cli/io";
+import { run } from "../../infra/cli/main";
+import { checkEgress } from "../../infra/cli/network";
+import { localCloud } from "../../infra/cli/target";
+import { listTriggers, showFunction } from "../../infra/deploy/functions";
+import { type LocalCloud, startLocalCloud } from "../../infra/local/cloud";
+import { Iam } from "../../infra/local/iam";
+import { LOCAL_SERVER_NAME, localSecretsEnv } from "../../infra/local/product";
+import { startVpc, type VpcService } from "../../infra/local/vpc";
+import { envRef } from "../../shared/config";
+import type { FleetReport } from "../../shared/watchdog/fleet";
+
+/**
+ * The infra CLI end to end against a local cloud (plus the VPC emulator), in-process through
+ * `run(argv, io)`: every command, its idempotency, and the cloud state it leaves behind.
+ */
+
+const FUNCTIONS = ["clawwatch-watchdog", "clawwatch-telegram-webhook"];
+
+let dir: string;
+let cloud: LocalCloud;
+let vpc: VpcService;
+let endpointsFile: string;
+let serverId: string;
+
+interface Captured extends CliIo {
+  lines: string[];
+  errors: string[];
+  text(): string;
+}
+
+function captureIo(options: { isTTY?: boolean; answer?: boolean } = {}): Captured {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return {
+    lines,
+    errors,
+    text: () => [...lines, ...errors].join("\n"),
+    out: (t) => lines.push(t),
+    err: (t) => errors.push(t),
+    status: () => {},
+    isTTY: options.isTTY ?? false,
+    confirm: async () => options.answer ?? false,
+    env: {},
+  };
+}
+
+async function cli(argv: string[], io = captureIo()): Promise<{ code: number; io: Captured }> {
+  const code = await run([...argv, "--endpoints", endpointsFile], io);
+  return { code, io };
+}
+
+const outDir = () => join(dir, "dist");
+
+async function eventually<T>(check: () => Promise<T | undefined>, attempts = 150): Promise<T> {
+  for (let i = 0; i < attempts; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("condition not met in time");
+}
+
+async function ecsServers() {
+  return (await cloud.control("ecs", "servers")) as { id: string; name: string; status: string }[];
+}
+
+async function ecsCalls() {
+  return (await cloud.control("ecs", "calls")) as { action: string; status: number }[];
+}
+
+function fg() {
+  return localCloud(cloud.endpoints).functions;
+}
+
+function alertApi() {
+  return new Api(cloud.endpoints.telegramBots.alerts.token, { apiRoot: cloud.endpoints.telegram });
+}
+
+/** What deploy leaves in the cloud, to compare before and after a second run. */
+async function deployedState() {
+  const functions = [];
+  for (const name of FUNCTIONS) {
+    functions.push({
+      config: await showFunction(fg(), name),
+      triggers: await listTriggers(fg(), name),
+    });
+  }
+  return { functions, webhook: await alertApi().getWebhookInfo() };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "clawwatch-infra-cli-"));
+  cloud = await startLocalCloud({ dir: join(dir, "cloud"), timeScale: 0.01, boxes: 1 });
+  // The VPC emulator checks signatures against the same root key as the rest of the cloud.
+  vpc = await startVpc({ iam: new Iam(cloud.endpoints.credentials) });
+  endpointsFile = join(dir, "endpoints.json");
+  await writeFile(endpointsFile, JSON.stringify({ ...cloud.endpoints, vpc: vpc.url }));
+}, 30_000);
+
+afterAll(async () => {
+  await vpc?.close();
+  await cloud?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("infra CLI", () => {
+  it("prints its help when spawned for real", () => {
+    const res = spawnSync("npx", ["tsx", "infra/cli/main.ts", "--help"], {
+      cwd: resolve(__dirname, "../.."),
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(res.status).toBe(0);
+    for (const command of ["create-server", "deploy", "diagnose", "status", "destroy"]) {
+      expect(res.stdout).toContain(command);
+    }
+  });
+
+  it("lists every problem of a bad deployment file and calls nothing", async () => {
+    const file = join(dir, "bad.json");
+    await writeFile(
+      file,
+      JSON.stringify({
+        server: {
+          name: "box",
+          image: "img",
+          vpcId: "v",
+          subnetId: "s",
+          adminCidr: "0.0.0.0/0",
+          functionSubnetCidr: "10.0.0.0/33",
+        },
+        product: {
+          boxes: [{ name: "Bad Name", telegram: { botToken: envRef("NOT_SET_ANYWHERE") } }],
+          state: { bucket: "b" },
+        },
+      }),
+    );
+    const before = (await ecsCalls()).length;
+    const { code, io } = await cli(["create-server", "--config", file]);
+    expect(code).toBe(1);
+    const text = io.text();
+    expect(text).toContain("server.flavor");
+    expect(text).toContain("server.adminCidr: SSH must not be open to the world");
+    expect(text).toContain("server.functionSubnetCidr");
+    expect(text).toContain("environment variable NOT_SET_ANYWHERE is not set");
+    expect(text).toContain("product.alerts");
+    expect((await ecsCalls()).length).toBe(before);
+  });
+
+  it("deploy refuses an environment over FunctionGraph's 4 KB before building or calling", async () => {
+    const e = cloud.endpoints;
+    const file = join(dir, "big.json");
+    const boxes = Array.from({ length: 40 }, (_, i) => ({
+      name: `box-${i}`,
+      serverId: `00000000-0000-0000-0000-${String(i).padStart(12, "0")}`,
+      gateway: { url: `http://10.0.${i}.10:18789` },
+      telegram: { botToken: envRef("GATEWAY_BOT_TOKEN") },
+    }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        server: {
+          name: "big",
+          flavor: "s6.large.2",
+          image: "img",
+          vpcId: "v",
+          subnetId: "s",
+          adminCidr: "127.0.0.1/32",
+          functionSubnetCidr: "127.0.0.0/8",
+        },
+        product: {
+          boxDefaults: {
+            gateway: { token: envRef("GATEWAY_TOKEN") },
+            maas: { baseUrl: e.maasApi.baseUrl, apiKey: envRef("MAAS_API_KEY"), model: "m" },
+          },
+          boxes,
+          alerts: { botToken: envRef("ALERT_BOT_TOKEN"), chatId: e.alertChatId },
+          state: { bucket: e.bucket },
+        },
+      }),
+    );
+    const { code, io } = await cli(["deploy", "--config", file, "--out-dir", join(dir, "big")]);
+    expect(code).toBe(1);
+    expect(io.text()).toContain("FunctionGraph allows 4096");
+    expect(io.text()).toContain("CLAWWATCH_CONFIG");
+    expect(existsSync(join(dir, "big"))).toBe(false);
+    expect(await showFunction(fg(), "clawwatch-watchdog")).toBeUndefined();
+  });
+
+  it("--target huawei asks for what is missing before calling anything", async () => {
+    const noConfig = captureIo();
+    expect(await run(["status", "--target", "huawei"], noConfig)).toBe(1);
+    expect(noConfig.text()).toContain("--config <file> is required");
+
+    const file = join(dir, "huawei.json");
+    await writeFile(
+      file,
+      JSON.stringify({
+        projectId: "0123456789abcdef0123456789abcdef",
+        server: {
+          name: "openclaw-1",
+          flavor: "s6.large.2",
+          image: "img",
+          vpcId: "vpc-1",
+          subnetId: "subnet-1",
+          adminCidr: "203.0.113.7/32",
+          functionSubnetCidr: "192.168.1.0/24",
+        },
+        product: {
+          boxDefaults: {
+            gateway: { token: envRef("GATEWAY_TOKEN") },
+            maas: {
+              baseUrl: "https://maas.example/v1",
+              apiKey: envRef("MAAS_API_KEY"),
+              model: "m",
+            },
+          },
+          boxes: [{ name: "openclaw-1", telegram: { botToken: envRef("GATEWAY_BOT_TOKEN") } }],
+          alerts: { botToken: envRef("ALERT_BOT_TOKEN"), chatId: -100123 },
+          state: { bucket: "my-state" },
+        },
+      }),
+    );
+    const env = {
+      GATEWAY_TOKEN: "gateway-token-0123456789",
+      MAAS_API_KEY: "maas-key",
+      GATEWAY_BOT_TOKEN: "123:abc",
+      ALERT_BOT_TOKEN: "456:def",
+    };
+    const noApig = { ...captureIo(), env };
+    const lines: string[] = [];
+    noApig.err = (t) => lines.push(t);
+    expect(await run(["status", "--target", "huawei", "--config", file], noApig)).toBe(1);
+    expect(lines.join("\n")).toContain("functions.apig.groupId");
+
+    const raw = JSON.parse(await readFile(file, "utf8"));
+    raw.functions = { apig: { groupId: "group-1" } };
+    await writeFile(file, JSON.stringify(raw));
+    const noKeys: string[] = [];
+    const io = { ...captureIo(), env, err: (t: string) => noKeys.push(t) };
+    expect(await run(["status", "--target", "huawei", "--config", file], io)).toBe(1);
+    expect(noKeys.join("\n")).toContain("HUAWEICLOUD_SDK_AK");
+    expect(noKeys.join("\n")).toContain("HUAWEICLOUD_SDK_SK");
+  });
+
+  it("create-server --dry-run validates with ECS and creates nothing", async () => {
+    const before = await ecsServers();
+    const { code, io } = await cli(["create-server", "--dry-run"]);
+    expect(code, io.text()).toBe(0);
+    expect(io.text()).toContain("would create");
+    expect(await ecsServers()).toEqual(before);
+    expect(vpc.securityGroups()).toEqual([]);
+    const create = (await ecsCalls()).filter((c) => c.action === "CreatePostPaidServers");
+    expect(create.map((c) => c.status)).toEqual([202]);
+  });
+
+  it("create-server creates the box with its security group, then adopts it", async () => {
+    const first = await cli(["create-server"]);
+    expect(first.code, first.io.text()).toBe(0);
+    const created = (await ecsServers()).filter((s) => s.name === LOCAL_SERVER_NAME);
+    expect(created).toHaveLength(1);
+    expect(created[0]?.status).toBe("ACTIVE");
+    serverId = created[0]?.id ?? "";
+    expect(first.io.text()).toMatch(/server\s+clawwatch-gateway\s+created/);
+    // The rendered bootstrap reached the box as its user_data.
+    const script = await readFile(
+      join(dir, "cloud", "ecs", "servers", serverId, "system", "user-data.sh"),
+      "utf8",
+    );
+    expect(script.startsWith("#!")).toBe(true);
+    expect(script).toContain("openclaw");
+
+    const [group] = vpc.securityGroups();
+    expect(group?.name).toBe(`${LOCAL_SERVER_NAME}-sg`);
+    const ingress = (group?.security_group_rules ?? [])
+      .filter((r) => r.direction === "ingress" && r.remote_ip_prefix)
+      .map((r) => `${r.protocol} ${r.port_range_min}-${r.port_range_max} ${r.remote_ip_prefix}`)
+      .sort();
+    expect(ingress).toEqual(["tcp 18789-18789 127.0.0.0/8", "tcp 22-22 127.0.0.1/32"]);
+
+    const creates = (await ecsCalls()).filter((c) => c.action === "CreatePostPaidServers").length;
+    const second = await cli(["create-server"]);
+    expect(second.code, second.io.text()).toBe(0);
+    expect(second.io.text()).toMatch(/server\s+clawwatch-gateway\s+adopted/);
+    expect((await ecsServers()).filter((s) => s.name === LOCAL_SERVER_NAME)).toHaveLength(1);
+    expect((await ecsCalls()).filter((c) => c.action === "CreatePostPaidServers")).toHaveLength(
+      creates,
+    );
+    expect(vpc.securityGroups()).toHaveLength(1);
+    expect(vpc.securityGroups()[0]?.security_group_rules).toHaveLength(4);
+  }, 30_000);
+
+  it("deploy --dry-run plans every step and changes nothing", async () => {
+    const { code, io } = await cli(["deploy", "--dry-run", "--out-dir", outDir()]);
+    expect(code, io.text()).toBe(0);
+    expect(io.text()).toMatch(/function\s+clawwatch-watchdog\s+would create/);
+    expect(io.text()).toMatch(/Telegram webhook\s+alert bot\s+would set/);
+    for (const name of FUNCTIONS) expect(await showFunction(fg(), name)).toBeUndefined();
+    expect((await alertApi().getWebhookInfo()).url).toBe("");
+  }, 30_000);
+
+  it("deploy creates both functions, the triggers and the webhook; a rerun changes nothing", async () => {
+    const first = await cli(["deploy", "--out-dir", outDir()]);
+    expect(first.code, first.io.text()).toBe(0);
+    for (const name of FUNCTIONS) expect(await showFunction(fg(), name)).toBeDefined();
+    const watchdog = await showFunction(fg(), "clawwatch-watchdog");
+    expect(watchdog?.strategy_config?.concurrency).toBe(1);
+    expect(watchdog?.runtime).toBe("Node.js20.15");
+    // Secrets only in the encrypted env; the plain env carries references.
+    const secrets = localSecretsEnv(cloud.endpoints);
+    for (const value of Object.values(secrets)) expect(watchdog?.user_data).not.toContain(value);
+    expect(watchdog?.encrypted_user_data).toContain(secrets.ALERT_BOT_TOKEN);
+    const config = JSON.parse(JSON.parse(watchdog?.user_data ?? "{}").CLAWWATCH_CONFIG);
+    expect(config.boxes[0].serverId).toBe(serverId);
+
+    const timers = await listTriggers(fg(), "clawwatch-watchdog");
+    expect(timers.map((t) => [t.trigger_type_code, t.event_data?.schedule])).toEqual([
+      ["TIMER", "1m"],
+    ]);
+    const [apig] = await listTriggers(fg(), "clawwatch-telegram-webhook");
+    const url = apig?.event_data?.invoke_url;
+    expect(url).toMatch(/\/clawwatch\/telegram$/);
+
+    const info = await alertApi().getWebhookInfo();
+    expect(info.url).toBe(url);
+    expect([...(info.allowed_updates ?? [])].sort()).toEqual(["callback_query", "message"]);
+    const setCalls = (await cloud.control("telegram", "calls", {
+      bot: cloud.endpoints.telegramBots.alerts.username,
+      method: "setWebhook",
+    })) as { params: Record<string, string> }[];
+    expect(setCalls).toHaveLength(1);
+    expect(setCalls[0]?.params.secret_token).toBe(secrets.WEBHOOK_SECRET);
+    // Telegram's delivery to the receiver is accepted: the secret token matches its config.
+    const e = cloud.endpoints;
+    await cloud.control("telegram", "inject-message", {
+      bot: e.telegramBots.alerts.username,
+      chatId: e.alertChatId,
+      userId: e.operatorUserId,
+      text: "/help",
+    });
+    const delivered = await eventually(async () => {
+      const views = (await cloud.control("telegram", "updates")) as {
+        bot: string;
+        pending: unknown[];
+        lastErrorMessage?: string | null;
+      }[];
+      const alerts = views.find((v) => v.bot === e.telegramBots.alerts.username);
+      return alerts && alerts.pending.length === 0 ? alerts : undefined;
+    });
+    expect(delivered.lastErrorMessage ?? null).toBeNull();
+    // No secret in anything the CLI printed.
+    for (const value of [...Object.values(secrets), cloud.endpoints.credentials.sk]) {
+      expect(first.io.text()).not.toContain(value);
+    }
+
+    const before = await deployedState();
+    const second = await cli(["deploy", "--out-dir", outDir()]);
+    expect(second.code, second.io.text()).toBe(0);
+    expect(second.io.text()).toContain("nothing changed");
+    expect(second.io.text()).not.toMatch(/\b(created|updated)\b/);
+    expect(await deployedState()).toEqual(before);
+    const setAgain = (await cloud.control("telegram", "calls", {
+      bot: cloud.endpoints.telegramBots.alerts.username,
+      method: "setWebhook",
+    })) as unknown[];
+    expect(setAgain).toHaveLength(1);
+  }, 60_000);
+
+  it("diagnose prints the watchdog's dry run as a table and as JSON", async () => {
+    const table = await cli(["diagnose"]);
+    expect(table.code, table.io.text()).toBe(0);
+    const text = table.io.text();
+    expect(text).toMatch(/component\s+status\s+latency\s+detail/);
+    expect(text).toMatch(/gateway\s+\S+\s+\d+ ms/);
+    expect(text).toContain("open incidents:");
+    expect(text).toContain("policy now:");
+
+    const json = await cli(["diagnose", "--json"]);
+    expect(json.code, json.io.text()).toBe(0);
+    const report = JSON.parse(json.io.lines.join("\n")) as FleetReport;
+    expect(report.mode).toBe("dry-run");
+    expect(report.boxes.map((b) => b.box)).toEqual(["gateway"]);
+    expect(report.boxes[0]?.observations?.gateway.status).toBeDefined();
+  }, 30_000);
+
+  it("status shows the server, the functions, their triggers and the webhook", async () => {
+    const { code, io } = await cli(["status"]);
+    expect(code, io.text()).toBe(0);
+    const text = io.text();
+    expect(text).toMatch(/server\s+clawwatch-gateway\s+ACTIVE/);
+    expect(text).toMatch(/function\s+clawwatch-watchdog\s+deployed/);
+    expect(text).toMatch(/TIMER trigger\s+clawwatch-timer\s+ACTIVE/);
+    expect(text).toMatch(/APIG trigger/);
+    expect(text).toMatch(/webhook\s+alert bot\s+set/);
+  });
+
+  it("the egress check finds a missing NAT route and a present one", async () => {
+    const client = localCloud({ ...cloud.endpoints, vpc: vpc.url }).vpc;
+    if (!client) throw new Error("no VPC client");
+    const missing = await checkEgress(client, "vpc-egress", "subnet-a");
+    expect(missing.ok).toBe(false);
+    expect(missing.detail).toContain("NAT gateway");
+    await vpc.control("add-route", { vpcId: "vpc-egress", type: "nat", nexthop: "nat-1" });
+    const found = await checkEgress(client, "vpc-egress", "subnet-a");
+    expect(found).toMatchObject({ ok: true });
+    expect(found.detail).toContain("nat-1");
+  });
+
+  it("destroy asks first and, without a terminal, refuses without --yes", async () => {
+    const refused = await cli(["destroy"]);
+    expect(refused.code).toBe(1);
+    expect(refused.io.text()).toContain("pass --yes");
+    const declined = await cli(["destroy"], captureIo({ isTTY: true, answer: false }));
+    expect(declined.code).toBe(0);
+    expect(declined.io.text()).toContain("nothing deleted");
+    for (const name of FUNCTIONS) expect(await showFunction(fg(), name)).toBeDefined();
+  });
+
+  it("destroy --yes deletes functions, triggers and webhook but keeps the server", async () => {
+    const { code, io } = await cli(["destroy", "--yes"]);
+    expect(code, io.text()).toBe(0);
+    for (const name of FUNCTIONS) expect(await showFunction(fg(), name)).toBeUndefined();
+    expect((await alertApi().getWebhookInfo()).url).toBe("");
+    expect((await ecsServers()).find((s) => s.id === serverId)?.status).toBe("ACTIVE");
+  });
+
+  it("destroy --server deletes the server but keeps its data disk unless told", async () => {
+    const dataDir = (id: string) => join(dir, "cloud", "ecs", "servers", id, "data");
+    const kept = await cli(["destroy", "--yes", "--server"]);
+    expect(kept.code, kept.io.text()).toBe(0);
+    expect((await ecsServers()).find((s) => s.id === serverId)?.status).toBe("DELETED");
+    expect(existsSync(dataDir(serverId))).toBe(true);
+    expect(vpc.securityGroups()).toEqual([]);
+
+    const again = await cli(["create-server"]);
+    expect(again.code, again.io.text()).toBe(0);
+    const second = (await ecsServers()).find(
+      (s) => s.name === LOCAL_SERVER_NAME && s.status === "ACTIVE",
+    );
+    expect(second).toBeDefined();
+    const gone = await cli(["destroy", "--yes", "--server", "--delete-data-disk"]);
+    expect(gone.code, gone.io.text()).toBe(0);
+    expect(gone.io.text()).toContain("data disk deleted too");
+    expect(existsSync(dataDir(second?.id ?? ""))).toBe(false);
+  }, 30_000);
+});

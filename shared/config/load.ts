@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { ConfigError } from "../errors";
 import { type Config, configSchema } from "./schema";
 
@@ -107,7 +107,7 @@ function substituteEnv(value: unknown, env: Env, path: string[], missing: string
   return value;
 }
 
-function describeIssues(error: z.ZodError): string[] {
+function describeIssues(error: z.core.$ZodError): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.map(String).join(".") || "(root)";
     const last = issue.path.at(-1);

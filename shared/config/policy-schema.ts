@@ -1,4 +1,5 @@
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../errors/zod-english";
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const DURATION_TEXT = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
@@ -19,87 +20,101 @@ export function parseDuration(text: string): number | undefined {
 const DURATION_HELP = 'use milliseconds or text like "30s", "5m", "1h30m"';
 
 /** A duration in milliseconds, written as a number of ms or as text like "5m", "1h30m", "30s". */
-export const duration = z
-  .union([z.number(), z.string()], { error: `not a duration: ${DURATION_HELP}` })
-  .transform((value, ctx) => {
+export const duration = z.pipe(
+  z.union([z.number(), z.string()], { error: `not a duration: ${DURATION_HELP}` }),
+  z.transform((value: number | string, ctx) => {
     const ms = typeof value === "number" ? value : parseDuration(value);
     if (ms === undefined || !Number.isInteger(ms) || ms < 0) {
-      ctx.addIssue({
+      // zod/mini's transform context has no addIssue: push the issue classic zod's addIssue made.
+      ctx.issues.push({
         code: "custom",
         message: `${JSON.stringify(value)} is not a duration: ${DURATION_HELP}`,
+        input: value,
       });
       return z.NEVER;
     }
     return ms;
-  });
+  }),
+);
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
 export const LADDER_RUNGS = ["soft-reboot", "hard-reboot", "rebootstrap"] as const;
 
+/** An integer from `min` to `max` (checked in classic zod's .int().min().max() order). */
+function intIn(min: number, max: number) {
+  return z.number().check(z.int(), z.gte(min), z.lte(max));
+}
+
 export const policySchema = z.object({
   /** Consecutive failed checks before an incident opens. */
-  failureThreshold: z.number().int().min(1).max(100).default(3),
+  failureThreshold: z._default(intIn(1, 100), 3),
   /** Consecutive ok checks before an open incident resolves. */
-  successThreshold: z.number().int().min(1).max(100).default(2),
+  successThreshold: z._default(intIn(1, 100), 2),
   /**
    * Failures that cannot be transient (MaaS 401/404, a revoked Telegram token, a misconfigured
    * gateway) open their incident after this many checks; retrying a wrong key changes nothing.
    */
-  deterministicFailureThreshold: z.number().int().min(1).max(100).default(1),
+  deterministicFailureThreshold: z._default(intIn(1, 100), 1),
   /** After each action, failures do not count until the box had time to boot. */
-  grace: z
-    .object({
-      start: duration.default(3 * MINUTE),
-      softReboot: duration.default(5 * MINUTE),
-      hardReboot: duration.default(5 * MINUTE),
-      rebootstrap: duration.default(15 * MINUTE),
-    })
-    .prefault({}),
+  grace: z.prefault(
+    z.object({
+      start: z._default(duration, 3 * MINUTE),
+      softReboot: z._default(duration, 5 * MINUTE),
+      hardReboot: z._default(duration, 5 * MINUTE),
+      rebootstrap: z._default(duration, 15 * MINUTE),
+    }),
+    {},
+  ),
   /** Automatic and manual actions share one budget per rolling window. */
-  budget: z
-    .object({
-      window: duration.default(24 * HOUR),
+  budget: z.prefault(
+    z.object({
+      window: z._default(duration, 24 * HOUR),
       /** Soft and hard reboots together. */
-      reboots: z.number().int().min(0).max(20).default(3),
-      rebootstraps: z.number().int().min(0).max(20).default(1),
-    })
-    .prefault({}),
+      reboots: z._default(intIn(0, 20), 3),
+      rebootstraps: z._default(intIn(0, 20), 1),
+    }),
+    {},
+  ),
   /**
    * The automatic rungs for an ACTIVE server whose gateway is down, in order; after the last one
    * only a human can help. Drop "rebootstrap" for a box without bootstrap user_data.
    */
-  ladder: z
-    .array(z.enum(LADDER_RUNGS))
-    .max(LADDER_RUNGS.length)
-    .refine((rungs) => new Set(rungs).size === rungs.length, "list each rung once")
-    .default([...LADDER_RUNGS]),
+  ladder: z._default(
+    z.array(z.enum(LADDER_RUNGS)).check(
+      z.maxLength(LADDER_RUNGS.length),
+      z.refine((rungs) => new Set(rungs).size === rungs.length, "list each rung once"),
+    ),
+    [...LADDER_RUNGS],
+  ),
   /** An ack without a duration lasts this long. */
-  ackDefault: duration.default(1 * HOUR),
+  ackDefault: z._default(duration, 1 * HOUR),
   /** A mute without a duration lasts this long. */
-  muteDefault: duration.default(1 * HOUR),
-  reminders: z
-    .object({
-      first: duration.default(30 * MINUTE),
-      backoff: z.number().min(1).max(10).default(2),
-      max: duration.default(4 * HOUR),
-    })
-    .prefault({}),
+  muteDefault: z._default(duration, 1 * HOUR),
+  reminders: z.prefault(
+    z.object({
+      first: z._default(duration, 30 * MINUTE),
+      backoff: z._default(z.number().check(z.gte(1), z.lte(10)), 2),
+      max: z._default(duration, 4 * HOUR),
+    }),
+    {},
+  ),
   /**
    * `opens` incidents of one component within `window` switch it to flapping: one message, then
    * no per-flap messages until no incident opened for a whole `window`.
    */
-  flapping: z
-    .object({
-      opens: z.number().int().min(2).max(20).default(4),
-      window: duration.default(2 * HOUR),
-    })
-    .prefault({}),
+  flapping: z.prefault(
+    z.object({
+      opens: z._default(intIn(2, 20), 4),
+      window: z._default(duration, 2 * HOUR),
+    }),
+    {},
+  ),
   /** Telegram updates pending this long while the gateway is ready = the gateway stopped polling. */
-  ingressStallAfter: duration.default(2 * MINUTE),
+  ingressStallAfter: z._default(duration, 2 * MINUTE),
   /** The ECS server is shown every Nth cycle even when the gateway is ok (probe runner). */
-  serverCheckEvery: z.number().int().min(1).max(1000).default(10),
+  serverCheckEvery: z._default(intIn(1, 1000), 10),
 });
 
 export type PolicyConfig = z.output<typeof policySchema>;

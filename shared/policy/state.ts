@@ -1,4 +1,5 @@
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../errors/zod-english";
 
 /**
  * The policy's memory of one box, stored as JSON in OBS between cycles. Plain data only (epoch
@@ -71,16 +72,19 @@ export const LIMITS = {
   lines: 8,
 } as const;
 
-const time = z.number().nonnegative();
-const count = z.number().int().nonnegative();
+const time = z.number().check(z.nonnegative());
+const count = z.number().check(z.int(), z.nonnegative());
+const integer = z.number().check(z.int());
+/** A string of at most `max` characters. */
+const text = (max: number) => z.string().check(z.maxLength(max));
 
 export const counterSchema = z.object({
   consecutiveFailures: count,
   consecutiveSuccesses: count,
-  firstFailureAt: time.optional(),
-  lastOkAt: time.optional(),
+  firstFailureAt: z.optional(time),
+  lastOkAt: z.optional(time),
   /** The last verdict: "ok", a cause, or "skipped". */
-  lastStatus: z.string().max(40).optional(),
+  lastStatus: z.optional(text(40)),
 });
 export type Counter = z.infer<typeof counterSchema>;
 
@@ -90,10 +94,10 @@ export const stepSchema = z.object({
   key: z.string(),
   status: z.enum(["requested", "done", "failed"]),
   attempts: count,
-  jobId: z.string().optional(),
-  error: z.string().max(LIMITS.text).optional(),
+  jobId: z.optional(z.string()),
+  error: z.optional(text(LIMITS.text)),
   /** Set for manual actions: who did it. Automatic steps have none. */
-  by: z.string().optional(),
+  by: z.optional(z.string()),
 });
 export type Step = z.infer<typeof stepSchema>;
 
@@ -103,23 +107,23 @@ export const incidentSchema = z.object({
   cause: z.enum(CAUSES),
   openedAt: time,
   firstFailureAt: time,
-  detail: z.string().max(LIMITS.text),
-  hint: z.string().max(LIMITS.text).optional(),
+  detail: text(LIMITS.text),
+  hint: z.optional(text(LIMITS.text)),
   /** Id of the notification that announces it ("opened" or "watchdog-network"), once created. */
-  headNoticeId: z.string().optional(),
+  headNoticeId: z.optional(z.string()),
   /** Set when the announcing notification was delivered: only then reminders start. */
-  announcedAt: time.optional(),
-  messageId: z.number().int().optional(),
+  announcedAt: z.optional(time),
+  messageId: z.optional(integer),
   /** Opened while its component was flapping: no per-flap messages. */
-  quiet: z.boolean().optional(),
-  ackedUntil: time.optional(),
-  ackedBy: z.string().optional(),
-  lastReminderAt: time.optional(),
+  quiet: z.optional(z.boolean()),
+  ackedUntil: z.optional(time),
+  ackedBy: z.optional(z.string()),
+  lastReminderAt: z.optional(time),
   reminderCount: count,
   /** Sequence for update notification ids and remediation idempotency keys. */
   seq: count,
-  steps: z.array(stepSchema).max(LIMITS.steps),
-  needsHumanAt: time.optional(),
+  steps: z.array(stepSchema).check(z.maxLength(LIMITS.steps)),
+  needsHumanAt: z.optional(time),
 });
 export type Incident = z.infer<typeof incidentSchema>;
 
@@ -128,16 +132,16 @@ export const notificationSchema = z.object({
   id: z.string(),
   type: z.enum(NOTIFICATION_TYPES),
   component: z.enum(COMPONENTS),
-  incidentId: z.string().optional(),
+  incidentId: z.optional(z.string()),
   severity: z.enum(SEVERITIES),
-  title: z.string().max(LIMITS.line),
+  title: text(LIMITS.line),
   /** Plain text facts; rendering (HTML) is the notifier's job. */
-  lines: z.array(z.string().max(LIMITS.line)).max(LIMITS.lines),
+  lines: z.array(text(LIMITS.line)).check(z.maxLength(LIMITS.lines)),
   /** Incident whose message this one replies to. */
-  replyTo: z.string().optional(),
+  replyTo: z.optional(z.string()),
   /** Telegram message id to reply to, filled in once the incident's first message was delivered. */
-  replyToMessageId: z.number().int().optional(),
-  buttons: z.array(z.enum(BUTTONS)).optional(),
+  replyToMessageId: z.optional(integer),
+  buttons: z.optional(z.array(z.enum(BUTTONS))),
 });
 export type Notification = z.infer<typeof notificationSchema>;
 
@@ -146,8 +150,8 @@ export const outboxEntrySchema = z.object({
   createdAt: time,
   /** How often decide() handed it out; > 0 means the next emission is a resend. */
   sends: count,
-  reason: z.string().max(LIMITS.text),
-  lastError: z.string().max(LIMITS.text).optional(),
+  reason: text(LIMITS.text),
+  lastError: z.optional(text(LIMITS.text)),
 });
 export type OutboxEntry = z.infer<typeof outboxEntrySchema>;
 
@@ -155,48 +159,46 @@ export const historyEntrySchema = z.object({
   action: z.enum([...REMEDIATIONS, ...MANUAL_ACTIONS]),
   at: time,
   key: z.string(),
-  by: z.string().optional(),
+  by: z.optional(z.string()),
 });
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 
-const perComponent = <T extends z.ZodType>(schema: T) =>
+const perComponent = <T extends z.ZodMiniType>(schema: T) =>
   z.object({ gateway: schema, maas: schema, telegram: schema, watchdog: schema });
 
 export const boxStateSchema = z.object({
   version: z.literal(1),
-  box: z.string().min(1),
+  box: z.string().check(z.minLength(1)),
   /** Cycles decided so far (the probe runner shows the server every Nth one). */
   cycle: count,
   counters: perComponent(counterSchema),
-  incidents: perComponent(incidentSchema.optional()),
+  incidents: perComponent(z.optional(incidentSchema)),
   remediation: z.object({
     /** Consecutive counted gateway failures whose cause is the box (down, stalled, shut off). */
     streak: count,
-    graceUntil: time.optional(),
-    graceAction: z.enum([...REMEDIATIONS, ...MANUAL_ACTIONS]).optional(),
+    graceUntil: z.optional(time),
+    graceAction: z.optional(z.enum([...REMEDIATIONS, ...MANUAL_ACTIONS])),
     /** Key of the action that set the grace, so a failed request can take it back. */
-    graceKey: z.string().optional(),
-    budgetExhausted: z.object({ kind: z.enum(["reboots", "rebootstraps"]), at: time }).optional(),
+    graceKey: z.optional(z.string()),
+    budgetExhausted: z.optional(z.object({ kind: z.enum(["reboots", "rebootstraps"]), at: time })),
   }),
   /** Reboots and rebootstraps (automatic and manual) within the budget window. */
-  history: z.array(historyEntrySchema).max(LIMITS.historyPerKind * 2),
+  history: z.array(historyEntrySchema).check(z.maxLength(LIMITS.historyPerKind * 2)),
   /** Recent incident opens per component, for flapping. */
-  opens: perComponent(z.array(time).max(20)),
+  opens: perComponent(z.array(time).check(z.maxLength(20))),
   flapping: perComponent(
-    z
-      .object({
+    z.optional(
+      z.object({
         since: time,
-        noticeId: z.string().optional(),
-        messageId: z.number().int().optional(),
-      })
-      .optional(),
+        noticeId: z.optional(z.string()),
+        messageId: z.optional(integer),
+      }),
+    ),
   ),
-  mute: z
-    .object({ until: time, reason: z.string().max(LIMITS.text), by: z.string(), at: time })
-    .optional(),
-  ingress: z.object({ pendingSince: time.optional() }),
+  mute: z.optional(z.object({ until: time, reason: text(LIMITS.text), by: z.string(), at: time })),
+  ingress: z.object({ pendingSince: z.optional(time) }),
   outbox: z.array(outboxEntrySchema),
-  processedCommands: z.array(z.string()).max(LIMITS.processedCommands),
+  processedCommands: z.array(z.string()).check(z.maxLength(LIMITS.processedCommands)),
 });
 export type BoxState = z.infer<typeof boxStateSchema>;
 

@@ -1,4 +1,5 @@
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../errors/zod-english";
 import {
   type Cause,
   COMPONENTS,
@@ -9,28 +10,30 @@ import {
 } from "./state";
 
 export const operatorSchema = z.object({
-  userId: z.number().int(),
-  username: z.string().max(64).optional(),
+  userId: z.number().check(z.int()),
+  username: z.optional(z.string().check(z.maxLength(64))),
 });
 export type Operator = z.infer<typeof operatorSchema>;
+
+const epochMs = z.number().check(z.nonnegative());
 
 /**
  * What the receiver stores for the watchdog (one OBS object per command). `at`/`until` are epoch
  * ms. Each id is applied once.
  */
 export const operatorCommandSchema = z.object({
-  id: z.string().min(1).max(80),
+  id: z.string().check(z.minLength(1), z.maxLength(80)),
   kind: z.enum(["ack", "mute", "unmute", "manual-action"]),
-  at: z.number().nonnegative(),
+  at: epochMs,
   by: operatorSchema,
   /** ack/mute: end of the pause; without it the config's default applies. */
-  until: z.number().nonnegative().optional(),
-  reason: z.string().max(200).optional(),
+  until: z.optional(epochMs),
+  reason: z.optional(z.string().check(z.maxLength(200))),
   /** manual-action: what the operator had the receiver do. */
-  action: z.enum(MANUAL_ACTIONS).optional(),
-  jobId: z.string().max(80).optional(),
+  action: z.optional(z.enum(MANUAL_ACTIONS)),
+  jobId: z.optional(z.string().check(z.maxLength(80))),
   /** ack: which incident; without it every open incident is acked. */
-  incidentComponent: z.enum(COMPONENTS).optional(),
+  incidentComponent: z.optional(z.enum(COMPONENTS)),
 });
 export type OperatorCommand = z.infer<typeof operatorCommandSchema>;
 

@@ -1,4 +1,5 @@
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../errors/zod-english";
 import type { BoxConfig } from "../config";
 import { confirmKeyboard, type RenderedMessage, renderReply } from "../notify/render";
 import { budgetUsed } from "../policy/remediation";
@@ -22,10 +23,10 @@ const recordSchema = z.object({
   action: z.enum(MANUAL_ACTIONS),
   askedAt: z.number(),
   askedBy: operatorSchema,
-  pressedAt: z.number().optional(),
-  pressedBy: operatorSchema.optional(),
-  jobId: z.string().optional(),
-  error: z.string().optional(),
+  pressedAt: z.optional(z.number()),
+  pressedBy: z.optional(operatorSchema),
+  jobId: z.optional(z.string()),
+  error: z.optional(z.string()),
 });
 type ConfirmRecord = z.infer<typeof recordSchema>;
 

@@ -1,35 +1,37 @@
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../errors/zod-english";
 import type { Operator } from "../policy/types";
 
 /**
  * The few fields of a Telegram update the receiver reads. Unknown fields are dropped; a value
  * of the wrong type makes the whole update "not understood" (answered 200, ignored).
  */
+const integer = z.number().check(z.int());
 const userSchema = z.object({
-  id: z.number().int(),
-  is_bot: z.boolean().optional(),
-  username: z.string().max(64).optional(),
+  id: integer,
+  is_bot: z.optional(z.boolean()),
+  username: z.optional(z.string().check(z.maxLength(64))),
 });
 const chatSchema = z.object({
-  id: z.number().int(),
-  username: z.string().max(64).optional(),
+  id: integer,
+  username: z.optional(z.string().check(z.maxLength(64))),
 });
 const messageSchema = z.object({
-  message_id: z.number().int(),
+  message_id: integer,
   chat: chatSchema,
-  from: userSchema.optional(),
-  text: z.string().max(8_192).optional(),
+  from: z.optional(userSchema),
+  text: z.optional(z.string().check(z.maxLength(8_192))),
 });
 const callbackSchema = z.object({
-  id: z.string().min(1).max(128),
+  id: z.string().check(z.minLength(1), z.maxLength(128)),
   from: userSchema,
-  message: z.object({ message_id: z.number().int(), chat: chatSchema }).optional(),
-  data: z.string().max(256).optional(),
+  message: z.optional(z.object({ message_id: integer, chat: chatSchema })),
+  data: z.optional(z.string().check(z.maxLength(256))),
 });
 const updateSchema = z.object({
-  update_id: z.number().int().nonnegative(),
-  message: messageSchema.optional(),
-  callback_query: callbackSchema.optional(),
+  update_id: z.number().check(z.int(), z.nonnegative()),
+  message: z.optional(messageSchema),
+  callback_query: z.optional(callbackSchema),
 });
 
 export interface ChatRef {

@@ -1,15 +1,16 @@
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../errors/zod-english";
 import { boxStateSchema } from "../policy/state";
 import type { AuditType, OperatorCommand, operatorSchema } from "../policy/types";
 
 /** The object stored at `<prefix>/<box>/state.json`: the policy's state plus the runner's own. */
 export const storedStateSchema = z.object({
   version: z.literal(1),
-  savedAt: z.number().nonnegative(),
+  savedAt: z.number().check(z.nonnegative()),
   policy: boxStateSchema,
   probes: z.object({
     /** When MaaS last answered a real chat completion check (they cost tokens). */
-    lastCompletionAt: z.number().nonnegative().optional(),
+    lastCompletionAt: z.optional(z.number().check(z.nonnegative())),
   }),
 });
 export type StoredState = z.infer<typeof storedStateSchema>;

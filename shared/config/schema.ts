@@ -38,8 +38,13 @@ export const boxSchema = z.object({
     apiKey: secret,
     model: z.string().check(z.minLength(1)),
   }),
-  /** Bootstrap user_data (base64) used for the "re-run bootstrap" rung; without it that rung is skipped. */
+  /**
+   * Bootstrap user_data (base64) for the "re-run bootstrap" rung. Real deploys store it in OBS
+   * instead (it is ~27 KB, FunctionGraph env holds 4 KB) and set `bootstrapStored`; with
+   * neither, that rung is skipped.
+   */
   bootstrapUserData: z.optional(z.string()),
+  bootstrapStored: z._default(z.boolean(), false),
 });
 
 export const alertsSchema = z.object({

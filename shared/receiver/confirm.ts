@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { bootstrapUserData, hasBootstrap } from "../cloud/user-data";
 import "../errors/zod-english";
 import type { BoxConfig } from "../config";
 import { confirmKeyboard, type RenderedMessage, renderReply } from "../notify/render";
@@ -47,7 +48,7 @@ export async function askConfirmation(
   box: BoxConfig,
   action: ManualAction,
 ): Promise<void> {
-  if (action === "rebootstrap" && !box.bootstrapUserData) {
+  if (action === "rebootstrap" && !hasBootstrap(box)) {
     await turn.say(noBootstrap(box));
     return;
   }
@@ -128,8 +129,8 @@ function noBootstrap(box: BoxConfig): RenderedMessage {
   return renderReply({
     title: `Rebootstrap of ${box.name} is not available`,
     lines: [
-      "This box has no bootstrap user_data in the config (boxes[].bootstrapUserData).",
-      "Run the deploy step again to set it, or use /reboot.",
+      "This box has no bootstrap user_data in the config or in OBS.",
+      "Run `npm run infra -- deploy` again to store it, or use /reboot.",
     ],
   });
 }
@@ -244,7 +245,7 @@ async function perform(
     const job =
       action === "reboot"
         ? await compute.reboot(box.serverId, "SOFT")
-        : await compute.reinstall(box.serverId, box.bootstrapUserData ?? "");
+        : await compute.reinstall(box.serverId, await bootstrapUserData(box, turn.services.store));
     jobId = job.jobId;
   } catch (error) {
     const message = (error as Error).message;

@@ -10,6 +10,7 @@ export class MemoryStateStore implements StateStore {
   readonly states = new Map<string, StoredState>();
   readonly commands = new Map<string, OperatorCommand>();
   readonly events: StoredEvent[] = [];
+  readonly bootstraps = new Map<string, string>();
   failing = false;
 
   async load(box: string): Promise<LoadResult> {
@@ -58,6 +59,11 @@ export class MemoryStateStore implements StateStore {
       .filter((e) => e.box === box && e.at >= since)
       .sort((a, b) => b.at - a.at)
       .slice(0, options.limit);
+  }
+
+  async bootstrapUserData(box: string): Promise<string | undefined> {
+    this.check();
+    return this.bootstraps.get(box);
   }
 
   private check(): void {

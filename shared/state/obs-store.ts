@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { StateStoreError } from "../errors";
 import { type OperatorCommand, operatorCommandSchema } from "../policy/types";
 import {
+  bootstrapKey,
   commandKey,
   commandsPrefix,
   corruptKey,
@@ -82,6 +83,11 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
         );
       }),
     recentEvents: (box, query) => guard("reading of the audit log", () => recent(box, query)),
+    bootstrapUserData: (box) =>
+      guard("read of the bootstrap user_data", async () => {
+        const got = await client.getText(bucket, bootstrapKey(prefix, box));
+        return got.found ? got.text.trim() : undefined;
+      }),
   };
 
   async function loadState(box: string): Promise<LoadResult> {

@@ -25,6 +25,8 @@ export interface StateStore {
   removeCommands(keys: readonly string[]): Promise<void>;
   addCommand(box: string, command: OperatorCommand): Promise<void>;
   appendEvents(box: string, events: readonly StoredEvent[]): Promise<void>;
+  /** The box's stored bootstrap user_data (base64), when the deploy put one there. */
+  bootstrapUserData(box: string): Promise<string | undefined>;
   /** Newest first, at most `limit`, from the last `days` days of the audit log. */
   recentEvents(
     box: string,

@@ -1,3 +1,4 @@
+import { hasBootstrap } from "../cloud/user-data";
 import type { BoxConfig } from "../config";
 import type { PolicyConfig } from "../config/policy-schema";
 import {
@@ -61,7 +62,9 @@ export async function runCycle(
 
   const loaded = await load(box, deps, errors);
   const since = started - (loaded?.stored.savedAt ?? 0);
-  if (mode === "timer" && since < deps.config.runtime.minInterval) {
+  // A save stamped in the future (a clock that ran ahead) is no recent cycle: backing off from it
+  // would silence the watchdog until that time comes.
+  if (mode === "timer" && since >= 0 && since < deps.config.runtime.minInterval) {
     log.info("backing off: another cycle saved the state moments ago", { sinceMs: since });
     return report({ skipped: `another cycle finished ${since} ms ago` });
   }
@@ -169,7 +172,7 @@ function planFor(stored: StoredState | undefined, deps: CycleDeps, now: number) 
 
 /** Without bootstrap user_data the "re-run bootstrap" rung cannot be taken; skip it. */
 function policyFor(box: BoxConfig, policy: PolicyConfig): PolicyConfig {
-  if (box.bootstrapUserData) return policy;
+  if (hasBootstrap(box)) return policy;
   return { ...policy, ladder: policy.ladder.filter((rung) => rung !== "rebootstrap") };
 }
 

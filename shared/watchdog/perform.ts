@@ -1,3 +1,4 @@
+import { bootstrapUserData } from "../cloud/user-data";
 import type { BoxConfig } from "../config";
 import type { Action, BoxState, Notification, Outcome, Remediation } from "../policy";
 import type { Logger } from "../runtime/logger";
@@ -94,7 +95,7 @@ async function remediate(
 ): Promise<Outcome> {
   try {
     const compute = await deps.compute();
-    const { jobId } = await request(action.action, box, compute);
+    const { jobId } = await request(action.action, box, compute, deps.store);
     log.warn("remediation requested", { action: action.action, jobId, reason: action.reason });
     return {
       kind: "remediated",
@@ -108,10 +109,11 @@ async function remediate(
   }
 }
 
-function request(
+async function request(
   action: Remediation,
   box: BoxConfig,
   compute: Awaited<ReturnType<CycleDeps["compute"]>>,
+  store: CycleDeps["store"],
 ) {
   switch (action) {
     case "start":
@@ -121,10 +123,7 @@ function request(
     case "hard-reboot":
       return compute.reboot(box.serverId, "HARD");
     case "rebootstrap":
-      if (!box.bootstrapUserData) {
-        throw new Error("no bootstrap user_data configured for this box; run infra deploy again");
-      }
-      return compute.reinstall(box.serverId, box.bootstrapUserData);
+      return compute.reinstall(box.serverId, await bootstrapUserData(box, store));
   }
 }
 

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inspect } from "node:util";
 import { type EcsClient, ShowServerRequest } from "@huaweicloud/huaweicloud-sdk-ecs";
-import { Api, HttpError } from "grammy";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   defaultGuestTimings,
@@ -38,6 +38,7 @@ import {
   type TelegramProbeOptions,
   type TelegramResult,
 } from "../../shared/probes";
+import { BotTransportError, createBotApi } from "../../shared/telegram";
 
 const TIME = timeScale(0.01);
 const GATEWAY_TOKEN = "gw-probe-token-5f3c9a1e77";
@@ -477,16 +478,37 @@ describe("probeTelegram", () => {
     }
   });
 
-  it("keeps the token out of detail although grammY's inner error carries it", async () => {
-    const error = await new Api(SPARE_TOKEN, { apiRoot: deadUrl }).getMe().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(HttpError);
-    const httpError = error as HttpError;
-    expect(httpError.message).not.toContain(SPARE_TOKEN);
-    // The transport's own message has the whole URL, token included: never shown.
-    expect(String((httpError.error as Error).message)).toContain(SPARE_TOKEN);
+  it("keeps the token out of the client's error and out of detail", async () => {
+    const error = await createBotApi({ token: SPARE_TOKEN, apiRoot: deadUrl })
+      .getMe()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BotTransportError);
+    expect(error).toMatchObject({ kind: "network", code: "ECONNREFUSED" });
+    const seen = [inspect(error, { depth: 8 })];
+    for (let e: unknown = error; e instanceof Error; e = e.cause) seen.push(e.message);
+    for (const text of seen) {
+      expect(text).not.toContain(SPARE_TOKEN);
+      expect(text).not.toContain("/bot");
+    }
     const result = await probe({ apiRoot: deadUrl, botToken: SPARE_TOKEN });
     expect(result.detail).not.toContain(SPARE_TOKEN);
     expect(result.detail).not.toContain("/bot");
+  });
+
+  it("says down (not unreachable) for an HTML 502 from a proxy, and retries it once", async () => {
+    await ecs.control("stall-polling", { serverId: main.id });
+    try {
+      await telegram.control("error", { status: 502 });
+      const seen = calls("gateway_bot", "getMe");
+      const result = await probe();
+      expect(result).toMatchObject({ status: "down" });
+      expect(result.unreachable).toBeUndefined();
+      expect(result.detail).toContain("HTTP 502 without JSON");
+      expect(calls("gateway_bot", "getMe") - seen).toBe(2);
+    } finally {
+      telegram.reset();
+      await ecs.control("resume-polling", { serverId: main.id });
+    }
   });
 });
 
@@ -563,6 +585,7 @@ describe("observe", () => {
     gateway: { url: server.gatewayUrl, token: GATEWAY_TOKEN },
     telegram: { botToken: BOT_TOKEN },
     maas: { baseUrl: `${maas.url}/v1`, apiKey: PROBE_MAAS_KEY, model: MODEL },
+    bootstrapStored: false,
   });
   let computeCalls = 0;
   const deps = (): ObserveDeps => ({

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { buildFunctions } from "../../build.mjs";
 import type { Config } from "../../shared/config";
+import { bootstrapKey } from "../../shared/state/keys";
 import {
   type Change,
   checkEnvLimit,
@@ -17,6 +18,7 @@ import { checkEgress } from "./network";
 import { addressesOf, findServer, InfraError, showServer } from "./servers";
 import { type StepResult, stepsTable } from "./table";
 import { registerWebhook, webhookMatches, webhookState } from "./telegram";
+import { renderUserData } from "./user-data";
 
 export const WATCHDOG_FUNCTION = "clawwatch-watchdog";
 export const WEBHOOK_FUNCTION = "clawwatch-telegram-webhook";
@@ -113,6 +115,9 @@ async function apply(
   await fn(watchdog);
   const webhookChange = await fn(webhook);
 
+  io.status("bootstrap user_data…");
+  steps.push(await storeBootstrap(ctx, config));
+
   io.status("TIMER trigger…");
   const rate = ctx.deployment.functions.timerRate;
   const timer = await ensureTimer(target, watchdog.name, { name: TIMER_NAME, rate });
@@ -165,6 +170,14 @@ async function plan(
           ? `would update ${planned.changes.join(", ")}`
           : "unchanged",
       detail: describeSpec(spec),
+    });
+  }
+  if (ctx.deployment.serverBox !== undefined) {
+    steps.push({
+      step: "bootstrap user_data",
+      resource: config.state.bucket,
+      result: "would store",
+      detail: "the box's user_data in OBS, for the rebootstrap rung",
     });
   }
   const rate = ctx.deployment.functions.timerRate;
@@ -292,9 +305,53 @@ function withPlacedBox(
       ...b,
       serverId: placed.serverId,
       gateway: { ...gateway, url: gateway.url ?? placed.gatewayUrl },
+      // apply() stores the box's bootstrap user_data in OBS for the rebootstrap rung.
+      bootstrapStored: true,
     };
   });
   return { ...product, boxes };
+}
+
+/**
+ * The rebootstrap rung reinstalls the box with its bootstrap user_data. At ~27 KB of base64 it
+ * cannot live in the function's 4 KB of env, so it goes to OBS next to the box's state.
+ */
+async function storeBootstrap(ctx: CommandContext, config: Config): Promise<StepResult> {
+  const index = ctx.deployment.serverBox;
+  const box = index === undefined ? undefined : config.boxes[index];
+  const resource = box
+    ? `${config.state.bucket}/${bootstrapKey(config.state.prefix, box.name)}`
+    : "-";
+  if (!box)
+    return {
+      step: "bootstrap user_data",
+      resource,
+      result: "skipped",
+      detail: "no box on the created server",
+    };
+  const { base64 } = renderUserData({
+    box,
+    telegramApiRoot: config.alerts.apiRoot,
+    options: ctx.deployment.bootstrap,
+  });
+  const obs = await ctx.cloud.obs();
+  const key = bootstrapKey(config.state.prefix, box.name);
+  const existing = await obs.getText(config.state.bucket, key);
+  if (existing.found && existing.text === base64) {
+    return {
+      step: "bootstrap user_data",
+      resource,
+      result: "unchanged",
+      detail: "for the rebootstrap rung",
+    };
+  }
+  await obs.putText(config.state.bucket, key, base64, "text/plain");
+  return {
+    step: "bootstrap user_data",
+    resource,
+    result: existing.found ? "updated" : "created",
+    detail: `${Math.round(base64.length / 1024)} KB, for the rebootstrap rung`,
+  };
 }
 
 function apigExtra(ctx: CommandContext): Record<string, unknown> {

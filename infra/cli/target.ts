@@ -12,6 +12,7 @@ import {
   silenceSdkLogs,
 } from "../../shared/cloud/huawei-sdk";
 import { ConfigError } from "../../shared/errors";
+import { createObsClient, type ObsClient } from "../../shared/state/obs-client";
 import type { Target } from "../deploy/functions";
 import type { Endpoints } from "../local/cloud";
 import { controlRequest } from "../local/control";
@@ -33,6 +34,8 @@ export interface Cloud {
   readonly pollMs: number;
   /** Values never to print (AK/SK). */
   readonly secrets: readonly string[];
+  /** The state bucket's OBS, with the same key (made on first use). */
+  obs(): Promise<ObsClient>;
   /** Local only: endpoints and the control API (what the emulators expose beyond the APIs). */
   readonly local?: {
     endpoints: LocalEndpoints;
@@ -79,6 +82,7 @@ export function localCloud(e: LocalEndpoints): Cloud {
     // ECS jobs run on the emulator's scaled clock.
     pollMs: Math.max(20, Math.round(2_000 * e.timeScale)),
     secrets: [e.credentials.sk],
+    obs: once(() => createObsClient({ server: e.obs, ak: auth.ak, sk: auth.sk })),
     local: {
       endpoints: e,
       control: (service, action, params = {}) => controlRequest(e.control, service, action, params),
@@ -124,6 +128,22 @@ export function huaweiCloud(
     vpc: vpcClient(auth, { region }),
     pollMs: 3_000,
     secrets: [sk, ...(auth.securityToken ? [auth.securityToken] : [])],
+    obs: once(() =>
+      createObsClient({
+        server: `https://obs.${region}.myhuaweicloud.com`,
+        ak,
+        sk,
+        ...(auth.securityToken ? { securityToken: auth.securityToken } : {}),
+      }),
+    ),
+  };
+}
+
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make();
+    return made;
   };
 }
 

@@ -1,9 +1,15 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { invoke, type Target } from "../../infra/deploy/functions";
+import { invoke, type Target, upsertFunction } from "../../infra/deploy/functions";
 import { type LocalCloud, startLocalCloud } from "../../infra/local/cloud";
-import { deployWatchdogLocally } from "../../infra/local/product";
+import {
+  type ConfigOverrides,
+  deployWatchdogLocally,
+  LOCAL_AGENCY,
+  type LocalDeployOptions,
+  localProductConfig,
+} from "../../infra/local/product";
 import type { FleetReport } from "../../shared/watchdog/fleet";
 
 export const WATCHDOG = "clawwatch-watchdog";
@@ -33,6 +39,43 @@ export interface SentMessage {
   edited: boolean;
 }
 
+/** The local ECS `servers` view of one server. */
+export interface ServerView {
+  id: string;
+  status: string;
+  taskState?: string | null;
+  guestPid?: number;
+  boots: number;
+  bootstrapRuns: number;
+  pollingStalled: boolean;
+  hung: boolean;
+}
+
+/** One ECS action call on a server, accepted or not. */
+export interface EcsCall {
+  operation: string;
+  status: number;
+}
+
+/** Overrides for the deploy; `policy` and `probes` are merged over FAST_POLICY and FAST_PROBES. */
+export type DeployOverrides = Omit<LocalDeployOptions, "outDir">;
+
+/** A second copy of the watchdog gets its own config and timeout, but no TIMER trigger. */
+export type CopyOverrides = ConfigOverrides & { timeoutSeconds?: number };
+
+export interface HarnessOptions {
+  /** The local cloud's time scale (default 0.01: a soft reboot takes 0.4 s). */
+  timeScale?: number;
+  deploy?: DeployOverrides;
+}
+
+/** Another deployment of the watchdog next to the main one (same boxes, its own settings). */
+export interface WatchdogCopy {
+  functionName: string;
+  cycle(box: string): Promise<FleetReport>;
+  diagnose(box: string): Promise<FleetReport>;
+}
+
 export interface Harness {
   cloud: LocalCloud;
   target: Target;
@@ -43,27 +86,59 @@ export interface Harness {
   alerts(box: string): Promise<SentMessage[]>;
   /** ECS actions ("start", "reboot SOFT", "reinstall", …) requested for this box's server. */
   ecsActions(box: string): Promise<string[]>;
+  /** Every ECS action call on this box's server with its HTTP status, refused ones included. */
+  ecsCalls(box: string): Promise<EcsCall[]>;
+  /** The local ECS view of this box's server (status, guest process, boots). */
+  server(box: string): Promise<ServerView>;
   stateOf(box: string): Promise<Record<string, unknown> | undefined>;
   serverOf(box: string): string;
+  /** Deploys the watchdog again under another name, with these overrides on top of the defaults. */
+  deployCopy(functionName: string, overrides?: CopyOverrides): Promise<WatchdogCopy>;
   stop(): Promise<void>;
 }
 
-export async function startHarness(boxes: number): Promise<Harness> {
+function mergeDeploy<T extends ConfigOverrides>(overrides: T): T {
+  return {
+    ...overrides,
+    policy: { ...FAST_POLICY, ...overrides.policy },
+    probes: { ...FAST_PROBES, ...overrides.probes },
+  };
+}
+
+export async function startHarness(boxes: number, options: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "clawwatch-e2e-"));
-  const cloud = await startLocalCloud({ dir: join(dir, "cloud"), timeScale: 0.01, boxes });
+  const timeScale = options.timeScale ?? 0.01;
+  const cloud = await startLocalCloud({ dir: join(dir, "cloud"), timeScale, boxes });
   try {
     const { target, product } = await deployWatchdogLocally(cloud.endpoints, {
+      ...mergeDeploy(options.deploy ?? {}),
       outDir: join(dir, "dist"),
-      policy: FAST_POLICY,
-      probes: FAST_PROBES,
     });
     const e = cloud.endpoints;
-    const run = (command: string) => (box: string) =>
-      invoke<FleetReport>(target, WATCHDOG, { command, box });
+    const secrets = [...Object.values(product.secrets), e.credentials.sk];
+    const runOn = (name: string, command: string) => (box: string) =>
+      invoke<FleetReport>(target, name, { command, box });
+    const run = (command: string) => runOn(WATCHDOG, command);
+    const serverIdOf = (box: string) => {
+      const found = e.boxes.find((b) => b.name === box);
+      if (!found) throw new Error(`no box ${box}`);
+      return found.serverId;
+    };
+    const ecsCalls = async (box: string): Promise<EcsCall[]> => {
+      const serverId = serverIdOf(box);
+      const calls = (await cloud.control("ecs", "calls")) as {
+        operation?: string;
+        serverIds?: string[];
+        status: number;
+      }[];
+      return calls
+        .filter((c) => c.operation && c.status > 0 && c.serverIds?.includes(serverId))
+        .map((c) => ({ operation: c.operation as string, status: c.status }));
+    };
     return {
       cloud,
       target,
-      secrets: [...Object.values(product.secrets), e.credentials.sk],
+      secrets,
       cycle: run("cycle"),
       diagnose: run("diagnose"),
       async alerts(box) {
@@ -73,27 +148,49 @@ export async function startHarness(boxes: number): Promise<Harness> {
         return all.filter((m) => m.plainText.includes(box));
       },
       async ecsActions(box) {
-        const serverId = e.boxes.find((b) => b.name === box)?.serverId;
-        const calls = (await cloud.control("ecs", "calls")) as {
-          operation?: string;
-          serverIds?: string[];
-          status: number;
-        }[];
-        return calls
-          .filter((c) => c.operation && c.status < 300 && c.serverIds?.includes(serverId ?? ""))
-          .map((c) => c.operation as string);
+        return (await ecsCalls(box)).filter((c) => c.status < 300).map((c) => c.operation);
+      },
+      ecsCalls,
+      async server(box) {
+        const serverId = serverIdOf(box);
+        const servers = (await cloud.control("ecs", "servers")) as ServerView[];
+        const found = servers.find((s) => s.id === serverId);
+        if (!found) throw new Error(`local ECS has no server ${serverId} for ${box}`);
+        return found;
       },
       async stateOf(box) {
-        const got = (await cloud.control("obs", "get-object", {
+        const key = `clawwatch/${box}/state.json`;
+        // Listed first: get-object answers a missing key with an error (no cycle saved yet).
+        const listed = (await cloud.control("obs", "objects", {
           bucket: e.bucket,
-          key: `clawwatch/${box}/state.json`,
-        })) as { body?: string; found?: boolean };
+          prefix: key,
+        })) as { key: string }[];
+        if (!listed.some((o) => o.key === key)) return undefined;
+        const got = (await cloud.control("obs", "get-object", { bucket: e.bucket, key })) as {
+          body?: string;
+        };
         return got.body ? (JSON.parse(got.body) as Record<string, unknown>) : undefined;
       },
-      serverOf(box) {
-        const found = e.boxes.find((b) => b.name === box);
-        if (!found) throw new Error(`no box ${box}`);
-        return found.serverId;
+      serverOf: serverIdOf,
+      async deployCopy(functionName, overrides = {}) {
+        // The main deploy's bundle (build.mjs writes dist/<name>.zip): no second build.
+        const product = localProductConfig(e, mergeDeploy(overrides));
+        await upsertFunction(target, {
+          name: functionName,
+          zipPath: join(dir, "dist", "watchdog.zip"),
+          env: product.env,
+          secrets: product.secrets,
+          agency: LOCAL_AGENCY,
+          memoryMb: 256,
+          timeoutSeconds: overrides.timeoutSeconds ?? 60,
+          maxInstances: 1,
+        });
+        secrets.push(...Object.values(product.secrets));
+        return {
+          functionName,
+          cycle: runOn(functionName, "cycle"),
+          diagnose: runOn(functionName, "diagnose"),
+        };
       },
       async stop() {
         await cloud.stop();

@@ -84,8 +84,6 @@ export interface LocalDeployOptions extends ConfigOverrides {
   /** A TIMER trigger at this rate ("1m"); none when absent (tests step cycles by invoking). */
   timerRate?: string;
   timeoutSeconds?: number;
-  /** Default "clawwatch-watchdog"; another name deploys a second copy (say, a shorter timeout). */
-  functionName?: string;
 }
 
 /** Builds the functions and deploys the watchdog to the local FunctionGraph through the SDK. */
@@ -95,9 +93,8 @@ export async function deployWatchdogLocally(e: Endpoints, options: LocalDeployOp
   if (!watchdog) throw new Error("build produced no watchdog bundle");
   const target = localTarget(e);
   const product = localProductConfig(e, options);
-  const name = options.functionName ?? "clawwatch-watchdog";
   await upsertFunction(target, {
-    name,
+    name: "clawwatch-watchdog",
     zipPath: watchdog.zipPath,
     env: product.env,
     secrets: product.secrets,
@@ -107,12 +104,12 @@ export async function deployWatchdogLocally(e: Endpoints, options: LocalDeployOp
     maxInstances: 1,
   });
   if (options.timerRate) {
-    await ensureTimer(target, name, {
+    await ensureTimer(target, "clawwatch-watchdog", {
       name: "clawwatch-every-minute",
       rate: options.timerRate,
     });
   }
-  return { target, product, functionName: name, bundleBytes: watchdog.bytes };
+  return { target, product, bundleBytes: watchdog.bytes };
 }
 
 export const LOCAL_SERVER_NAME = "clawwatch-gateway";

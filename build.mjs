@@ -156,9 +156,6 @@ async function bundle(entry, outfile, chunks, warnings) {
     target: "node20",
     format: "cjs",
     minify: true,
-    // node-fetch (under grammY) checks `signal.constructor.name === "AbortSignal"`; mangled
-    // class names make every Telegram call fail with "network request failed".
-    keepNames: true,
     sourcemap: false,
     legalComments: "none",
     metafile: true,

@@ -40,10 +40,13 @@ export interface EcsComputeOptions extends EcsClientOptions {
 
 export function createEcsCompute(options: EcsComputeOptions): Compute {
   const client = createEcsClient(options);
+  const delay = options.retryDelayMs ?? 500;
   const call = <T>(what: string, fn: () => Promise<unknown>) =>
-    withRetry(what, fn, options.retryDelayMs ?? 500) as Promise<T>;
+    withRetry(what, fn, delay, isRetryable) as Promise<T>;
+  // A start/reboot/reinstall that timed out may have been accepted: sending it again would get a
+  // 409 and hide the running job. Only an explicit "not now" (429/503) is safe to repeat.
   const jobOf = async (what: string, fn: () => Promise<unknown>) => {
-    const res = await call<JobJson>(what, fn);
+    const res = (await withRetry(what, fn, delay, isRefusal)) as JobJson;
     if (!res.job_id)
       throw new ComputeError(`ECS ${what} returned no job id; check the ECS console`);
     return { jobId: res.job_id };
@@ -119,16 +122,26 @@ interface SdkError {
   message?: string;
 }
 
+function isRefusal(error: SdkError): boolean {
+  const status = Number(error.httpStatusCode);
+  return status === 429 || status === 503;
+}
+
 function isRetryable(error: SdkError): boolean {
   const status = Number(error.httpStatusCode);
   return !Number.isFinite(status) || status === 0 || status === 429 || status >= 500;
 }
 
-async function withRetry(what: string, fn: () => Promise<unknown>, delayMs: number) {
+async function withRetry(
+  what: string,
+  fn: () => Promise<unknown>,
+  delayMs: number,
+  retryable: (error: SdkError) => boolean,
+) {
   try {
     return await fn();
   } catch (first) {
-    if (!isRetryable(first as SdkError)) throw toComputeError(what, first);
+    if (!retryable(first as SdkError)) throw toComputeError(what, first);
     await new Promise((r) => setTimeout(r, delayMs));
     try {
       return await fn();

@@ -108,8 +108,11 @@ export const configSchema = z.object({
     z.object({
       /** How many boxes are checked at once in one invocation. */
       concurrency: z._default(z.number().check(z.int(), z.gte(1), z.lte(64)), 8),
-      /** Stop starting work when less than this is left of the function's time. */
-      safetyMargin: z._default(duration, 3_000),
+      /**
+       * Stop starting work when less than this is left of the function's time: one box's worst
+       * cycle (the MaaS probe's 10 s timeout twice, then OBS) must still end with its state saved.
+       */
+      safetyMargin: z._default(duration, 25_000),
       /**
        * A timer cycle that finds the state saved less than this ago backs off: it is an
        * invocation that queued behind a slow one (max instances 1), not a new minute.

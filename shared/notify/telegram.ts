@@ -1,14 +1,14 @@
-import { Api, GrammyError, HttpError } from "grammy";
 import type { AlertsConfig } from "../config/schema";
 import type { Logger } from "../runtime/logger";
 import { createRedactor, type Redactor } from "../runtime/redact";
+import { BotApiError, BotTransportError, createBotApi } from "../telegram";
 import { type Notifier, type OutgoingMessage, TelegramSendError } from "./port";
 import { type RenderedMessage, renderNotification } from "./render";
 
 export interface TelegramNotifierOptions {
   alerts: Pick<AlertsConfig, "botToken" | "chatId" | "apiRoot">;
   log: Logger;
-  /** Per request; grammY aborts the call after it. Default 10 s. */
+  /** Per request; the call is aborted after it. Default 10 s. */
   fetchTimeoutMs?: number;
   /**
    * Longest 429 `retry_after` waited out inside the call (once). Default 5 s: the watchdog has a
@@ -53,11 +53,8 @@ const DESCRIPTION_MAX = 200;
 export function createTelegramNotifier(options: TelegramNotifierOptions): TelegramNotifier {
   const { alerts, log } = options;
   const timeoutMs = options.fetchTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const api = new Api(alerts.botToken, {
-    apiRoot: alerts.apiRoot,
-    timeoutSeconds: timeoutMs / 1000,
-  });
-  // Transport errors quote the request URL; the token sits in its path, possibly URL-encoded.
+  const api = createBotApi({ token: alerts.botToken, apiRoot: alerts.apiRoot, timeoutMs });
+  // The client already keeps the token out of its errors; this guards anything else thrown.
   const redact = createRedactor([alerts.botToken, encodeURIComponent(alerts.botToken)]);
   const call = createCaller({
     log,
@@ -71,7 +68,9 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
     const chatId = postOptions.chatId ?? alerts.chatId;
     const replyTo = postOptions.replyToMessageId;
     const sent = await call("sendMessage", true, (plain) =>
-      api.sendMessage(chatId, plain ? message.text : message.html, {
+      api.sendMessage({
+        chat_id: chatId,
+        text: plain ? message.text : message.html,
         ...(plain ? {} : { parse_mode: "HTML" as const }),
         link_preview_options: { is_disabled: true },
         ...(replyTo === undefined
@@ -96,7 +95,10 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
       const chatId = editOptions.chatId ?? alerts.chatId;
       try {
         await call("editMessageText", true, (plain) =>
-          api.editMessageText(chatId, messageId, plain ? message.text : message.html, {
+          api.editMessageText({
+            chat_id: chatId,
+            message_id: messageId,
+            text: plain ? message.text : message.html,
             ...(plain ? {} : { parse_mode: "HTML" as const }),
             link_preview_options: { is_disabled: true },
             ...(message.keyboard === undefined ? {} : { reply_markup: message.keyboard }),
@@ -112,7 +114,8 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
     },
     async answerCallback(callbackQueryId, answer = {}) {
       await call("answerCallbackQuery", false, () =>
-        api.answerCallbackQuery(callbackQueryId, {
+        api.answerCallbackQuery({
+          callback_query_id: callbackQueryId,
           ...(answer.text === undefined ? {} : { text: answer.text.slice(0, 200) }),
           ...(answer.showAlert === undefined ? {} : { show_alert: answer.showAlert }),
         }),
@@ -176,29 +179,34 @@ function createCaller(options: CallerOptions): Caller {
 
 function isEntityParseError(error: unknown): boolean {
   return (
-    error instanceof GrammyError &&
+    error instanceof BotApiError &&
     error.error_code === 400 &&
     /can't parse entities/i.test(error.description)
   );
 }
 
-/** Maps grammY's two failure classes onto ours; the token never survives into the result. */
+/** Maps the client's two failure classes onto ours; the token never survives into the result. */
 function toSendError(
   method: string,
   error: unknown,
   redact: Redactor,
   timeoutMs: number,
 ): TelegramSendError {
-  if (error instanceof GrammyError) return fromApiError(method, error, redact);
-  const inner = error instanceof HttpError ? error.error : error;
-  const reason = describeTransport(inner, redact, timeoutMs);
+  if (error instanceof BotApiError) return fromApiError(method, error, redact);
+  const reason = describeTransport(error, redact, timeoutMs);
+  const status = error instanceof BotTransportError ? error.status : undefined;
   return new TelegramSendError(
     `Could not reach the Telegram Bot API for ${method} (${reason}). Check the function's internet egress (NAT gateway on its subnet) and alerts.apiRoot; send again later.`,
-    { method, permanent: false, cause: redactedCopy(inner, redact) },
+    {
+      method,
+      permanent: false,
+      ...(status === undefined ? {} : { status }),
+      cause: error instanceof BotTransportError ? error : redactedCopy(error, redact),
+    },
   );
 }
 
-function fromApiError(method: string, error: GrammyError, redact: Redactor): TelegramSendError {
+function fromApiError(method: string, error: BotApiError, redact: Redactor): TelegramSendError {
   const status = error.error_code;
   const description = redact(error.description).slice(0, DESCRIPTION_MAX);
   const retryAfter = error.parameters.retry_after;
@@ -207,7 +215,7 @@ function fromApiError(method: string, error: GrammyError, redact: Redactor): Tel
     method,
     status,
     permanent: status < 500 && status !== 429,
-    cause: redactedCopy(error, redact),
+    cause: error,
     ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
   };
   return new TelegramSendError(adviceFor(method, status, description, said, retryAfter), details);
@@ -241,35 +249,33 @@ function adviceFor(
   return `Telegram refused ${method} (${said}): the request itself is wrong, so sending it again will not help; report this as a clawwatch bug.`;
 }
 
-/** A short reason for a transport failure, from what grammY and node-fetch put in the error. */
-function describeTransport(inner: unknown, redact: Redactor, timeoutMs: number): string {
-  if (!(inner instanceof Error)) return "unknown failure";
-  const { code, type } = inner as Error & { code?: unknown; type?: unknown };
-  if (/timed out/i.test(inner.message) || inner.name === "AbortError") {
-    return `no answer within ${timeoutMs / 1000} s`;
+/** A short reason for a transport failure, from the kind the client reports. */
+function describeTransport(error: unknown, redact: Redactor, timeoutMs: number): string {
+  if (!(error instanceof BotTransportError)) {
+    return error instanceof Error
+      ? redact(error.message).slice(0, DESCRIPTION_MAX)
+      : "unknown failure";
   }
-  if (type === "invalid-json" || inner instanceof SyntaxError) {
-    return "the answer was not JSON: an error page from Telegram's front end or a proxy";
+  switch (error.kind) {
+    case "timeout":
+      return `no answer within ${timeoutMs / 1000} s`;
+    case "not-json":
+      return `HTTP ${error.status ?? "?"}, and the answer was not JSON: an error page from Telegram's front end or a proxy`;
+    case "bad-url":
+      return "alerts.apiRoot is not an http(s) URL";
+    case "network":
+      return error.code
+        ? `network error ${error.code}`
+        : redact(error.message).slice(0, DESCRIPTION_MAX);
   }
-  if (typeof code === "string" && code !== "") return `network error ${code}`;
-  return redact(inner.message).slice(0, DESCRIPTION_MAX);
 }
 
-/**
- * grammY's HttpError wraps node-fetch's FetchError, whose message is "request to <url> failed":
- * the URL holds the token. Keep only a redacted copy (name, message, code, short cause chain).
- */
-function redactedCopy(error: unknown, redact: Redactor, depth = 0): Error {
-  const source = error instanceof Error ? error : undefined;
-  const message = redact(source?.message ?? String(error)).slice(0, 500);
-  const nested = source?.cause;
-  const copy =
-    nested !== undefined && depth < 3
-      ? new Error(message, { cause: redactedCopy(nested, redact, depth + 1) })
-      : new Error(message);
-  copy.name = source?.name ?? "Error";
-  const code = (source as { code?: unknown } | undefined)?.code;
-  if (typeof code === "string") Object.assign(copy, { code });
+/** For anything the client did not wrap (a bug): a redacted copy, never the original. */
+function redactedCopy(error: unknown, redact: Redactor): Error {
+  const copy = new Error(
+    redact(error instanceof Error ? error.message : String(error)).slice(0, 500),
+  );
+  copy.name = error instanceof Error ? error.name : "Error";
   return copy;
 }
 

@@ -107,6 +107,9 @@ function remediationFailed(
 ): void {
   state.history = state.history.filter((entry) => entry.key !== key);
   if (state.remediation.graceKey === key) {
+    // Nothing happened to the box: a stalled gateway is still stalled, and for as long as before.
+    state.ingress.pendingSince ??= state.remediation.stallSince;
+    state.remediation.stallSince = undefined;
     state.remediation.graceUntil = undefined;
     state.remediation.graceAction = undefined;
     state.remediation.graceKey = undefined;
@@ -119,7 +122,7 @@ function remediationFailed(
   if (found.step.attempts > 1) return;
   const label = actionLabel(found.step.action);
   const notice = updateNotice(state, found.incident, `${label} failed`, [
-    `The cloud API refused the ${label}: ${truncate(error, 150)}`,
+    `The ${label} was not done: ${truncate(error, 150)}`,
     "It is asked for again on the next failing check.",
   ]);
   enqueue(state, now, notice, `${label} request failed`);

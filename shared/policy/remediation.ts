@@ -185,6 +185,7 @@ function request(cycle: Cycle, incident: Incident, action: Remediation): void {
   // Counted at once, so a lost outcome can never let the budget or the grace be exceeded.
   startGrace(state, action, now, key, config);
   state.remediation.streak = 0;
+  state.remediation.stallSince = state.ingress.pendingSince;
   state.ingress.pendingSince = undefined;
   const reason = describeRequest(state, incident, action, now, config);
   cycle.actions.push({

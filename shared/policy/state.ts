@@ -180,6 +180,8 @@ export const boxStateSchema = z.object({
     graceAction: z.optional(z.enum([...REMEDIATIONS, ...MANUAL_ACTIONS])),
     /** Key of the action that set the grace, so a failed request can take it back. */
     graceKey: z.optional(z.string()),
+    /** The ingress-stall clock the last request reset; a refused request puts it back. */
+    stallSince: z.optional(time),
     budgetExhausted: z.optional(z.object({ kind: z.enum(["reboots", "rebootstraps"]), at: time })),
   }),
   /** Reboots and rebootstraps (automatic and manual) within the budget window. */

@@ -1,6 +1,12 @@
 import { performance } from "node:perf_hooks";
-import { Api, GrammyError, HttpError } from "grammy";
-import { elapsedSince, errorCode, networkReason, safeDetail, withOneRetry } from "./http";
+import {
+  BotApiError,
+  BotTransportError,
+  type BotUser,
+  createBotApi,
+  type WebhookInfo,
+} from "../telegram";
+import { elapsedSince, networkReason, safeDetail, withOneRetry } from "./http";
 import type { TelegramResult } from "./types";
 
 export interface TelegramProbeOptions {
@@ -17,11 +23,9 @@ interface Throttled {
   throttled?: boolean;
 }
 type Verdict = Omit<TelegramResult, "latencyMs"> & Throttled;
-type Me = Awaited<ReturnType<Api["getMe"]>>;
-type WebhookInfo = Awaited<ReturnType<Api["getWebhookInfo"]>>;
 
 /**
- * `getMe` and `getWebhookInfo` with the gateway's bot token, through grammY. Never `getUpdates`:
+ * `getMe` and `getWebhookInfo` with the gateway's bot token, through the Bot API client. Never `getUpdates`:
  * that would take the updates the gateway is waiting for (and earn it a 409). Never throws.
  *
  * - 401/404 → token-revoked (deterministic, not retried).
@@ -46,19 +50,16 @@ export async function probeTelegram(options: TelegramProbeOptions): Promise<Tele
 async function attempt(options: TelegramProbeOptions): Promise<TelegramResult & Throttled> {
   const started = performance.now();
   let verdict: Verdict;
-  try {
-    const api = new Api(options.botToken, {
-      apiRoot: options.apiRoot.replace(/\/+$/, ""),
-      timeoutSeconds: options.timeoutMs / 1000,
-    });
-    const [me, info] = await Promise.allSettled([api.getMe(), api.getWebhookInfo()]);
-    if (me.status === "rejected") verdict = classify(me.reason, "getMe", options.timeoutMs);
-    else if (info.status === "rejected") {
-      verdict = classify(info.reason, "getWebhookInfo", options.timeoutMs);
-    } else verdict = healthy(me.value, info.value, options.botToken);
-  } catch (error) {
-    verdict = classify(error, "getMe", options.timeoutMs);
-  }
+  const api = createBotApi({
+    token: options.botToken,
+    apiRoot: options.apiRoot,
+    timeoutMs: options.timeoutMs,
+  });
+  const [me, info] = await Promise.allSettled([api.getMe(), api.getWebhookInfo()]);
+  if (me.status === "rejected") verdict = classify(me.reason, "getMe", options.timeoutMs);
+  else if (info.status === "rejected") {
+    verdict = classify(info.reason, "getWebhookInfo", options.timeoutMs);
+  } else verdict = healthy(me.value, info.value, options.botToken);
   return {
     ...verdict,
     detail: safeDetail(verdict.detail, [options.botToken]),
@@ -66,7 +67,7 @@ async function attempt(options: TelegramProbeOptions): Promise<TelegramResult & 
   };
 }
 
-function healthy(me: Me, info: WebhookInfo, botToken: string): Verdict {
+function healthy(me: BotUser, info: WebhookInfo, botToken: string): Verdict {
   const url = info.url ?? "";
   const mode = url ? "webhook" : "long polling";
   const lastError =
@@ -88,7 +89,7 @@ function healthy(me: Me, info: WebhookInfo, botToken: string): Verdict {
 }
 
 function classify(error: unknown, method: string, timeoutMs: number): Verdict {
-  if (error instanceof GrammyError) {
+  if (error instanceof BotApiError) {
     const code = error.error_code;
     const said = `Telegram answered ${method} with ${code}: ${error.description}`;
     if (code === 401 || code === 404) {
@@ -107,30 +108,36 @@ function classify(error: unknown, method: string, timeoutMs: number): Verdict {
     }
     return { status: "down", detail: said };
   }
-  if (error instanceof HttpError) return transportFailure(error, method, timeoutMs);
-  // Only the constructor can get here (say, a malformed apiRoot); its text holds no token.
-  const reason = error instanceof Error ? error.message : String(error);
-  return { status: "down", detail: `${method} could not be sent: ${reason}` };
+  if (error instanceof BotTransportError) return transportFailure(error, method, timeoutMs);
+  // The client wraps every failure; anything else is a bug, and its text is not trusted.
+  return { status: "down", detail: `${method} could not be sent (unexpected client failure)` };
 }
 
-function transportFailure(error: HttpError, method: string, timeoutMs: number): Verdict {
-  const inner = error.error as { type?: unknown; message?: unknown } | undefined;
-  if (typeof inner?.message === "string" && /timed out after/.test(inner.message)) {
-    return {
-      status: "down",
-      detail: `no answer to ${method} within ${timeoutMs} ms`,
-      unreachable: true,
-    };
+function transportFailure(error: BotTransportError, method: string, timeoutMs: number): Verdict {
+  switch (error.kind) {
+    case "timeout":
+      return {
+        status: "down",
+        detail: `no answer to ${method} within ${timeoutMs} ms`,
+        unreachable: true,
+      };
+    case "not-json":
+      // Something answered, typically a proxy's 502/504 page: the network path works.
+      return {
+        status: "down",
+        detail: `Telegram answered ${method} with HTTP ${error.status ?? "?"} without JSON (a 5xx page?)`,
+      };
+    case "bad-url":
+      return {
+        status: "down",
+        detail: `${method} could not be sent: the Bot API root is not an http(s) URL`,
+      };
+    case "network": {
+      // The transport failed before Telegram said a word: only its code is shown.
+      const reason =
+        networkReason(error, timeoutMs) ??
+        (error.code ? `network error (${error.code})` : "network request failed");
+      return { status: "down", detail: `${method}: ${reason}`, unreachable: true };
+    }
   }
-  // node-fetch (grammY's transport on Node) reports a body that is not JSON as "invalid-json":
-  // something answered, typically a proxy's 502/504 page.
-  if (inner?.type === "invalid-json") {
-    return { status: "down", detail: `Telegram answered ${method} without JSON (a 5xx page?)` };
-  }
-  // Anything else is the transport failing before Telegram said a word: only its code is shown.
-  const code = errorCode(error);
-  const reason =
-    networkReason(error, timeoutMs) ??
-    (code ? `network error (${code})` : "network request failed");
-  return { status: "down", detail: `${method}: ${reason}`, unreachable: true };
 }

@@ -1,8 +1,8 @@
-import { Api } from "grammy";
 import type { AlertsConfig } from "../config";
 import type { RenderedMessage } from "../notify/render";
 import { createTelegramNotifier } from "../notify/telegram";
 import type { Logger } from "../runtime/logger";
+import { createBotApi } from "../telegram";
 
 /** What the receiver says in the alert chat, through the alert bot. Failures reject. */
 export interface ChatPort {
@@ -41,9 +41,10 @@ export function createTelegramChat(options: TelegramChatOptions): ChatPort {
     fetchTimeoutMs: timeoutMs,
     maxRetryAfterSeconds: 2,
   });
-  const api = new Api(options.alerts.botToken, {
+  const api = createBotApi({
+    token: options.alerts.botToken,
     apiRoot: options.alerts.apiRoot,
-    timeoutSeconds: timeoutMs / 1000,
+    timeoutMs,
   });
   return {
     post: (message, postOptions) => notifier.post(message, postOptions),
@@ -53,9 +54,11 @@ export function createTelegramChat(options: TelegramChatOptions): ChatPort {
     async botUsername() {
       try {
         return (await api.getMe()).username;
-      } catch {
-        // grammY's errors carry the request URL, token included: say only what failed.
-        throw new Error("getMe failed: the alert bot's identity is unknown for now");
+      } catch (error) {
+        // The client's errors hold no token, so the reason can travel as the cause.
+        throw new Error("getMe failed: the alert bot's identity is unknown for now", {
+          cause: error,
+        });
       }
     },
   };

@@ -1,5 +1,5 @@
-import { Api } from "grammy";
 import type { AlertsConfig } from "../config";
+import { BotApiError, createBotApi } from "../telegram";
 import { ReceiverError } from "./errors";
 
 /** The update kinds the receiver handles; Telegram then sends nothing else. */
@@ -19,18 +19,20 @@ export async function registerWebhook(
       "alerts.webhookSecret is not set: add 16-256 characters of A-Z a-z 0-9 _ - before registering the webhook",
     );
   }
-  const api = new Api(alerts.botToken, { apiRoot: alerts.apiRoot });
+  const api = createBotApi({ token: alerts.botToken, apiRoot: alerts.apiRoot });
   try {
-    await api.setWebhook(url, {
+    await api.setWebhook({
+      url,
       secret_token: alerts.webhookSecret,
       allowed_updates: [...ALLOWED_UPDATES],
       max_connections: 1,
     });
   } catch (error) {
-    // grammY's errors can carry the request URL, which holds the bot token.
-    const said = (error as { description?: unknown }).description;
+    // The client's errors hold no token; still, only Telegram's own words are quoted.
+    const said = error instanceof BotApiError ? ` (${error.description.slice(0, 200)})` : "";
     throw new ReceiverError(
-      `setWebhook failed${typeof said === "string" ? ` (${said.slice(0, 200)})` : ""}: check alerts.botToken, alerts.apiRoot and that ${url} is a public HTTPS URL`,
+      `setWebhook failed${said}: check alerts.botToken, alerts.apiRoot and that ${url} is a public HTTPS URL`,
+      { cause: error },
     );
   }
 }

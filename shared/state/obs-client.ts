@@ -1,20 +1,23 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import type { ClientRequest } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import SdkObsClient from "esdk-obs-nodejs";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  encodeKey,
+  endpointOf,
+  type ObsCredentials,
+  type ObsEndpoint,
+  type ObsRequestSpec,
+  signRequest,
+} from "./obs-request";
+import { xmlBlocks, xmlRootIs, xmlValue } from "./obs-xml";
 
 /**
- * esdk-obs-nodejs 3.26.8 with its traps worked around, plus the few typed calls the state
- * store needs. Traps (read from the SDK source, each covered by test/integration/local-obs.test.ts):
- * - construction finishes a tick later: calls in the same tick reject (`reading 'signature'`),
- *   and with signature negotiation on, such a failure leaves that bucket locked forever;
- * - negotiation costs one extra unsigned HEAD per bucket, so it is turned off;
- * - HTTP errors never reject and are never retried; only network errors are, without a pause;
- * - `timeout` is whole seconds (0.5 becomes 0, which means no timeout at all) and a timed-out
- *   request is left open;
- * - a string Body always goes out as application/json, whatever ContentType says;
- * - `initLog()` would log requests; it is never called here.
+ * The few OBS object calls the state store needs, over Node's global fetch with our own V2/OBS
+ * header signing (see obs-request.ts). It replaced esdk-obs-nodejs, which cost ~320 KB of bundle
+ * and needed seven work-arounds; what they protected is kept here on purpose:
+ * - every call retries network errors, timeouts, 5xx, 429 and 408, with a growing pause;
+ * - each attempt (answer body included) is bounded by `timeoutSeconds`, and a timed-out request
+ *   is aborted, not left open;
+ * - the content type sent is the one asked for;
+ * - nothing is logged, and no key, token or signature reaches an error message.
  */
 
 export interface ObsClientOptions {
@@ -24,14 +27,19 @@ export interface ObsClientOptions {
   readonly sk: string;
   /** Present with temporary (agency) credentials. */
   readonly securityToken?: string;
-  /** How long one attempt may wait on a silent socket, in whole seconds (>= 1). */
+  /** How long one attempt may take, answer included, in seconds (> 0). */
   readonly timeoutSeconds?: number;
-  /** Extra attempts after a network error, a timeout, a 5xx or a 429. */
+  /** Extra attempts after a network error, a timeout, a 5xx, a 429 or a 408. */
   readonly maxRetryCount?: number;
   /** The pause before retry n is n times this. */
   readonly retryDelayMs?: number;
   /** Keys per listObjects page (1-1000); lower it only to exercise pagination. */
   readonly listPageSize?: number;
+  /**
+   * Default: the global fetch. Tests pass one with their own dispatcher, e.g. to resolve
+   * `<bucket>.obs.<domain>` to 127.0.0.1.
+   */
+  readonly fetch?: typeof fetch;
 }
 
 /**
@@ -50,11 +58,9 @@ export type GetTextResult =
   | { found: false };
 
 export interface ObsClient {
-  /** The configured SDK client, ready to use, for calls this layer does not cover (createBucket…). */
-  readonly sdk: SdkObsClient;
   /** 404 NoSuchKey is `{ found: false }`; anything else but 200 throws ObsError. */
   getText(bucket: string, key: string): Promise<GetTextResult>;
-  /** JSON by default; any other content type is uploaded from a temporary file (see putText). */
+  /** JSON by default; the object keeps the content type given. */
   putText(bucket: string, key: string, text: string, contentType?: string): Promise<void>;
   /** Every key under `prefix`, following pagination. */
   list(bucket: string, prefix: string): Promise<string[]>;
@@ -107,27 +113,21 @@ export class ObsError extends Error {
 
 export async function createObsClient(options: ObsClientOptions): Promise<ObsClient> {
   const settings = checkOptions(options);
-  // Options are checked first: the SDK reports a bad one as an unhandled rejection from its
-  // constructor, which ends the process.
-  const sdk = new SdkObsClient({
-    access_key_id: options.ak,
-    secret_access_key: options.sk,
-    ...(options.securityToken ? { security_token: options.securityToken } : {}),
-    server: settings.server,
-    // OBS's own scheme on a real (virtual-host) endpoint; the SDK itself switches to V2 with
-    // path style on an IP endpoint such as the local emulator, where no bucket DNS exists.
-    signature: "obs",
-    is_signature_negotiation: false,
-    // Retries happen in `call` below, for HTTP 5xx too and with a pause.
-    max_retry_count: 0,
-    timeout: settings.timeoutSeconds,
-  });
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  return new ObsTextClient(sdk, settings, [options.sk, options.securityToken, options.ak]);
+  const credentials: ObsCredentials = {
+    ak: options.ak,
+    sk: options.sk,
+    securityToken: options.securityToken,
+  };
+  const send: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  return new ObsTextClient(settings, credentials, send, [
+    options.sk,
+    options.securityToken,
+    options.ak,
+  ]);
 }
 
 interface Settings {
-  readonly server: string;
+  readonly endpoint: ObsEndpoint;
   readonly host: string;
   readonly timeoutSeconds: number;
   readonly maxRetryCount: number;
@@ -164,8 +164,8 @@ function checkOptions(options: ObsClientOptions): Settings {
   const maxRetryCount = options.maxRetryCount ?? OBS_CLIENT_DEFAULTS.maxRetryCount;
   const retryDelayMs = options.retryDelayMs ?? OBS_CLIENT_DEFAULTS.retryDelayMs;
   const listPageSize = options.listPageSize ?? OBS_CLIENT_DEFAULTS.listPageSize;
-  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1) {
-    throw problem("timeoutSeconds must be a whole number >= 1 (the SDK reads 0.5 as no timeout)");
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+    throw problem("timeoutSeconds must be a number of seconds > 0");
   }
   if (!Number.isInteger(maxRetryCount) || maxRetryCount < 0) {
     throw problem("maxRetryCount must be a whole number >= 0");
@@ -177,7 +177,7 @@ function checkOptions(options: ObsClientOptions): Settings {
     throw problem("listPageSize must be a whole number from 1 to 1000");
   }
   return {
-    server: `${url.protocol}//${url.host}`,
+    endpoint: endpointOf(url),
     host: url.host,
     timeoutSeconds,
     maxRetryCount,
@@ -186,91 +186,84 @@ function checkOptions(options: ObsClientOptions): Settings {
   };
 }
 
-type Hook = (request: ClientRequest) => void;
-type Send<T> = (hook: Hook) => Promise<SdkObsClient.Result<T>>;
-type Accept = (msg: SdkObsClient.CommonMsg) => boolean;
-
 interface Operation {
   readonly name: string;
   readonly bucket: string;
   readonly key?: string;
 }
 
+/** An answer from OBS, body read; error fields filled from the Error XML when there is one. */
+interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: string;
+  readonly code: string | undefined;
+  readonly message: string | undefined;
+  readonly requestId: string | undefined;
+}
+
+type Accept = (answer: Answer) => boolean;
+type Outcome = { answer: Answer } | { failure: unknown; timedOut: boolean };
+
 const JSON_TYPE = "application/json";
-const ok200: Accept = (msg) => msg.Status === 200;
+const ok200: Accept = (answer) => answer.status === 200;
+/** OBS bucket names: 3-63 of a-z 0-9 . -; they become part of a host name here. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 class ObsTextClient implements ObsClient {
   private closed = false;
 
   constructor(
-    readonly sdk: SdkObsClient,
     private readonly settings: Settings,
+    private readonly credentials: ObsCredentials,
+    private readonly send: typeof fetch,
     private readonly secrets: readonly (string | undefined)[],
   ) {}
 
   async getText(bucket: string, key: string): Promise<GetTextResult> {
-    const result = await this.call(
+    const answer = await this.call(
       { name: "getObject", bucket, key },
-      (msg) => msg.Status === 200 || (msg.Status === 404 && msg.Code === "NoSuchKey"),
-      (hook) => this.sdk.getObject({ Bucket: bucket, Key: key, RequestHook: hook }),
+      { method: "GET", bucket, key },
+      (a) => a.status === 200 || (a.status === 404 && a.code === "NoSuchKey"),
     );
-    const object = result.InterfaceResult;
-    if (result.CommonMsg.Status === 404 || !object) return { found: false };
+    if (answer.status === 404) return { found: false };
     return {
       found: true,
-      // The SDK leaves Content out for an empty object.
-      text: object.Content ?? "",
-      etag: object.ETag ?? "",
-      contentType: object.ContentType ?? "",
+      text: answer.body,
+      etag: answer.headers.get("etag") ?? "",
+      contentType: answer.headers.get("content-type") ?? "",
     };
   }
 
   async putText(bucket: string, key: string, text: string, contentType = JSON_TYPE): Promise<void> {
-    const operation = { name: "putObject", bucket, key };
-    if (contentType.toLowerCase() === JSON_TYPE) {
-      await this.call(operation, ok200, (hook) =>
-        this.sdk.putObject({ Bucket: bucket, Key: key, Body: text, RequestHook: hook }),
-      );
-      return;
-    }
-    // With a Body the SDK always sends application/json; only a file upload keeps ContentType.
-    const dir = await mkdtemp(join(tmpdir(), "clawwatch-obs-"));
-    try {
-      const file = join(dir, "body");
-      await writeFile(file, text, "utf8");
-      await this.call(operation, ok200, (hook) =>
-        this.sdk.putObject({
-          Bucket: bucket,
-          Key: key,
-          SourceFile: file,
-          ContentType: contentType,
-          ContentLength: Buffer.byteLength(text, "utf8"),
-          RequestHook: hook,
-        }),
-      );
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await this.call(
+      { name: "putObject", bucket, key },
+      { method: "PUT", bucket, key, contentType, body: text },
+      ok200,
+    );
   }
 
   async list(bucket: string, prefix: string): Promise<string[]> {
     const keys: string[] = [];
     let marker = "";
     for (;;) {
-      const result = await this.call({ name: "listObjects", bucket, key: prefix }, ok200, (hook) =>
-        this.sdk.listObjects({
-          Bucket: bucket,
-          Prefix: prefix,
-          MaxKeys: this.settings.listPageSize,
-          ...(marker === "" ? {} : { Marker: marker }),
-          RequestHook: hook,
-        }),
+      const answer = await this.call(
+        { name: "listObjects", bucket, key: prefix },
+        {
+          method: "GET",
+          bucket,
+          query: {
+            prefix,
+            "max-keys": String(this.settings.listPageSize),
+            ...(marker === "" ? {} : { marker }),
+          },
+        },
+        ok200,
       );
-      const page = result.InterfaceResult;
-      if (!page) return keys;
-      for (const item of page.Contents) keys.push(item.Key);
-      if (page.IsTruncated !== "true") return keys;
-      const next = page.NextMarker || page.Contents.at(-1)?.Key || "";
+      const page = xmlBlocks(answer.body, "Contents").map((item) => xmlValue(item, "Key") ?? "");
+      keys.push(...page);
+      if (xmlValue(answer.body, "IsTruncated") !== "true") return keys;
+      const next = xmlValue(answer.body, "NextMarker") || page.at(-1) || "";
       if (next === "" || next === marker) {
         throw new ObsError(
           `OBS listObjects of ${bucket}/${prefix} returned a truncated page without a next marker; check the OBS endpoint (is it really OBS?)`,
@@ -284,36 +277,35 @@ class ObsTextClient implements ObsClient {
   async remove(bucket: string, key: string): Promise<void> {
     await this.call(
       { name: "deleteObject", bucket, key },
-      (msg) => msg.Status === 204 || msg.Status === 200,
-      (hook) => this.sdk.deleteObject({ Bucket: bucket, Key: key, RequestHook: hook }),
+      { method: "DELETE", bucket, key },
+      (a) => a.status === 204 || a.status === 200,
     );
   }
 
   async copy(bucket: string, from: string, to: string): Promise<void> {
-    await this.call({ name: "copyObject", bucket, key: from }, ok200, (hook) =>
-      // A fresh input per attempt: copyObject URL-encodes CopySource in place.
-      this.sdk.copyObject({
-        Bucket: bucket,
-        Key: to,
-        CopySource: `${bucket}/${from}`,
-        MetadataDirective: "COPY",
-        RequestHook: hook,
-      }),
+    checkKey({ name: "copyObject", bucket, key: from }, from);
+    await this.call(
+      { name: "copyObject", bucket, key: from },
+      {
+        method: "PUT",
+        bucket,
+        key: to,
+        vendorHeaders: {
+          "copy-source": `/${bucket}/${encodeKey(from)}`,
+          "metadata-directive": "COPY",
+        },
+      },
+      // A copy that fails late still answers 200, with an Error document as its body.
+      (a) => a.status === 200 && !xmlRootIs(a.body, "Error"),
     );
   }
 
   close(): void {
-    if (this.closed) return;
     this.closed = true;
-    this.sdk.close();
   }
 
-  /** One OBS call with retries on network errors, timeouts, 5xx and 429. */
-  private async call<T>(
-    operation: Operation,
-    accept: Accept,
-    send: Send<T>,
-  ): Promise<SdkObsClient.Result<T>> {
+  /** One OBS call with retries on network errors, timeouts, 5xx, 429 and 408. */
+  private async call(operation: Operation, spec: ObsRequestSpec, accept: Accept): Promise<Answer> {
     if (this.closed) {
       throw new ObsError(
         `OBS ${operation.name} refused: this client was closed; create a new one`,
@@ -325,73 +317,82 @@ class ObsTextClient implements ObsClient {
         },
       );
     }
+    checkBucket(operation);
+    if (spec.key !== undefined) checkKey(operation, spec.key);
     const attempts = this.settings.maxRetryCount + 1;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.attempt(send);
-      if ("result" in outcome) {
-        const msg = outcome.result.CommonMsg;
-        if (accept(msg)) return outcome.result;
-        if (!isRetryableStatus(msg.Status) || attempt >= attempts) {
-          throw this.httpError(operation, msg, attempt);
+      const outcome = await this.attempt(spec);
+      if ("answer" in outcome) {
+        const { answer } = outcome;
+        if (accept(answer)) return answer;
+        if (!isRetryable(answer) || attempt >= attempts) {
+          throw this.httpError(operation, answer, attempt);
         }
       } else if (attempt >= attempts) {
-        throw this.networkError(operation, outcome.failure, attempt);
+        throw this.networkError(operation, outcome, attempt);
       }
-      await new Promise((resolve) => setTimeout(resolve, this.settings.retryDelayMs * attempt));
+      await sleep(this.settings.retryDelayMs * attempt);
     }
   }
 
-  private async attempt<T>(
-    send: Send<T>,
-  ): Promise<{ result: SdkObsClient.Result<T> } | { failure: unknown }> {
-    const sent: { request?: ClientRequest } = {};
+  private async attempt(spec: ObsRequestSpec): Promise<Outcome> {
+    // Signed per attempt: the date must be fresh on a retry.
+    const request = signRequest(this.settings.endpoint, spec, this.credentials);
+    const signal = AbortSignal.timeout(this.settings.timeoutSeconds * 1000);
     try {
-      return { result: await send((request) => Object.assign(sent, { request })) };
+      const response = await this.send(request.url, {
+        method: request.method,
+        headers: request.headers,
+        ...(request.body === undefined ? {} : { body: request.body }),
+        signal,
+      });
+      const body = await response.text();
+      return { answer: readAnswer(response.status, response.headers, body) };
     } catch (failure) {
-      // The SDK reports a timeout but leaves the request open; nobody will read its answer.
-      sent.request?.destroy();
-      return { failure };
+      return { failure, timedOut: signal.aborted };
     }
   }
 
-  private httpError(operation: Operation, msg: SdkObsClient.CommonMsg, attempts: number): ObsError {
-    const code = msg.Code || undefined;
-    const said = msg.Message ? ` OBS said: "${msg.Message}".` : "";
+  private httpError(operation: Operation, answer: Answer, attempts: number): ObsError {
+    const { status, code, requestId } = answer;
+    const said = answer.message ? ` OBS said: "${answer.message}".` : "";
     const message =
-      `OBS ${operation.name} of ${target(operation)} failed: HTTP ${msg.Status}${code ? ` ${code}` : ""} ` +
-      `after ${attempts} attempt${attempts === 1 ? "" : "s"}; ${advice(msg.Status, code)}.${said}` +
-      (msg.RequestId ? ` Request id: ${msg.RequestId}.` : "");
+      `OBS ${operation.name} of ${target(operation)} failed: HTTP ${status}${code ? ` ${code}` : ""} ` +
+      `after ${attempts} attempt${attempts === 1 ? "" : "s"}; ${advice(status, code)}.${said}` +
+      (requestId ? ` Request id: ${requestId}.` : "");
     return new ObsError(this.redact(message), {
       kind: "http",
       operation: operation.name,
       bucket: operation.bucket,
       key: operation.key,
-      status: msg.Status,
+      status,
       code,
-      requestId: msg.RequestId || undefined,
+      requestId,
       attempts,
     });
   }
 
-  private networkError(operation: Operation, failure: unknown, attempts: number): ObsError {
-    const reason = failureReason(failure);
-    const timedOut = reason === "ETIMEDOUT";
-    const what = timedOut
+  private networkError(
+    operation: Operation,
+    outcome: { failure: unknown; timedOut: boolean },
+    attempts: number,
+  ): ObsError {
+    const what = outcome.timedOut
       ? `OBS at ${this.settings.host} did not answer within ${this.settings.timeoutSeconds} s`
-      : `could not reach OBS at ${this.settings.host} (${reason})`;
+      : `could not reach OBS at ${this.settings.host} (${failureReason(outcome.failure)})`;
     const message =
       `OBS ${operation.name} of ${target(operation)} failed: ${what}, ${attempts} attempt${attempts === 1 ? "" : "s"}; ` +
       "check the OBS endpoint and this function's network path to it (VPC access, NAT, security group).";
     return new ObsError(
       this.redact(message),
       {
-        kind: timedOut ? "timeout" : "network",
+        kind: outcome.timedOut ? "timeout" : "network",
         operation: operation.name,
         bucket: operation.bucket,
         key: operation.key,
         attempts,
       },
-      { cause: failure },
+      { cause: outcome.failure },
     );
   }
 
@@ -404,19 +405,59 @@ class ObsTextClient implements ObsClient {
   }
 }
 
+function readAnswer(status: number, headers: Headers, body: string): Answer {
+  const isError = status >= 300 || xmlRootIs(body, "Error");
+  const requestId =
+    headers.get("x-obs-request-id") ??
+    headers.get("x-amz-request-id") ??
+    (isError ? xmlValue(body, "RequestId") : undefined);
+  return {
+    status,
+    headers,
+    body,
+    code: (isError ? xmlValue(body, "Code") : undefined) || undefined,
+    message: (isError ? xmlValue(body, "Message") : undefined) || undefined,
+    requestId: requestId || undefined,
+  };
+}
+
+function isRetryable(answer: Answer): boolean {
+  const { status } = answer;
+  // A 200 carrying an Error document is a copy that failed inside OBS: worth another try.
+  return status >= 500 || status === 429 || status === 408 || (status === 200 && !!answer.code);
+}
+
+function checkBucket(operation: Operation): void {
+  if (BUCKET_NAME.test(operation.bucket) && !operation.bucket.includes("..")) return;
+  throw new ObsError(
+    `OBS ${operation.name} not sent: "${operation.bucket}" is not a valid bucket name (3-63 of a-z, 0-9, "." and "-"); check state.bucket`,
+    { kind: "config", operation: operation.name, bucket: operation.bucket, key: operation.key },
+  );
+}
+
+/** `.` and `..` segments would be folded away by the URL parser and reach another object. */
+function checkKey(operation: Operation, key: string): void {
+  if (key !== "" && !key.split("/").some((part) => part === "." || part === "..")) return;
+  throw new ObsError(
+    `OBS ${operation.name} not sent: the object key "${key}" is empty or has a "." or ".." segment; use another key`,
+    { kind: "config", operation: operation.name, bucket: operation.bucket, key },
+  );
+}
+
 const target = (operation: Operation): string =>
   operation.key === undefined ? operation.bucket : `${operation.bucket}/${operation.key}`;
 
-function isRetryableStatus(status: number): boolean {
-  return status >= 500 || status === 429 || status === 408;
-}
-
+/** undici nests the socket error: TypeError("fetch failed") → Error { code: "ECONNRESET" }. */
 function failureReason(failure: unknown): string {
-  if (failure instanceof Error) {
-    const code = (failure as NodeJS.ErrnoException).code;
-    return typeof code === "string" ? code : failure.message;
+  let innermost = "";
+  for (let item = failure, depth = 0; depth < 5; depth++) {
+    if (!(item instanceof Error)) return innermost || String(item);
+    const code = (item as NodeJS.ErrnoException).code;
+    if (typeof code === "string" && code !== "") return code;
+    innermost = item.message;
+    item = item.cause;
   }
-  return String(failure);
+  return innermost;
 }
 
 function advice(status: number, code: string | undefined): string {

@@ -385,6 +385,21 @@ describe("ingress stall", () => {
     expect(types(trace.run(2))).toEqual(["resolved"]);
   });
 
+  it("keeps the stall clock when the reboot request is refused, and asks again", () => {
+    const trace = new Trace();
+    const stalled = { pending: 5 };
+    trace.run(4, stalled);
+    const refused = trace.step(stalled, { remediation: "fail" }); // 12:04: reboot refused by ECS
+    expect(remediations(refused)).toEqual(["soft-reboot"]);
+    expect(trace.state.ingress.pendingSince).toBe(T0);
+    const again = trace.step(stalled);
+    expect(trace.gateway.lastStatus).toBe("ingress-stalled");
+    expect(trace.state.incidents.gateway).toBeDefined();
+    expect(remediations(again)).toEqual(["soft-reboot"]);
+    expect(types(trace.run(3, { gateway: "booting" }))).toEqual([]);
+    expect(types(trace.run(2))).toEqual(["resolved"]);
+  });
+
   it("resets the clock when the updates drain or the gateway is not ready", () => {
     const trace = new Trace();
     trace.run(2, { pending: 3 });

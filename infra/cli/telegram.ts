@@ -1,5 +1,5 @@
-import { Api, GrammyError, HttpError } from "grammy";
 import type { AlertsConfig } from "../../shared/config";
+import { type BotApi, BotApiError, BotTransportError, createBotApi } from "../../shared/telegram";
 import type { Change } from "../deploy/functions";
 import { InfraError } from "./servers";
 
@@ -15,16 +15,15 @@ export interface WebhookState {
 
 type Alerts = Pick<AlertsConfig, "botToken" | "apiRoot" | "webhookSecret">;
 
-function api(alerts: Alerts): Api {
-  // No timeouts of grammY's own beyond its defaults: these are one-off setup calls.
-  return new Api(alerts.botToken, { apiRoot: alerts.apiRoot });
+function api(alerts: Alerts): BotApi {
+  return createBotApi({ token: alerts.botToken, apiRoot: alerts.apiRoot, timeoutMs: 30_000 });
 }
 
 export async function webhookState(alerts: Alerts): Promise<WebhookState> {
   const info = await telegram("getWebhookInfo", () => api(alerts).getWebhookInfo());
   return {
     url: info.url ?? "",
-    pendingUpdateCount: info.pending_update_count,
+    pendingUpdateCount: info.pending_update_count ?? 0,
     allowedUpdates: info.allowed_updates ?? [],
     ...(info.last_error_message ? { lastErrorMessage: info.last_error_message } : {}),
   };
@@ -53,9 +52,11 @@ export async function registerWebhook(
   const before = await webhookState(alerts);
   if (options.secretUnchanged && webhookMatches(before, url)) return "unchanged";
   await telegram("setWebhook", () =>
-    api(alerts).setWebhook(url, {
+    api(alerts).setWebhook({
+      url,
       secret_token: alerts.webhookSecret,
       allowed_updates: [...ALLOWED_UPDATES],
+      max_connections: 1,
     }),
   );
   return before.url ? "updated" : "created";
@@ -69,17 +70,17 @@ export async function removeWebhook(alerts: Alerts): Promise<boolean> {
   return true;
 }
 
-/** grammY's errors name the method, never the token; keep only what they say. */
+/** The Bot API client's errors never carry the token; keep only what they say. */
 async function telegram<T>(method: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
-    if (error instanceof GrammyError) {
+    if (error instanceof BotApiError) {
       const advice =
         error.error_code === 401 || error.error_code === 404 ? ": check the alert bot's token" : "";
       throw new InfraError(`Telegram ${method}: ${error.error_code} ${error.description}${advice}`);
     }
-    if (error instanceof HttpError) {
+    if (error instanceof BotTransportError) {
       throw new InfraError(
         `Telegram ${method}: the Bot API could not be reached; check alerts.apiRoot and your network`,
       );

@@ -46,8 +46,8 @@ export interface TelegramSendErrorDetails {
 
 /**
  * The Telegram Bot API refused a call or could not be reached. The message and the cause chain
- * never carry the bot token: grammY's transport errors embed the request URL (which holds the
- * token), so the adapter keeps only a redacted copy of them as `cause`.
+ * never carry the bot token: the Bot API client keeps only a redacted copy of transport errors
+ * (fetch quotes the URL, which holds the token) as `cause`.
  */
 export class TelegramSendError extends NotifyError {
   readonly method: string;

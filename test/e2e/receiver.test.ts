@@ -225,7 +225,9 @@ describe("Telegram receiver on the local cloud", () => {
     await say("/unmute box-1");
     await delivered();
     await h.cycle("box-1");
-    expect(((await h.stateOf("box-1")) as { policy: { mute?: unknown } }).policy.mute).toBeUndefined();
+    expect(
+      ((await h.stateOf("box-1")) as { policy: { mute?: unknown } }).policy.mute,
+    ).toBeUndefined();
   });
 
   it("no secret reaches a log, a reply or an HTTP answer", async () => {

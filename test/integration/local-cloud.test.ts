@@ -22,7 +22,16 @@ describe("the local cloud", () => {
   it("writes every endpoint and the test credentials to endpoints.json (mode 600)", async () => {
     const written = JSON.parse(await readFile(cloud.endpointsFile, "utf8"));
     expect(written).toEqual(cloud.endpoints);
-    for (const key of ["ecs", "obs", "functionGraph", "apig", "vpc", "telegram", "maas", "control"]) {
+    for (const key of [
+      "ecs",
+      "obs",
+      "functionGraph",
+      "apig",
+      "vpc",
+      "telegram",
+      "maas",
+      "control",
+    ]) {
       expect(written[key]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     }
     expect(written.boxes).toHaveLength(2);

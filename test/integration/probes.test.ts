@@ -419,6 +419,9 @@ describe("probeTelegram", () => {
   it("counts updates the stalled gateway does not fetch", async () => {
     await ecs.control("stall-polling", { serverId: main.id });
     try {
+      // The guest aborts its held long poll; give the fake a moment to see that socket close, or
+      // the update can be written into the dying poll and count as fetched.
+      await new Promise((r) => setTimeout(r, 300));
       telegram.injectMessage({ bot: "gateway_bot", chatId: 4242, userId: 4242, text: "hello?" });
       const stalled = await probe();
       expect(stalled).toMatchObject({ status: "ok", pendingUpdateCount: 1 });

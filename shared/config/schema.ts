@@ -106,8 +106,11 @@ export const configSchema = z.object({
   policy: z._default(policySchema, policySchema.parse({})),
   runtime: z.prefault(
     z.object({
-      /** How many boxes are checked at once in one invocation. */
-      concurrency: z._default(z.number().check(z.int(), z.gte(1), z.lte(64)), 8),
+      /**
+       * How many boxes are checked at once in one invocation. A cycle mostly waits on the network,
+       * so a fleet of 100 runs in a few rounds instead of 13 (bench: fleet).
+       */
+      concurrency: z._default(z.number().check(z.int(), z.gte(1), z.lte(64)), 32),
       /**
        * Stop starting work when less than this is left of the function's time: one box's worst
        * cycle (the MaaS probe's 10 s timeout twice, then OBS) must still end with its state saved.

@@ -56,7 +56,7 @@ describe("config", () => {
     expect(config.cloud.region).toBe("cn-north-4");
     expect(config.policy.failureThreshold).toBe(3);
     expect(config.probes.gatewayTimeout).toBe(5_000);
-    expect(config.runtime.concurrency).toBe(8);
+    expect(config.runtime.concurrency).toBe(32);
   });
 
   it("lists every problem with its path and a hint", () => {

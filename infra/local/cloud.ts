@@ -61,6 +61,8 @@ export interface Endpoints {
   operatorUserId: number;
   maasApi: { baseUrl: string; apiKey: string; model: string };
   boxes: BoxEndpoint[];
+  /** What the gateway of a server created through the ECS API uses. */
+  apiGuest: { gatewayToken: string; telegramBot: { token: string; username: string } };
 }
 
 export interface LocalCloud {
@@ -89,6 +91,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     token: botToken(),
     username: `openclaw_gateway_${i + 1}_bot`,
   }));
+  // Servers created through the ECS API (infra create-server) get a bot of their own, so their
+  // gateway never fights a seeded box's over getUpdates.
+  const apiGuestBot = { token: botToken(), username: "openclaw_gateway_bot" };
   const secrets = {
     alertBot: botToken(),
     maasKey: `maas-${randomBytes(16).toString("hex")}`,
@@ -100,7 +105,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const telegram = await startTelegram({
       bots: [
         { token: secrets.alertBot, username: "clawwatch_alerts_bot", firstName: "clawwatch" },
-        ...gatewayBots.map((bot) => ({ ...bot, firstName: "OpenClaw" })),
+        ...[...gatewayBots, apiGuestBot].map((bot) => ({ ...bot, firstName: "OpenClaw" })),
       ],
       port: ports.telegram,
       time,
@@ -126,7 +131,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         maasApiKey: secrets.maasKey,
         model: MODEL,
         gatewayToken: secrets.gatewayToken,
-        telegramBotToken: gatewayBots[0]?.token ?? "",
+        telegramBotToken: apiGuestBot.token,
         // The real gateway boots in its own time; for it bootMs is only the slow-boot delay.
         bootMs: guest === "openclaw" ? 0 : time.scale(8_000),
         connectGraceMs: time.scale(120_000),
@@ -183,6 +188,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       operatorUserId: OPERATOR_USER_ID,
       maasApi: { baseUrl: `${maas.url}/v1`, apiKey: secrets.maasKey, model: MODEL },
       boxes,
+      apiGuest: { gatewayToken: secrets.gatewayToken, telegramBot: apiGuestBot },
     };
     const endpointsFile = join(dir, "endpoints.json");
     await writeFile(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });

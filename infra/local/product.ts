@@ -127,11 +127,9 @@ export interface LocalDeploymentOptions extends ConfigOverrides {
  * local cloud's secrets as the environment its `${NAME}` references read.
  *
  * A server created through the local ECS API runs the emulator's default guest, which polls
- * Telegram with the first gateway bot and checks the shared gateway token: the box uses those.
+ * Telegram with its own bot and checks the shared gateway token: the box uses those.
  */
 export function localDeploymentConfig(e: Endpoints, options: LocalDeploymentOptions = {}) {
-  const firstBox = e.boxes[0];
-  if (!firstBox) throw new Error("the local cloud has no gateway bot: start it with boxes ≥ 1");
   const file = {
     region: e.region,
     projectId: e.projectId,
@@ -179,7 +177,6 @@ export function localDeploymentConfig(e: Endpoints, options: LocalDeploymentOpti
  * secret is derived from the cloud's key, so every deploy against one local cloud agrees on it.
  */
 export function localSecretsEnv(e: Endpoints): Record<string, string> {
-  const firstBox = e.boxes[0];
   return {
     ALERT_BOT_TOKEN: e.telegramBots.alerts.token,
     MAAS_API_KEY: e.maasApi.apiKey,
@@ -187,8 +184,7 @@ export function localSecretsEnv(e: Endpoints): Record<string, string> {
       .update("clawwatch-webhook-secret")
       .digest("base64url")
       .slice(0, 32),
-    ...(firstBox
-      ? { GATEWAY_TOKEN: firstBox.gatewayToken, GATEWAY_BOT_TOKEN: firstBox.telegramBot.token }
-      : {}),
+    GATEWAY_TOKEN: e.apiGuest.gatewayToken,
+    GATEWAY_BOT_TOKEN: e.apiGuest.telegramBot.token,
   };
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import type { FleetReport } from "../shared/watchdog/fleet";
-import type { LocalCloud } from "./local/cloud";
+import type { GuestKind, LocalCloud } from "./local/cloud";
 import { startLocalCloud } from "./local/cloud";
 import { deployWatchdogLocally } from "./local/product";
 
@@ -15,13 +15,17 @@ alert, reboot the box and report it resolved. Ctrl-C stops everything.
 Options:
   --time-scale <f>   emulated time speed; 0.1 = ten times faster (default 0.1)
   --boxes <n>        watched boxes (default 1)
+  --guest <kind>     each box's gateway: standin (built in, default) or openclaw (the real
+                     gateway: run npm run openclaw:setup first; ~1 GB of memory per box)
   --no-demo          do not crash a gateway; just watch
-  --exit-after-demo  stop once the demo incident is resolved (exit code 0) or after 3 minutes (1)
+  --exit-after-demo  stop once the demo incident is resolved (exit code 0) or after 3 minutes
+                     (7 with --guest openclaw) (1)
   -h, --help         this text`;
 
 interface Options {
   timeScale: number;
   boxes: number;
+  guest: GuestKind;
   demo: boolean;
   exitAfterDemo: boolean;
 }
@@ -31,6 +35,7 @@ function options(): Options {
     options: {
       "time-scale": { type: "string", default: "0.1" },
       boxes: { type: "string", default: "1" },
+      guest: { type: "string", default: "standin" },
       "no-demo": { type: "boolean", default: false },
       "exit-after-demo": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -49,9 +54,15 @@ function options(): Options {
     console.error("--time-scale must be in (0, 1] and --boxes a whole number from 1 to 9");
     process.exit(2);
   }
+  const guest = values.guest;
+  if (guest !== "standin" && guest !== "openclaw") {
+    console.error("--guest must be standin or openclaw");
+    process.exit(2);
+  }
   return {
     timeScale,
     boxes,
+    guest,
     demo: !values["no-demo"],
     exitAfterDemo: values["exit-after-demo"],
   };
@@ -76,8 +87,16 @@ const clock = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`
 
 async function main(): Promise<void> {
   const opts = options();
-  console.log("starting the local cloud…");
-  const cloud = await startLocalCloud({ timeScale: opts.timeScale, boxes: opts.boxes });
+  console.log(
+    opts.guest === "openclaw"
+      ? "starting the local cloud with the real OpenClaw gateway (about 10–30 s per box)…"
+      : "starting the local cloud…",
+  );
+  const cloud = await startLocalCloud({
+    timeScale: opts.timeScale,
+    boxes: opts.boxes,
+    guest: opts.guest,
+  });
   const stop = once(async (code: number) => {
     await cloud.stop();
     process.exit(code);
@@ -109,7 +128,9 @@ async function watch(cloud: LocalCloud, opts: Options): Promise<number> {
   let messages = 0;
   let healthyCycles = 0;
   const demo = { crashedAt: 0, resolvedAt: 0 };
-  const deadline = Date.now() + 180_000;
+  // The real gateway boots in real time (10–30 s), whatever the time scale.
+  const limitMinutes = opts.guest === "openclaw" ? 7 : 3;
+  const deadline = Date.now() + limitMinutes * 60_000;
   for (;;) {
     const reports = await newCycles(cloud, seen);
     for (const report of reports) {
@@ -144,7 +165,7 @@ async function watch(cloud: LocalCloud, opts: Options): Promise<number> {
       console.log("watching; Ctrl-C to stop\n");
     }
     if (opts.exitAfterDemo && Date.now() > deadline) {
-      console.error("the demo incident did not resolve within 3 minutes");
+      console.error(`the demo incident did not resolve within ${limitMinutes} minutes`);
       return 1;
     }
     await new Promise((r) => setTimeout(r, 250));

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { allocatePort, type GuestProcess, launchGuest } from "./ecs-guest";
+import { allocatePort, type GuestLauncher, type GuestProcess } from "./ecs-guest";
 import {
   ECS_TIMINGS,
   EcsApiError,
@@ -26,7 +26,8 @@ import type { TimeScale } from "./service";
 export interface FleetOptions {
   readonly time: TimeScale;
   readonly dataDir: string;
-  readonly bundle: string;
+  /** Starts the guests: the stand-in or the real gateway. */
+  readonly launcher: GuestLauncher;
   readonly guest: GuestSettings;
 }
 
@@ -266,6 +267,7 @@ export class Fleet {
     }
     this.pending.clear();
     await Promise.all(this.all().map((s) => s.guest?.kill()));
+    await this.options.launcher.close?.();
   }
 
   // ---- internals ------------------------------------------------------------------------------
@@ -394,13 +396,9 @@ export class Fleet {
   private async boot(server: ServerRecord): Promise<void> {
     if (this.closed) throw new EmulatorClosedError();
     if (server.guest?.running) await server.guest.kill();
-    const config = this.guestConfig(server);
-    mkdirSync(config.systemDir, { recursive: true });
-    const configPath = join(config.systemDir, "gateway-config.json");
-    writeFileSync(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
-    const guest = await launchGuest({
-      bundle: this.options.bundle,
-      configPath,
+    const guest = await this.options.launcher.launch({
+      config: this.guestConfig(server),
+      serverDir: this.serverDir(server),
       consolePath: join(this.serverDir(server), "console.log"),
     });
     if (this.closed) {

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import type { GuestConfig } from "./guest/guest-config";
 import { type GuestCommand, type GuestReport, isGuestReport } from "./guest/protocol";
 
 /**
@@ -31,6 +32,41 @@ export async function bundleStandIn(outDir: string): Promise<string> {
   });
   return outfile;
 }
+
+// ---- guest kinds ----------------------------------------------------------------------------
+
+/** Which gateway a server runs: the built-in stand-in, or the real openclaw (npm run openclaw:setup). */
+export type GuestKind = "standin" | "openclaw";
+
+export interface GuestBoot {
+  readonly config: GuestConfig;
+  /** `servers/<id>`: holds system/, data/ and the console log. */
+  readonly serverDir: string;
+  readonly consolePath: string;
+}
+
+/** Starts a server's guest for one boot; resolves once it listens (as the stand-in reports it). */
+export interface GuestLauncher {
+  readonly kind: GuestKind;
+  launch(boot: GuestBoot): Promise<GuestProcess>;
+  /** Called once every guest is gone (emulator close): clean up what the guests left outside. */
+  close?(): Promise<void>;
+}
+
+/** The stand-in: its config file in the system dir, then `node <bundle> <config>`. */
+export function standinLauncher(bundle: string): GuestLauncher {
+  return {
+    kind: "standin",
+    launch({ config, consolePath }) {
+      mkdirSync(config.systemDir, { recursive: true });
+      const configPath = join(config.systemDir, "gateway-config.json");
+      writeFileSync(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
+      return launchGuest({ bundle, configPath, consolePath });
+    },
+  };
+}
+
+// ---- the stand-in's process -----------------------------------------------------------------
 
 export interface LaunchSpec {
   readonly bundle: string;

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { Fleet, type NewServerSpec } from "./ecs-fleet";
-import { bundleStandIn } from "./ecs-guest";
+import { bundleStandIn, type GuestKind, standinLauncher } from "./ecs-guest";
 import {
   EcsApiError,
   GATEWAY_TIMINGS,
@@ -14,11 +14,13 @@ import {
   type ServerStatus,
 } from "./ecs-model";
 import type { GuestConfig } from "./guest/guest-config";
+import { openclawLauncher } from "./guest/openclaw-guest";
 import { listen, parseJson, sendJson, sleep } from "./http";
 import type { Iam } from "./iam";
 import { ControlError, type LocalService, ServiceFaults, type TimeScale } from "./service";
 import { apigErrorBody, verifySdkHmac } from "./signing";
 
+export type { GuestKind } from "./ecs-guest";
 export { ECS_TIMINGS, GATEWAY_TIMINGS } from "./ecs-model";
 export type { GuestConfig } from "./guest/guest-config";
 
@@ -40,6 +42,10 @@ export interface EcsOptions {
   /** Holds the guest bundle and `servers/<id>/{system,data}`; use a fresh directory. */
   readonly dataDir: string;
   readonly guest: GuestDefaults;
+  /** The guests' gateway: the stand-in (default) or the real openclaw (npm run openclaw:setup). */
+  readonly guestKind?: GuestKind;
+  /** Telegram user ids a real gateway answers (openclaw guests; none = OpenClaw's pairing). */
+  readonly guestAllowFrom?: readonly number[];
   readonly port?: number;
   /** The API's clock for the x-sdk-date skew check (tests move it to skew requests). */
   readonly clock?: () => number;
@@ -122,11 +128,15 @@ const CONTROL_ACTIONS = [
 ] as const;
 
 export async function startEcs(options: EcsOptions): Promise<EcsService> {
-  const bundle = await bundleStandIn(join(options.dataDir, "guest"));
+  const guestDir = join(options.dataDir, "guest");
+  const launcher =
+    options.guestKind === "openclaw"
+      ? openclawLauncher({ dir: guestDir, allowFrom: options.guestAllowFrom ?? [] })
+      : standinLauncher(await bundleStandIn(guestDir));
   const fleet = new Fleet({
     time: options.time,
     dataDir: options.dataDir,
-    bundle,
+    launcher,
     guest: options.guest,
   });
   const api = new EcsApi(fleet, options);

@@ -123,6 +123,7 @@ export interface OpenclawConfig {
   logging: { file: string };
   models: {
     mode: "merge";
+    catalogRefresh: { enabled: false };
     providers: Record<
       string,
       { baseUrl: string; apiKey: string; api: "openai-completions"; models: OpenclawModel[] }
@@ -196,6 +197,8 @@ function buildConfig(input: ParsedInput): OpenclawConfig {
     logging: { file: openclawPaths(input.stateDir).logFile },
     models: {
       mode: "merge",
+      // Only the MaaS model is used; the remote catalog refresh would reach out every 6 h.
+      catalogRefresh: { enabled: false },
       providers: {
         [MAAS_PROVIDER_ID]: {
           baseUrl: maas.baseUrl,

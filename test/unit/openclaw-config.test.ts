@@ -74,6 +74,7 @@ describe("renderOpenclawConfig", () => {
       logging: { file: "/var/lib/openclaw/state/logs/openclaw.log" },
       models: {
         mode: "merge",
+        catalogRefresh: { enabled: false },
         providers: {
           maas: {
             baseUrl: "https://api.modelarts-maas.com/v1",

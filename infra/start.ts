@@ -1,20 +1,24 @@
+import { writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import type { FleetReport } from "../shared/watchdog/fleet";
+import { processIo } from "./cli/io";
+import { run } from "./cli/main";
 import type { GuestKind, LocalCloud } from "./local/cloud";
 import { startLocalCloud } from "./local/cloud";
-import { deployWatchdogLocally } from "./local/product";
+import { LOCAL_SERVER_NAME, localDeploymentConfig } from "./local/product";
 
 const HELP = `Usage: npm start -- [options]
 
 Runs clawwatch on the local cloud (everything on 127.0.0.1): starts the emulated ECS, OBS,
-FunctionGraph, Telegram Bot API and MaaS, builds the functions, deploys the watchdog with a
-TIMER trigger through the FunctionGraph SDK, and prints each check cycle and every alert.
-After a few healthy cycles it crashes a gateway (the demo incident) and shows the watchdog
-alert, reboot the box and report it resolved. Ctrl-C stops everything.
+VPC, FunctionGraph, Telegram Bot API and MaaS, then runs the same commands as a real deploy —
+\`infra create-server\` (the ECS box with its bootstrap user_data) and \`infra deploy\` (both
+functions, the TIMER and APIG triggers, the Telegram webhook) — and prints each check cycle
+and every alert. After a few healthy cycles it crashes the gateway (the demo incident) and
+shows the watchdog alert, reboot the box and report it resolved. Ctrl-C stops everything.
 
 Options:
   --time-scale <f>   emulated time speed; 0.1 = ten times faster (default 0.1)
-  --boxes <n>        watched boxes (default 1)
   --guest <kind>     each box's gateway: standin (built in, default) or openclaw (the real
                      gateway: run npm run openclaw:setup first; ~1 GB of memory per box)
   --no-demo          do not crash a gateway; just watch
@@ -24,7 +28,6 @@ Options:
 
 interface Options {
   timeScale: number;
-  boxes: number;
   guest: GuestKind;
   demo: boolean;
   exitAfterDemo: boolean;
@@ -34,7 +37,6 @@ function options(): Options {
   const { values } = parseArgs({
     options: {
       "time-scale": { type: "string", default: "0.1" },
-      boxes: { type: "string", default: "1" },
       guest: { type: "string", default: "standin" },
       "no-demo": { type: "boolean", default: false },
       "exit-after-demo": { type: "boolean", default: false },
@@ -46,12 +48,8 @@ function options(): Options {
     process.exit(0);
   }
   const timeScale = Number(values["time-scale"]);
-  const boxes = Number(values.boxes);
-  if (
-    !(timeScale > 0 && timeScale <= 1) ||
-    !(Number.isInteger(boxes) && boxes >= 1 && boxes <= 9)
-  ) {
-    console.error("--time-scale must be in (0, 1] and --boxes a whole number from 1 to 9");
+  if (!(timeScale > 0 && timeScale <= 1)) {
+    console.error("--time-scale must be in (0, 1]");
     process.exit(2);
   }
   const guest = values.guest;
@@ -61,7 +59,6 @@ function options(): Options {
   }
   return {
     timeScale,
-    boxes,
     guest,
     demo: !values["no-demo"],
     exitAfterDemo: values["exit-after-demo"],
@@ -92,11 +89,8 @@ async function main(): Promise<void> {
       ? "starting the local cloud with the real OpenClaw gateway (about 10–30 s per box)…"
       : "starting the local cloud…",
   );
-  const cloud = await startLocalCloud({
-    timeScale: opts.timeScale,
-    boxes: opts.boxes,
-    guest: opts.guest,
-  });
+  // No seeded boxes: the watched box is the server create-server makes, as on Huawei Cloud.
+  const cloud = await startLocalCloud({ timeScale: opts.timeScale, boxes: 0, guest: opts.guest });
   const stop = once(async (code: number) => {
     await cloud.stop();
     process.exit(code);
@@ -107,19 +101,32 @@ async function main(): Promise<void> {
     console.log(
       `local cloud up: control API ${cloud.endpoints.control}, endpoints in ${cloud.endpointsFile}`,
     );
-    const { bundleBytes } = await deployWatchdogLocally(cloud.endpoints, {
-      timerRate: "1m",
-      ...scaledPolicy(opts.timeScale),
-    });
+    await setUp(cloud, opts);
     const period = Math.round(60 * opts.timeScale * 10) / 10;
-    console.log(
-      `watchdog deployed (bundle ${Math.round(bundleBytes / 1024)} KB), TIMER every 1 min of emulated time = ${period} s\n`,
-    );
+    console.log(`\nwatching: the TIMER fires every minute of emulated time = ${period} s\n`);
     const code = await watch(cloud, opts);
     await stop(code);
   } catch (error) {
     console.error(`npm start failed: ${(error as Error).message}`);
     await stop(1);
+  }
+}
+
+/** create-server and deploy, through the very CLI code a real deployment runs. */
+async function setUp(cloud: LocalCloud, opts: Options): Promise<void> {
+  const { file } = localDeploymentConfig(cloud.endpoints, {
+    timerRate: "1m",
+    ...scaledPolicy(opts.timeScale),
+  });
+  const config = join(dirname(cloud.endpointsFile), "deployment.json");
+  await writeFile(config, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  for (const command of ["create-server", "deploy"]) {
+    console.log(`\n$ npm run infra -- ${command} --config ${config}`);
+    const code = await run(
+      [command, "--target", "local", "--endpoints", cloud.endpointsFile, "--config", config],
+      processIo(),
+    );
+    if (code !== 0) throw new Error(`infra ${command} failed (exit ${code})`);
   }
 }
 
@@ -147,11 +154,12 @@ async function watch(cloud: LocalCloud, opts: Options): Promise<number> {
     }
     messages = sent.length;
     if (opts.demo && !demo.crashedAt && healthyCycles >= 3) {
-      const box = cloud.endpoints.boxes[0];
-      if (box) {
-        await cloud.control("ecs", "kill-guest", { serverId: box.serverId });
+      const servers = (await cloud.control("ecs", "servers")) as { id: string; name: string }[];
+      const server = servers.find((s) => s.name === LOCAL_SERVER_NAME);
+      if (server) {
+        await cloud.control("ecs", "kill-guest", { serverId: server.id });
         demo.crashedAt = Date.now();
-        console.log(`${clock()}  💥 demo: killed the gateway process on ${box.name}\n`);
+        console.log(`${clock()}  💥 demo: killed the gateway process on ${server.name}\n`);
       }
     }
     if (demo.resolvedAt) {

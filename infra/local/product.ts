@@ -123,7 +123,7 @@ export interface LocalDeploymentOptions extends ConfigOverrides {
 
 /**
  * The deployment file `infra/cli` uses for `--target local` when no --config is given: one new
- * server (created through the ECS API like on Huawei Cloud) watched as box "gateway", with the
+ * server (created through the ECS API like on Huawei Cloud) watched as box "openclaw-box", with the
  * local cloud's secrets as the environment its `${NAME}` references read.
  *
  * A server created through the local ECS API runs the emulator's default guest, which polls
@@ -155,7 +155,7 @@ export function localDeploymentConfig(e: Endpoints, options: LocalDeploymentOpti
           model: e.maasApi.model,
         },
       },
-      boxes: [{ name: "gateway", telegram: { botToken: envRef("GATEWAY_BOT_TOKEN") } }],
+      boxes: [{ name: "openclaw-box", telegram: { botToken: envRef("GATEWAY_BOT_TOKEN") } }],
       alerts: {
         botToken: envRef("ALERT_BOT_TOKEN"),
         chatId: e.alertChatId,

@@ -387,7 +387,7 @@ describe("infra CLI", () => {
     expect(json.code, json.io.text()).toBe(0);
     const report = JSON.parse(json.io.lines.join("\n")) as FleetReport;
     expect(report.mode).toBe("dry-run");
-    expect(report.boxes.map((b) => b.box)).toEqual(["gateway"]);
+    expect(report.boxes.map((b) => b.box)).toEqual(["openclaw-box"]);
     expect(report.boxes[0]?.observations?.gateway.status).toBeDefined();
   }, 30_000);
 

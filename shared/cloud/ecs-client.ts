@@ -1,4 +1,6 @@
-import { EcsClient, EcsRegion } from "@huaweicloud/huaweicloud-sdk-ecs";
+// Deep imports: the package index re-exports all 455 model classes (~210 KB more in the chunk).
+import { EcsClient } from "@huaweicloud/huaweicloud-sdk-ecs/v2/EcsClient";
+import { EcsRegion } from "@huaweicloud/huaweicloud-sdk-ecs/v2/EcsRegion";
 import {
   basicCredentials,
   type HuaweiAuth,

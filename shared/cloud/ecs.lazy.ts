@@ -2,21 +2,19 @@
  * The ECS adapter of the Compute port. Loaded lazily (`import("./ecs.lazy")`): the ECS SDK costs
  * ~85 ms of cold start, which a healthy cycle never pays. build.mjs bundles it as its own chunk.
  */
-import {
-  BatchRebootServersRequest,
-  BatchRebootServersRequestBody,
-  BatchRebootSeversOption,
-  BatchStartServersOption,
-  BatchStartServersRequest,
-  BatchStartServersRequestBody,
-  ReinstallServerWithCloudInitOption,
-  ReinstallServerWithCloudInitRequest,
-  ReinstallServerWithCloudInitRequestBody,
-  ReinstallSeverMetadata,
-  ServerId,
-  ShowJobRequest,
-  ShowServerRequest,
-} from "@huaweicloud/huaweicloud-sdk-ecs";
+import { BatchRebootServersRequest } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/BatchRebootServersRequest";
+import { BatchRebootServersRequestBody } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/BatchRebootServersRequestBody";
+import { BatchRebootSeversOption } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/BatchRebootSeversOption";
+import { BatchStartServersOption } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/BatchStartServersOption";
+import { BatchStartServersRequest } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/BatchStartServersRequest";
+import { BatchStartServersRequestBody } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/BatchStartServersRequestBody";
+import { ReinstallServerWithCloudInitOption } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/ReinstallServerWithCloudInitOption";
+import { ReinstallServerWithCloudInitRequest } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/ReinstallServerWithCloudInitRequest";
+import { ReinstallServerWithCloudInitRequestBody } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/ReinstallServerWithCloudInitRequestBody";
+import { ReinstallSeverMetadata } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/ReinstallSeverMetadata";
+import { ServerId } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/ServerId";
+import { ShowJobRequest } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/ShowJobRequest";
+import { ShowServerRequest } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/ShowServerRequest";
 import { ComputeError } from "../errors";
 import { SERVER_STATUSES, type ServerStatus } from "../probes/types";
 import type { Compute, JobInfo, JobStatus, ServerInfo } from "./compute";

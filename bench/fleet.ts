@@ -11,7 +11,8 @@ const HOST = fileURLToPath(new URL("./handler-host.cjs", import.meta.url));
 const ENV_LIMIT = 4096;
 const MAX_RATIO = 3;
 const MAX_RSS_MB = 128;
-const DEFAULT_CONCURRENCY = 8;
+// runtime.concurrency's default in shared/config/schema.ts (labels only: the run uses the config).
+const DEFAULT_CONCURRENCY = 32;
 
 interface Case {
   boxes: number;

@@ -7,6 +7,10 @@ export interface BuiltFunction {
   chunks: { file: string; path: string; bytes: number }[];
   warnings: string[];
 }
+export const ESBUILD_OPTIONS: import("esbuild").BuildOptions & {
+  metafile: true;
+  write: false;
+};
 export function buildFunctions(options?: {
   srcDir?: string;
   outDir?: string;

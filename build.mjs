@@ -147,22 +147,27 @@ async function buildFunction(name, entry, out) {
  * @param {string[]} warnings
  * @returns {Promise<{ bytes: number; contents: Uint8Array }>}
  */
+/** The esbuild options of every function bundle (the bench builds its baselines with them too). */
+export const ESBUILD_OPTIONS = /** @type {const} */ ({
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  minify: true,
+  sourcemap: false,
+  legalComments: "none",
+  metafile: true,
+  // Dynamic imports of chunks must become require(): the chunk is CommonJS.
+  supported: { "dynamic-import": false },
+  logLevel: "silent",
+  write: false,
+});
+
 async function bundle(entry, outfile, chunks, warnings) {
   const result = await build({
+    ...ESBUILD_OPTIONS,
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    minify: true,
-    sourcemap: false,
-    legalComments: "none",
-    metafile: true,
-    // Dynamic imports of chunks must become require(): the chunk is CommonJS.
-    supported: { "dynamic-import": false },
-    logLevel: "silent",
-    write: false,
     plugins: [lazyChunkPlugin(chunks)],
   });
   for (const warning of result.warnings) warnings.push(formatMessage(warning));

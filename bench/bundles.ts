@@ -1,27 +1,14 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
+import { ESBUILD_OPTIONS } from "../build.mjs";
 
 /**
  * esbuild with build.mjs's options, plus what build.mjs does not expose: the metafile (who fills
  * the bundle) and a variant with every package left in node_modules (`packages: "external"`),
- * the "unbundled" baseline of the cold-start ratio. A copy of the options, because build.mjs
- * does not export them: the cold-start group compares the byte counts with buildFunctions' and
- * reports any drift between the two copies.
+ * the "unbundled" baseline of the cold-start ratio.
  */
-const BUILD_MJS_OPTIONS: BuildOptions = {
-  bundle: true,
-  platform: "node",
-  target: "node20",
-  format: "cjs",
-  minify: true,
-  sourcemap: false,
-  legalComments: "none",
-  metafile: true,
-  supported: { "dynamic-import": false },
-  logLevel: "silent",
-  write: false,
-};
+const BUILD_MJS_OPTIONS: BuildOptions = ESBUILD_OPTIONS;
 
 const LAZY_MODULE = /\.lazy(\.[cm]?[jt]s)?$/;
 

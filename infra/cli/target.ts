@@ -4,13 +4,7 @@ import type { EcsClient } from "@huaweicloud/huaweicloud-sdk-ecs";
 import { VpcClient, VpcRegion } from "@huaweicloud/huaweicloud-sdk-vpc";
 import { createEcsClient } from "../../shared/cloud/ecs-client";
 import { createFunctionGraphClient } from "../../shared/cloud/fgs-client";
-import {
-  basicCredentials,
-  type HuaweiAuth,
-  normaliseEndpoint,
-  sdkOptions,
-  silenceSdkLogs,
-} from "../../shared/cloud/huawei-sdk";
+import { buildSdkClient, type HuaweiAuth } from "../../shared/cloud/huawei-sdk";
 import { ConfigError } from "../../shared/errors";
 import { createObsClient, type ObsClient } from "../../shared/state/obs-client";
 import type { Target } from "../deploy/functions";
@@ -148,23 +142,5 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
 }
 
 function vpcClient(auth: HuaweiAuth, where: { endpoint?: string; region?: string }): VpcClient {
-  const builder = VpcClient.newBuilder()
-    .withCredential(basicCredentials(auth))
-    .withOptions(sdkOptions(30_000));
-  let client: VpcClient;
-  if (where.endpoint) client = builder.withEndpoint(normaliseEndpoint(where.endpoint)).build();
-  else {
-    try {
-      client = builder.withRegion(VpcRegion.valueOf(where.region ?? "")).build();
-    } catch (cause) {
-      throw new ConfigError(
-        [
-          `region: VPC has no built-in endpoint for "${where.region}"; use a region id such as cn-north-4`,
-        ],
-        { cause },
-      );
-    }
-  }
-  silenceSdkLogs();
-  return client;
+  return buildSdkClient("VPC", VpcClient.newBuilder(), { auth, ...where }, VpcRegion, 30_000);
 }

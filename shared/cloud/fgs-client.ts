@@ -2,25 +2,10 @@ import {
   FunctionGraphClient,
   FunctionGraphRegion,
 } from "@huaweicloud/huaweicloud-sdk-functiongraph";
-import {
-  basicCredentials,
-  type HuaweiAuth,
-  normaliseEndpoint,
-  sdkOptions,
-  silenceSdkLogs,
-} from "./huawei-sdk";
+import { buildSdkClient, type ClientTarget } from "./huawei-sdk";
 
-export interface FunctionGraphClientOptions {
-  auth: HuaweiAuth;
-  /** e.g. the local cloud's `http://127.0.0.1:PORT`; wins over `region`. */
-  endpoint?: string;
-  /** A Huawei Cloud region id such as `cn-north-4`, used when no endpoint is given. */
-  region?: string;
-  /** Per request; the SDK's own default is no timeout at all. Sync invokes wait for the function. */
-  timeoutMs?: number;
-}
-
-const DEFAULT_TIMEOUT_MS = 30_000;
+/** Sync invokes wait for the function, so the default timeout is long. */
+export type FunctionGraphClientOptions = ClientTarget;
 
 /**
  * The real FunctionGraph SDK client. Its responses are plain JSON with snake_case keys
@@ -29,19 +14,13 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 export function createFunctionGraphClient(
   options: FunctionGraphClientOptions,
 ): FunctionGraphClient {
-  const builder = FunctionGraphClient.newBuilder()
-    .withCredential(basicCredentials(options.auth))
-    .withOptions(sdkOptions(options.timeoutMs ?? DEFAULT_TIMEOUT_MS));
-  let client: FunctionGraphClient;
-  if (options.endpoint) {
-    client = builder.withEndpoint(normaliseEndpoint(options.endpoint)).build();
-  } else if (options.region) {
-    client = builder.withRegion(FunctionGraphRegion.valueOf(options.region)).build();
-  } else {
-    throw new Error("FunctionGraph client needs an endpoint or a region: set one of them");
-  }
-  silenceSdkLogs();
-  return client;
+  return buildSdkClient(
+    "FunctionGraph",
+    FunctionGraphClient.newBuilder(),
+    options,
+    FunctionGraphRegion,
+    30_000,
+  );
 }
 
 /** `urn:fss:<region>:<project>:function:<package>:<name>:latest`, the id every function API takes. */

@@ -1,5 +1,8 @@
 import { BasicCredentials } from "@huaweicloud/huaweicloud-sdk-core";
+import type { ClientBuilder } from "@huaweicloud/huaweicloud-sdk-core/ClientBuilder";
+import type { Region } from "@huaweicloud/huaweicloud-sdk-core/region/region";
 import log4js from "log4js";
+import { ConfigError } from "../errors";
 
 /** AK/SK of a user or, inside FunctionGraph, the agency's temporary key with its token. */
 export interface HuaweiAuth {
@@ -41,4 +44,54 @@ export function silenceSdkLogs(): void {
     appenders: { out: { type: "stdout" } },
     categories: { default: { appenders: ["out"], level: "off" } },
   });
+}
+
+/** Where a Huawei SDK client talks to: a custom endpoint (the local cloud) or a region. */
+export interface ClientTarget {
+  auth: HuaweiAuth;
+  /** e.g. the local cloud's `http://127.0.0.1:PORT`; wins over `region`. */
+  endpoint?: string;
+  /** A region id such as `cn-north-4`, used when no endpoint is given. */
+  region?: string;
+  /** Per request; the SDK's own default is no timeout at all. */
+  timeoutMs?: number;
+}
+
+/**
+ * Builds any Huawei SDK client the same way: credentials, our options, endpoint or region, then
+ * log4js silenced (it must be after the SDK has loaded).
+ */
+export function buildSdkClient<T>(
+  service: string,
+  builder: ClientBuilder<T>,
+  target: ClientTarget,
+  regions: { valueOf(id: string): Region },
+  defaultTimeoutMs: number,
+): T {
+  const configured = builder
+    .withCredential(basicCredentials(target.auth))
+    .withOptions(sdkOptions(target.timeoutMs ?? defaultTimeoutMs));
+  let client: T;
+  if (target.endpoint) {
+    client = configured.withEndpoint(normaliseEndpoint(target.endpoint)).build();
+  } else if (target.region) {
+    client = configured.withRegion(regionOf(service, regions, target.region)).build();
+  } else {
+    throw new ConfigError([`${service} client: set an endpoint or a region`]);
+  }
+  silenceSdkLogs();
+  return client;
+}
+
+function regionOf(service: string, regions: { valueOf(id: string): Region }, id: string): Region {
+  try {
+    return regions.valueOf(id);
+  } catch (cause) {
+    throw new ConfigError(
+      [
+        `region: ${service} has no built-in endpoint for "${id}"; use a region id such as cn-north-4 or pass an endpoint`,
+      ],
+      { cause },
+    );
+  }
 }

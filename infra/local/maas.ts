@@ -166,9 +166,6 @@ export class MaasService implements LocalService {
       case "clear-usage":
         this.clearUsage();
         return { ok: true };
-      case "reset":
-        this.reset();
-        return { ok: true };
       default:
         throw new ControlError(
           `unknown maas action "${action}"; see infra/local/docs/maas.md`,

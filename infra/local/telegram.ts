@@ -219,9 +219,6 @@ export class TelegramService implements LocalService {
       case "clear-calls":
         this.apiCalls.length = 0;
         return { ok: true };
-      case "reset":
-        this.reset();
-        return { ok: true };
       default:
         throw new ControlError(
           `unknown telegram action "${action}"; see infra/local/docs/telegram.md`,

@@ -9,6 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    globalSetup: ["test/support/global-setup.ts"],
     // CI reads a plain "N passed, N failed" line; .ci/run prints it from this JSON.
     ...(resultsFile ? { reporters: ["default", "json"], outputFile: { json: resultsFile } } : {}),
   },

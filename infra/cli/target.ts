@@ -69,6 +69,7 @@ export function localCloud(e: LocalEndpoints): Cloud {
     ecs: createEcsClient({ auth, endpoint: e.ecs }),
     functions: {
       client: createFunctionGraphClient({ auth, endpoint: e.functionGraph, timeoutMs: 120_000 }),
+      api: { endpoint: e.functionGraph, auth },
       region: e.region,
       projectId: e.projectId,
     },
@@ -116,6 +117,8 @@ export function huaweiCloud(
     ecs: createEcsClient({ auth, region, timeoutMs: 30_000 }),
     functions: {
       client: createFunctionGraphClient({ auth, region, timeoutMs: 120_000 }),
+      // FunctionGraphRegion's endpoint, for the calls signed outside the SDK.
+      api: { endpoint: `https://functiongraph.${region}.myhuaweicloud.com`, auth },
       region,
       projectId,
     },

@@ -10,7 +10,6 @@ import {
   FuncCode,
   type FunctionGraphClient,
   FuncVpc,
-  InvokeFunctionRequest,
   ListFunctionTriggersRequest,
   ShowFunctionConfigRequest,
   TriggerEventDataRequestBody,
@@ -23,6 +22,7 @@ import {
 } from "@huaweicloud/huaweicloud-sdk-functiongraph";
 import { decodeInvocationLog, functionUrn } from "../../shared/cloud/fgs-client";
 import { ClawwatchError } from "../../shared/errors";
+import { apiErrorOf, type SignedEndpoint, signedRequest } from "./signed";
 
 export class DeployError extends ClawwatchError {}
 
@@ -44,6 +44,8 @@ export interface FunctionSpec {
 
 export interface Target {
   client: FunctionGraphClient;
+  /** The same FunctionGraph endpoint and key, for the calls made outside the SDK (sync invoke). */
+  api: SignedEndpoint;
   region: string;
   projectId: string;
 }
@@ -408,21 +410,65 @@ export async function ensureApig(
   return { change: "created", url };
 }
 
-/** Synchronous invoke; returns the handler's parsed result or throws with the function's error. */
+/** What a sync invoke answers in the v1 format: the handler's result as text, and its log. */
+interface InvokeAnswer {
+  status?: number;
+  result?: string;
+  log?: string;
+}
+
+/**
+ * Synchronous invoke; returns the handler's parsed result or throws with the function's error.
+ * `X-CFF-Request-Version: v1` asks for the JSON answer (without it FunctionGraph answers in its
+ * default text format, with no status to read); the log tail comes in the body and in the
+ * `X-Cff-Function-Log` header, which the SDK drops, so this call is signed by hand.
+ */
 export async function invoke<T>(target: Target, functionName: string, event: unknown): Promise<T> {
-  const res = (await sdk("invoke", () =>
-    target.client.invokeFunction(
-      new InvokeFunctionRequest()
-        .withFunctionUrn(urnOf(target, functionName))
-        .withXCffLogType("tail")
-        .withBody(event as Record<string, object>),
-    ),
-  )) as { status?: number; result?: string; log?: string };
-  if (res.status !== 200) {
-    const log = decodeInvocationLog(res.log).split("\n").slice(-5).join("\n");
-    throw new DeployError(`${functionName} failed: ${res.result ?? "no result"}\n${log}`);
+  const urn = urnOf(target, functionName);
+  let res: Awaited<ReturnType<typeof signedRequest>>;
+  try {
+    res = await signedRequest(target.api, {
+      method: "POST",
+      path: `/v2/${encodeURIComponent(target.projectId)}/fgs/functions/${urn}/invocations`,
+      headers: { "X-Cff-Log-Type": "tail", "X-CFF-Request-Version": "v1" },
+      body: event,
+      timeoutMs: INVOKE_TIMEOUT_MS,
+    });
+  } catch (error) {
+    throw deployError("invoke", error);
   }
-  return JSON.parse(res.result ?? "null") as T;
+  if (res.status !== 200) {
+    const { code, message } = apiErrorOf(res.text);
+    throw deployError("invoke", { httpStatusCode: res.status, errorCode: code, errorMsg: message });
+  }
+  const answer = parseAnswer(res.text, functionName);
+  const header = res.headers["x-cff-function-log"];
+  const log = decodeInvocationLog(answer.log || (typeof header === "string" ? header : ""));
+  if (answer.status !== 200) {
+    const tail = log.split("\n").slice(-5).join("\n");
+    throw new DeployError(`${functionName} failed: ${answer.result ?? "no result"}\n${tail}`);
+  }
+  return JSON.parse(answer.result || "null") as T;
+}
+
+/** Sync invokes wait for the function (up to its timeout, 60 s for the watchdog). */
+const INVOKE_TIMEOUT_MS = 120_000;
+
+function parseAnswer(text: string, functionName: string): InvokeAnswer {
+  let answer: unknown;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    throw new DeployError(
+      `${functionName}: the invoke answer is not the v1 JSON format (X-CFF-Request-Version): ${text.slice(0, 200)}`,
+    );
+  }
+  if (answer === null || typeof answer !== "object" || !("status" in answer)) {
+    throw new DeployError(
+      `${functionName}: the invoke answer has no status: ${text.slice(0, 200)}`,
+    );
+  }
+  return answer as InvokeAnswer;
 }
 
 async function sdk<T>(what: string, fn: () => Promise<T>): Promise<T> {

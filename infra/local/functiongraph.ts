@@ -61,6 +61,8 @@ const APIG_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"
 interface Reply {
   status: number;
   body?: unknown;
+  /** A plain-text answer instead of JSON (the v0 invoke format). */
+  text?: string;
   headers?: Record<string, string>;
 }
 
@@ -196,7 +198,10 @@ class LocalFunctionGraph implements FunctionGraphService {
       reply = { status: error.status, body: { error_code: error.code, error_msg: error.message } };
     }
     const replyHeaders = { ...headers, ...reply.headers };
-    if (reply.body === undefined) {
+    if (reply.text !== undefined) {
+      res.writeHead(reply.status, { ...replyHeaders, "content-type": "text/plain; charset=utf-8" });
+      res.end(reply.text);
+    } else if (reply.body === undefined) {
       res.writeHead(reply.status, replyHeaders);
       res.end();
     } else {
@@ -365,13 +370,14 @@ class LocalFunctionGraph implements FunctionGraphService {
         "The request body is too large: sync invocations take at most 6 MB",
       );
     }
+    const version = requestVersion(req);
     const record = await this.runtime.invoke(fn, jsonEvent(body), "SYNC").done;
     const tail = String(req.headers["x-cff-log-type"] ?? "").toLowerCase() === "tail";
     const log = tail ? logTail(record.log) : "";
     const ok = record.status === "success";
     const headers: Record<string, string> = {
       "x-cff-request-id": record.requestId,
-      "x-cff-response-version": "v1",
+      "x-cff-response-version": version,
       "x-cff-invoke-summary": JSON.stringify({
         duration: record.durationMs ?? 0,
         billingDuration: Math.max(1, record.durationMs ?? 0),
@@ -381,6 +387,10 @@ class LocalFunctionGraph implements FunctionGraphService {
       "x-is-func-err": ok ? "false" : "true",
     };
     if (tail) headers["x-cff-function-log"] = log;
+    // v0, the default, answers the function's result as bare text: no status, no log in the
+    // body (InvokeFunction API reference, X-CFF-Request-Version: "v0: text format (default),
+    // v1: JSON format, which the SDKs must use"; the Go SDK model doc says the same).
+    if (version === "v0") return { status: 200, headers, text: record.result ?? "" };
     return {
       status: 200,
       headers,
@@ -782,6 +792,18 @@ function jsonEvent(body: Buffer): unknown {
   } catch {
     throw invalid("FSS.0400", "Invalid parameter: the request body is not valid JSON");
   }
+}
+
+/** `X-CFF-Request-Version`: v0 (the default) or v1; anything else is refused. */
+function requestVersion(req: IncomingMessage): "v0" | "v1" {
+  const value = String(req.headers["x-cff-request-version"] ?? "v0").toLowerCase();
+  if (value !== "v0" && value !== "v1") {
+    throw invalid(
+      "FSS.0400",
+      `Invalid parameter: X-CFF-Request-Version must be v0 or v1, not ${value}`,
+    );
+  }
+  return value;
 }
 
 /** The last 4 KB of the log, base64, as `X-Cff-Log-Type: tail` returns it. */

@@ -69,11 +69,10 @@ export function localProductConfig(e: Endpoints, overrides: ConfigOverrides = {}
 }
 
 export function localTarget(e: Endpoints): Target {
+  const auth = { ...e.credentials, projectId: e.projectId };
   return {
-    client: createFunctionGraphClient({
-      auth: { ...e.credentials, projectId: e.projectId },
-      endpoint: e.functionGraph,
-    }),
+    client: createFunctionGraphClient({ auth, endpoint: e.functionGraph }),
+    api: { endpoint: e.functionGraph, auth },
     region: e.region,
     projectId: e.projectId,
   };

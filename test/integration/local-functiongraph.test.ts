@@ -32,6 +32,7 @@ import {
   UpdateTriggerRequestBody,
 } from "@huaweicloud/huaweicloud-sdk-functiongraph";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { signedRequest } from "../../infra/deploy/signed";
 import { type FunctionGraphService, startFunctionGraph } from "../../infra/local/functiongraph";
 import { sleep } from "../../infra/local/http";
 import { Iam } from "../../infra/local/iam";
@@ -149,6 +150,7 @@ async function invoke(urn: string, event: object, fgs = client): Promise<InvokeR
     new InvokeFunctionRequest()
       .withFunctionUrn(urn)
       .withXCffLogType("tail")
+      .withXCFFRequestVersion("v1")
       .withBody(event as never),
   )) as unknown as InvokeResult;
 }
@@ -430,6 +432,51 @@ describe("local FunctionGraph: functions and the runner", () => {
     expect(decodeInvocationLog(res.log)).toContain("about to throw");
     const [record] = fg.invocations({ functionName: "thrower" });
     expect(record).toMatchObject({ status: "failed", triggerType: "SYNC", errorCode: 4002 });
+  });
+
+  it("answers a sync invoke in the v0 text format unless v1 is asked for", async () => {
+    const urn = await createFunction("versions", "echo");
+    const v0 = (await client.invokeFunction(
+      new InvokeFunctionRequest()
+        .withFunctionUrn(urn)
+        .withXCffLogType("tail")
+        .withBody({
+          hi: 0,
+        } as never),
+    )) as unknown as Partial<InvokeResult>;
+    // The SDK finds no JSON to read: no status, no result, no log.
+    expect(v0.status).toBeUndefined();
+    expect(v0.result).toBeUndefined();
+
+    const raw = await signedPost(
+      `/fgs/functions/${urn}/invocations`,
+      { hi: 0 },
+      {
+        "x-cff-log-type": "tail",
+      },
+    );
+    expect(raw.status).toBe(200);
+    expect(raw.headers["content-type"]).toContain("text/plain");
+    expect(raw.headers["x-cff-response-version"]).toBe("v0");
+    expect(JSON.parse(raw.body)).toEqual({ fixture: "echo", event: { hi: 0 } });
+    expect(decodeInvocationLog(String(raw.headers["x-cff-function-log"]))).toContain(
+      "Finish invoke request",
+    );
+
+    const v1 = await invoke(urn, { hi: 1 });
+    expect(v1.status).toBe(200);
+    expect(JSON.parse(v1.result)).toEqual({ fixture: "echo", event: { hi: 1 } });
+    expect(decodeInvocationLog(v1.log)).toContain("Start invoke request");
+
+    const bad = await signedPost(
+      `/fgs/functions/${urn}/invocations`,
+      {},
+      {
+        "x-cff-request-version": "v2",
+      },
+    );
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body)).toMatchObject({ error_code: "FSS.0400" });
   });
 
   it("stops a handler at its timeout and starts a fresh instance next time", async () => {
@@ -765,4 +812,13 @@ async function signedGet(date: Date): Promise<{ status: number; body: Record<str
     req.on("error", fail);
     req.end();
   });
+}
+
+/** A POST signed like the deploy tools sign theirs, answering the raw text and headers. */
+async function signedPost(path: string, body: object, headers: Record<string, string> = {}) {
+  const res = await signedRequest(
+    { endpoint: fg.url, auth: { ak: iam.root.ak, sk: iam.root.sk, projectId: iam.projectId } },
+    { method: "POST", path: `/v2/${iam.projectId}${path}`, headers, body, timeoutMs: 20_000 },
+  );
+  return { status: res.status, headers: res.headers, body: res.text };
 }

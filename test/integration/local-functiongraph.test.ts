@@ -239,10 +239,12 @@ describe("local FunctionGraph: functions and the runner", () => {
       package: "default",
       projectId: iam.projectId,
       alias: "",
-      env: { PLAIN: "plain-value", SECRET: "secret-value" },
       userData: { PLAIN: "plain-value", SECRET: "secret-value" },
       runtimeFuncName: "probe-context",
     });
+    // Encrypted variables reach the function through the context only.
+    expect(ctx.env).toEqual({ PLAIN: "plain-value" });
+    expect(JSON.parse(ctx.runtimeUserData)).toEqual({ PLAIN: "plain-value" });
 
     // The agency credentials are ones the local cloud accepts: call the API with them.
     const issued = iam.lookup(ctx.securityAccessKey);

@@ -50,7 +50,7 @@ export async function deployCommand(
   const config = deployment.resolve(placed);
   const specs = functionSpecs(ctx, placed);
   // Before anything is built or called: an oversized environment can only fail later.
-  for (const spec of Object.values(specs)) checkEnvLimit(spec);
+  for (const spec of Object.values(specs)) checkEnvLimit(spec, cloud.region);
 
   io.status("building the functions…");
   const built = await buildFunctions({

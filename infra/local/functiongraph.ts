@@ -6,6 +6,7 @@ import {
   asObject,
   codeView,
   configView,
+  envLimitFor,
   FgsError,
   type FunctionRecord,
   invalid,
@@ -337,7 +338,7 @@ class LocalFunctionGraph implements FunctionGraphService {
         `Invalid function name: func_name is required and must be ${fn.name}`,
       );
     }
-    fn.config = parseConfig(body, fn.config);
+    fn.config = parseConfig(body, envLimitFor(this.options.iam.region), fn.config);
     this.changed(fn);
     return { status: 200, body: this.config(fn) };
   }

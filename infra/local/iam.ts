@@ -11,11 +11,16 @@ export interface Credential {
 /** The local cloud's key store: one permanent test key pair plus temporary agency keys. */
 export class Iam {
   readonly projectId = "0c1a2b3c4d5e6f70clawwatchlocal";
-  readonly region = "local-1";
+  /** The region the local cloud plays; limits that differ by region follow it. */
+  readonly region: string;
   readonly domainId = "clawwatch-local-domain";
   private readonly keys = new Map<string, Credential>();
 
-  constructor(readonly root: Credential = { ak: randomKey("AK"), sk: randomKey("SK") }) {
+  constructor(
+    readonly root: Credential = { ak: randomKey("AK"), sk: randomKey("SK") },
+    options: { region?: string } = {},
+  ) {
+    this.region = options.region ?? "local-1";
     this.keys.set(root.ak, root);
   }
 

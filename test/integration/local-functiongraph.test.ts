@@ -340,7 +340,7 @@ describe("local FunctionGraph: functions and the runner", () => {
     expect(same.errorMsg).toContain("same code");
   });
 
-  it("rejects environment variables over 4096 characters with 400", async () => {
+  it("rejects environment variables over 4096 characters or 20 variables with 400", async () => {
     const tooBig = await sdkError(
       createFunction("env-too-big", "echo", { userData: { BIG: "x".repeat(4_100) } }),
     );
@@ -362,6 +362,49 @@ describe("local FunctionGraph: functions and the runner", () => {
       ),
     );
     expect(split).toMatchObject({ httpStatusCode: 400, errorCode: "FSS.1009" });
+
+    const many = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`V${i}`, "v"]));
+    const tooMany = await sdkError(createFunction("env-too-many", "echo", { userData: many }));
+    expect(tooMany).toMatchObject({ httpStatusCode: 400, errorCode: "FSS.1009" });
+    expect(tooMany.errorMsg).toContain("at most 20");
+  });
+
+  it("allows 2048 characters of environment outside Huawei's listed 4 KB regions", async () => {
+    const north = new Iam(undefined, { region: "cn-north-4" });
+    const other = await startFunctionGraph({
+      iam: north,
+      time: timeScale(0.001),
+      dataDir: join(dir, "fg-north"),
+    });
+    try {
+      const northClient = createFunctionGraphClient({
+        auth: { ak: north.root.ak, sk: north.root.sk, projectId: north.projectId },
+        endpoint: other.url,
+        timeoutMs: 20_000,
+      });
+      const create = (name: string, chars: number) =>
+        northClient.createFunction(
+          new CreateFunctionRequest().withBody(
+            new CreateFunctionRequestBody()
+              .withFuncName(name)
+              .withPackage("default")
+              .withRuntime("Node.js20.15")
+              .withHandler("index.handler")
+              .withMemorySize(256)
+              .withTimeout(30)
+              .withCodeType("zip")
+              .withCodeFilename("index.zip")
+              .withFuncCode(new FuncCode().withFile(zip("echo")))
+              .withUserData(JSON.stringify({ BIG: "x".repeat(chars) })),
+          ),
+        );
+      const tooBig = await sdkError(create("north-big", 2_100));
+      expect(tooBig).toMatchObject({ httpStatusCode: 400, errorCode: "FSS.1009" });
+      expect(tooBig.errorMsg).toContain("the limit in this region is 2048");
+      await expect(create("north-ok", 2_000)).resolves.toBeDefined();
+    } finally {
+      await other.close();
+    }
   });
 
   it("validates requests and answers 404/409 with FunctionGraph's error bodies", async () => {

@@ -269,7 +269,7 @@ class Instance {
     // The record changes under us on update; this instance keeps the code/config it started with.
     this.snapshot = { ...fn, config: { ...fn.config }, code: fn.code };
     this.codeDir = join(options.codeRoot, fn.funcId, fn.code.digest.slice(0, 16));
-    const temporary = fn.config.xrole ? options.iam.issueTemporary() : undefined;
+    const temporary = fn.config.xrole ? options.iam.issueTemporary(fn.config.xrole) : undefined;
     this.credentials = temporary
       ? { ak: temporary.ak, sk: temporary.sk, token: temporary.securityToken }
       : { ak: "", sk: "", token: "" };

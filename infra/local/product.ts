@@ -5,7 +5,9 @@ import { envRef } from "../../shared/config";
 import { ensureTimer, type Target, upsertFunction } from "../deploy/functions";
 import type { Endpoints } from "./cloud";
 
-export const LOCAL_AGENCY = "clawwatch-agency";
+export { LOCAL_AGENCY } from "./iam";
+
+import { LOCAL_AGENCY } from "./iam";
 
 /** Sections of the product config a local deployment may override (tests, the demo). */
 export interface ConfigOverrides {

@@ -4,7 +4,7 @@ import type { Config } from "../../shared/config";
 import { bootstrapKey } from "../../shared/state/keys";
 import {
   type Change,
-  checkEnvLimit,
+  checkFunctionSpec,
   ensureApig,
   ensureTimer,
   type FunctionSpec,
@@ -50,7 +50,7 @@ export async function deployCommand(
   const config = deployment.resolve(placed);
   const specs = functionSpecs(ctx, placed);
   // Before anything is built or called: an oversized environment can only fail later.
-  for (const spec of Object.values(specs)) checkEnvLimit(spec, cloud.region);
+  for (const spec of Object.values(specs)) checkFunctionSpec(spec, cloud.region);
 
   io.status("building the functions…");
   const built = await buildFunctions({

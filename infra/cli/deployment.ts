@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { type Config, loadConfig } from "../../shared/config";
 import { ConfigError } from "../../shared/errors";
+import { MEMORY_SIZES } from "../deploy/functions";
 
 /**
  * The deployment config file: where the box goes (region, server spec, network), how the
@@ -66,7 +67,10 @@ export const serverSpecSchema = z
 const functionSize = (memoryMb: number, timeoutSeconds: number) =>
   z
     .object({
-      memoryMb: z.number().int().min(128).max(10240).default(memoryMb),
+      memoryMb: z
+        .number()
+        .refine((mb) => MEMORY_SIZES.includes(mb), `one of ${MEMORY_SIZES.join(", ")} (MB)`)
+        .default(memoryMb),
       timeoutSeconds: z.number().int().min(3).max(900).default(timeoutSeconds),
     })
     .prefault({});

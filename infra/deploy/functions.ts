@@ -63,6 +63,27 @@ export const RUNTIME = "Node.js20.15";
 const ENV_4096_REGIONS: ReadonlySet<string> = new Set(["local-1"]);
 export const MAX_ENV_VARS = 20;
 
+/**
+ * The memory sizes FunctionGraph takes (MB): "取值范围为：128、256、512、768、1024、1280、1536、1792、
+ * 2048、2560、3072、3584、4096" (CreateFunction memory_size, as Huawei's SDK models document it).
+ */
+export const MEMORY_SIZES: readonly number[] = [
+  128, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096,
+];
+
+/** Everything FunctionGraph would refuse in a spec, checked before any API call. */
+export function checkFunctionSpec(
+  spec: Pick<FunctionSpec, "name" | "env" | "secrets" | "memoryMb">,
+  region: string,
+): void {
+  if (!MEMORY_SIZES.includes(spec.memoryMb)) {
+    throw new DeployError(
+      `${spec.name}: ${spec.memoryMb} MB is not a FunctionGraph memory size; use one of ${MEMORY_SIZES.join(", ")}`,
+    );
+  }
+  checkEnvLimit(spec, region);
+}
+
 export function envLimitFor(region: string): number {
   return ENV_4096_REGIONS.has(region) ? 4096 : 2048;
 }
@@ -134,7 +155,7 @@ export function checkEnvLimit(
 
 /** Creates the function or brings its code and config up to date; safe to run again. */
 export async function upsertFunction(target: Target, spec: FunctionSpec): Promise<Change> {
-  checkEnvLimit(spec, target.region);
+  checkFunctionSpec(spec, target.region);
   const urn = urnOf(target, spec.name);
   const zipBytes = await readFile(spec.zipPath);
   const zip = zipBytes.toString("base64");
@@ -182,7 +203,7 @@ export async function planFunction(
   target: Target,
   spec: FunctionSpec,
 ): Promise<{ exists: boolean; changes: string[] }> {
-  checkEnvLimit(spec, target.region);
+  checkFunctionSpec(spec, target.region);
   const existing = await showFunction(target, spec.name);
   if (!existing) return { exists: false, changes: ["create"] };
   const digest = createHash("sha512")
@@ -509,8 +530,9 @@ function deployError(what: string, error: unknown): DeployError {
   const detail = e.httpStatusCode
     ? `HTTP ${String(e.httpStatusCode)} ${e.errorCode ?? ""} ${e.errorMsg ?? ""}`.trim()
     : (e.errorMsg ?? e.message ?? "unreachable");
-  const advice =
-    Number(e.httpStatusCode) === 401 || Number(e.httpStatusCode) === 403
+  const advice = /agency/i.test(e.errorMsg ?? "")
+    ? "; attach infra/iam/clawwatch-agency-policy.json to that agency (infra/iam/README.md)"
+    : Number(e.httpStatusCode) === 401 || Number(e.httpStatusCode) === 403
       ? "; check HUAWEICLOUD_SDK_AK/SK and that the user may manage FunctionGraph in this project"
       : "";
   return new DeployError(`FunctionGraph ${what} failed: ${detail}${advice}`, {

@@ -565,10 +565,12 @@ function parseBody(raw: Buffer): Record<string, unknown> {
 
 /**
  * The IAM action of each API, from Huawei's ECS permission tables ("Permissions and Supported
- * Actions": Lifecycle Management ecs_06_0001, ECS Status Management ecs_06_0003, Batch
- * Operations ecs_06_0004; the start API page ecs_02_0301 names ecs:cloudServers:start too).
- * ShowJob (GET /v1/{project_id}/jobs/{job_id}, ecs_02_0901) has no action in those tables nor
- * on its page: any key of the project may read a job, so it is not checked here.
+ * Actions": ECS Status Management ecs_06_0003 for rebuild, Batch Operations ecs_06_0004 for
+ * start/stop/reboot; the start API page ecs_02_0301 names ecs:cloudServers:start too).
+ * get/list/create/delete follow the same ecs:cloudServers:* naming (not confirmed in the table
+ * editions found; see infra/iam/README.md). ShowJob (GET /v1/{project_id}/jobs/{job_id},
+ * ecs_02_0901) has no action in those tables nor on its page: any key of the project may read a
+ * job, so it is not checked here.
  */
 const IAM_ACTIONS: Record<string, string | undefined> = {
   ListServersDetails: "ecs:cloudServers:list",

@@ -52,6 +52,8 @@ export interface FunctionConfig {
   xrole: string;
   appXrole: string;
   description: string;
+  /** VPC access (`func_vpc`): the function gets a port in this subnet through its agency. */
+  vpc: { vpcId: string; subnetId: string } | undefined;
 }
 
 export interface FunctionCode {
@@ -87,8 +89,14 @@ export const RUNTIMES = [
   "Node.js18.15",
   "Node.js20.15",
 ] as const;
+/**
+ * memory_size: "取值范围为：128、256、512、768、1024、1280、1536、1792、2048、2560、3072、3584、4096。
+ * 最小值为128，最大值为4096" (CreateFunction/UpdateFunctionConfig field docs in Huawei's SDKs,
+ * e.g. huaweicloud-sdk-java-v3 CreateFunctionRequestBody, huaweicloud-sdk-go-v3
+ * model_update_function_config_request_body.go).
+ */
 export const MEMORY_SIZES = [
-  128, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 8192, 10240,
+  128, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096,
 ] as const;
 /**
  * The environment (user_data + encrypted_user_data) holds 4,096 characters only in the regions
@@ -254,9 +262,26 @@ export function parseConfig(
     xrole: optionalString(body, "xrole") ?? previous?.xrole ?? "",
     appXrole: optionalString(body, "app_xrole") ?? previous?.appXrole ?? "",
     description: optionalString(body, "description") ?? previous?.description ?? "",
+    vpc: body.func_vpc === undefined ? previous?.vpc : parseVpc(body.func_vpc),
   };
   checkEnvSize(config, envLimit);
   return config;
+}
+
+function parseVpc(value: unknown): FunctionConfig["vpc"] {
+  if (value === null) return undefined;
+  const vpc = asObject(value, "func_vpc");
+  const vpcId = vpc.vpc_id;
+  const subnetId = vpc.subnet_id;
+  if (
+    typeof vpcId !== "string" ||
+    vpcId === "" ||
+    typeof subnetId !== "string" ||
+    subnetId === ""
+  ) {
+    throw invalid("FSS.0400", "Invalid parameter: func_vpc needs vpc_id and subnet_id");
+  }
+  return { vpcId, subnetId };
 }
 
 /** `code_type` zip with the package inline in `func_code.file` (base64), as the SDK sends it. */
@@ -396,6 +421,7 @@ export function configView(
     xrole: c.xrole,
     app_xrole: c.appXrole,
     description: c.description,
+    func_vpc: c.vpc ? { vpc_id: c.vpc.vpcId, subnet_id: c.vpc.subnetId } : null,
     last_modified: fn.lastModified,
     strategy_config: { concurrency: fn.maxInstanceNum, concurrent_num: 1 },
     depend_version_list: [],

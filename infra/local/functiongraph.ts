@@ -57,6 +57,14 @@ const MAX_TIMERS_PER_FUNCTION = 10;
 const LOG_TAIL_BYTES = 4096;
 /** Timers never spin faster than this, whatever the time scale. */
 const MIN_TIMER_MS = 5;
+/** What FunctionGraph does with the agency to attach a function to a VPC subnet. */
+const VPC_ACCESS_ACTIONS = [
+  "vpc:vpcs:get",
+  "vpc:subnets:get",
+  "vpc:ports:get",
+  "vpc:ports:create",
+  "vpc:ports:delete",
+];
 const APIG_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "ANY"];
 
 interface Reply {
@@ -285,6 +293,7 @@ class LocalFunctionGraph implements FunctionGraphService {
 
   private createFunction(body: Json): Reply {
     const fn = newFunction(body, this.options.iam.region, this.options.iam.projectId);
+    this.checkVpcAccess(fn.config);
     const key = `${fn.pkg}/${fn.name}`;
     if (this.functions.has(key)) {
       throw new FgsError(
@@ -338,9 +347,34 @@ class LocalFunctionGraph implements FunctionGraphService {
         `Invalid function name: func_name is required and must be ${fn.name}`,
       );
     }
-    fn.config = parseConfig(body, envLimitFor(this.options.iam.region), fn.config);
+    const config = parseConfig(body, envLimitFor(this.options.iam.region), fn.config);
+    this.checkVpcAccess(config);
+    fn.config = config;
     this.changed(fn);
     return { status: 200, body: this.config(fn) };
+  }
+
+  /**
+   * FunctionGraph creates and removes the function's VPC port with the function's agency, so
+   * VPC access needs an agency whose policies grant these actions (shared/reference/
+   * huawei-cloud-facts.md §4 and issue 19: vpc:ports:delete, not vpc:vips:delete). The 403
+   * FSS.0403 code is this emulator's; the VPC itself is not emulated (no port is made).
+   */
+  private checkVpcAccess(config: FunctionRecord["config"]): void {
+    if (!config.vpc) return;
+    if (!config.xrole) {
+      throw invalid("FSS.0400", "Invalid parameter: VPC access (func_vpc) needs an agency (xrole)");
+    }
+    const { iam } = this.options;
+    const agency = { ak: "", sk: "", agency: config.xrole };
+    const missing = VPC_ACCESS_ACTIONS.filter((action) => !iam.authorize(agency, action).allowed);
+    if (missing.length > 0) {
+      throw new FgsError(
+        403,
+        "FSS.0403",
+        `The agency ${config.xrole} lacks the permissions VPC access needs: ${missing.join(", ")}`,
+      );
+    }
   }
 
   private updateCode(fn: FunctionRecord, body: Json): Reply {

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -32,10 +32,11 @@ import {
   UpdateTriggerRequestBody,
 } from "@huaweicloud/huaweicloud-sdk-functiongraph";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { upsertFunction } from "../../infra/deploy/functions";
 import { signedRequest } from "../../infra/deploy/signed";
 import { type FunctionGraphService, startFunctionGraph } from "../../infra/local/functiongraph";
 import { sleep } from "../../infra/local/http";
-import { Iam } from "../../infra/local/iam";
+import { Iam, repositoryAgencyPolicy } from "../../infra/local/iam";
 import { timeScale } from "../../infra/local/service";
 import { sdkCanonicalRequest } from "../../infra/local/signing";
 import { createFunctionGraphClient, decodeInvocationLog } from "../../shared/cloud/fgs-client";
@@ -439,6 +440,75 @@ describe("local FunctionGraph: functions and the runner", () => {
       client.showFunctionConfig(new ShowFunctionConfigRequest().withFunctionUrn(urn)),
     );
     expect(gone).toMatchObject({ httpStatusCode: 404, errorCode: "FSS.1051" });
+  });
+
+  it("takes only FunctionGraph's memory sizes (128 … 4096 MB)", async () => {
+    const sized = (name: string, memory: number) =>
+      client.createFunction(
+        new CreateFunctionRequest().withBody(
+          new CreateFunctionRequestBody()
+            .withFuncName(name)
+            .withPackage("default")
+            .withRuntime("Node.js20.15")
+            .withHandler("index.handler")
+            .withMemorySize(memory)
+            .withTimeout(30)
+            .withCodeType("zip")
+            .withCodeFilename("index.zip")
+            .withFuncCode(new FuncCode().withFile(zip("echo"))),
+        ),
+      );
+    for (const memory of [300, 8192]) {
+      expect(await sdkError(sized(`mem-${memory}`, memory))).toMatchObject({
+        httpStatusCode: 400,
+        errorCode: "FSS.1007",
+      });
+    }
+    await expect(sized("mem-768", 768)).resolves.toBeDefined();
+  });
+
+  it("gives VPC access only through an agency whose policy grants FunctionGraph's VPC actions", async () => {
+    const zipPath = join(dir, "echo.zip");
+    writeFileSync(zipPath, Buffer.from(zip("echo"), "base64"));
+    const target = {
+      client,
+      api: { endpoint: fg.url, auth: { ...iam.root, projectId: iam.projectId } },
+      region: iam.region,
+      projectId: iam.projectId,
+    };
+    const spec = (name: string, agency: string) => ({
+      name,
+      zipPath,
+      env: {},
+      secrets: {},
+      agency,
+      memoryMb: 256,
+      timeoutSeconds: 30,
+      vpc: { vpcId: "vpc-1", subnetId: "subnet-1" },
+    });
+    // The policy the repository tells operators to attach to the functions' agency.
+    iam.setAgency("repo-agency", [repositoryAgencyPolicy("clawwatch-state")]);
+    expect(await upsertFunction(target, spec("vpc-repo", "repo-agency"))).toBe("created");
+
+    const vipsInstead = {
+      Version: "1.1",
+      Statement: [
+        {
+          Effect: "Allow",
+          Action: [
+            "vpc:ports:get",
+            "vpc:ports:create",
+            "vpc:vpcs:get",
+            "vpc:subnets:get",
+            "vpc:vips:delete",
+          ],
+        },
+      ],
+    };
+    iam.setAgency("vips-agency", [vipsInstead]);
+    await expect(upsertFunction(target, spec("vpc-vips", "vips-agency"))).rejects.toThrow(
+      /HTTP 403 FSS.0403 .*lacks the permissions VPC access needs: vpc:ports:delete/,
+    );
   });
 
   it("lists functions page by page", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkEnvLimit, envLimitFor } from "../../infra/deploy/functions";
+import { checkEnvLimit, checkFunctionSpec, envLimitFor } from "../../infra/deploy/functions";
 
 const spec = (env: Record<string, string>, secrets: Record<string, string> = {}) => ({
   name: "clawwatch-watchdog",
@@ -23,5 +23,16 @@ describe("checkEnvLimit", () => {
     expect(() => checkEnvLimit(spec(env, secrets), "cn-north-4")).toThrow(
       /21 environment variables; FunctionGraph allows 20/,
     );
+  });
+});
+
+describe("checkFunctionSpec", () => {
+  it("takes only FunctionGraph's memory sizes", () => {
+    const at = (memoryMb: number) => ({ ...spec({}), memoryMb });
+    expect(() => checkFunctionSpec(at(300), "cn-north-4")).toThrow(
+      /300 MB is not a FunctionGraph memory size; use one of 128, 256, 512, 768/,
+    );
+    expect(() => checkFunctionSpec(at(8192), "cn-north-4")).toThrow(/not a FunctionGraph memory/);
+    expect(() => checkFunctionSpec(at(768), "cn-north-4")).not.toThrow();
   });
 });

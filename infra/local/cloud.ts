@@ -5,7 +5,7 @@ import { controlRequest, startControl } from "./control";
 import { type GuestKind, startEcs } from "./ecs";
 import { startFunctionGraph } from "./functiongraph";
 import type { Listening } from "./http";
-import { Iam, LOCAL_AGENCY, repositoryAgencyPolicy } from "./iam";
+import { Iam, iamControl, LOCAL_AGENCY, repositoryAgencyPolicy } from "./iam";
 import { startMaas } from "./maas";
 import { startObs } from "./obs";
 import { type LocalService, timeScale } from "./service";
@@ -158,7 +158,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     started.push(functionGraph);
     const vpc = await startVpc({ iam, port: ports.vpc });
     started.push(vpc);
-    const services: LocalService[] = [ecs, obs, functionGraph, telegram, maas, vpc];
+    const services: LocalService[] = [
+      ecs,
+      obs,
+      functionGraph,
+      telegram,
+      maas,
+      vpc,
+      iamControl(iam),
+    ];
     const control: Listening = await startControl(services, ports.control);
     started.push(control);
 

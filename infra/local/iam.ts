@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { type Decision, evaluate, type PolicyDocument, parsePolicy } from "./iam-policy";
+import { ControlError, type LocalService } from "./service";
 
 export type { PolicyDocument } from "./iam-policy";
 
@@ -124,4 +125,36 @@ export function repositoryAgencyPolicy(bucket: string): unknown {
   const file = new URL("../iam/clawwatch-agency-policy.json", import.meta.url);
   const text = readFileSync(file, "utf8").replaceAll("<state-bucket>", bucket);
   return JSON.parse(text) as unknown;
+}
+
+/**
+ * The local IAM on the control API (it has no HTTP API of its own): `denials` lists the calls
+ * it refused, `set-agency {name, policies}` creates or replaces an agency's policy documents.
+ */
+export function iamControl(iam: Iam): LocalService {
+  return {
+    name: "iam",
+    url: "",
+    async control(action, params) {
+      switch (action) {
+        case "denials":
+          return iam.deniedCalls();
+        case "set-agency": {
+          if (typeof params.name !== "string" || !Array.isArray(params.policies)) {
+            throw new ControlError("set-agency needs {name, policies: [policy documents]}");
+          }
+          try {
+            iam.setAgency(params.name, params.policies);
+          } catch (error) {
+            throw new ControlError((error as Error).message);
+          }
+          return { ok: true };
+        }
+        default:
+          throw new ControlError(`unknown iam action ${action}: use denials or set-agency`, 404);
+      }
+    },
+    reset: () => undefined,
+    close: async () => undefined,
+  };
 }

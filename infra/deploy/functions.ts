@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import {
+  ApigTriggerFuncInfo,
   CreateFunctionRequest,
   CreateFunctionRequestBody,
   CreateFunctionTriggerRequest,
@@ -22,6 +23,7 @@ import {
 } from "@huaweicloud/huaweicloud-sdk-functiongraph";
 import { decodeInvocationLog, functionUrn } from "../../shared/cloud/fgs-client";
 import { ClawwatchError } from "../../shared/errors";
+import type { DedicatedGateway } from "./apig";
 import { apiErrorOf, type SignedEndpoint, signedRequest } from "./signed";
 
 export class DeployError extends ClawwatchError {}
@@ -405,37 +407,57 @@ export async function ensureTimer(
 export interface ApigOptions {
   /** API name; Huawei Cloud wants 3-64 letters, digits and underscores. */
   name?: string;
-  /**
-   * Extra `event_data` for real Huawei Cloud: the API group (`group_id`), for a dedicated
-   * gateway `instance_id`, the stage (`env_id`, `env_name`), `protocol` ("HTTPS") …
-   */
-  extra?: Record<string, unknown>;
+  protocol?: "HTTPS" | "HTTP";
+  /** How long the gateway waits for the function (ms, 1-60000). */
+  timeoutMs?: number;
 }
 
-/** An APIG trigger on this path; returns its public URL. */
+/** Both type codes of an HTTP trigger: the shared gateway's (older deployments) and the dedicated one's. */
+export const APIG_TRIGGER_TYPES: readonly string[] = ["APIG", "DEDICATEDGATEWAY"];
+
+/** The function's HTTP trigger on this path, of either gateway type. */
+export function findApigTrigger(triggers: TriggerJson[], path: string): TriggerJson | undefined {
+  return triggers.find(
+    (t) => APIG_TRIGGER_TYPES.includes(t.trigger_type_code ?? "") && t.event_data?.path === path,
+  );
+}
+
+/**
+ * A DEDICATEDGATEWAY trigger on this path (Huawei's shared API Gateway is closed to new users);
+ * returns its invoke URL. The event_data is what the SDK model requires (env_id,
+ * func_info.timeout) plus what terraform-provider-huaweicloud sends for the same trigger
+ * (instance_id, group_id, backend_type FUNCTION, sl_domain, type 1).
+ */
 export async function ensureApig(
   target: Target,
   functionName: string,
   path: string,
+  gateway: DedicatedGateway,
   options: ApigOptions = {},
 ): Promise<{ change: Change; url: string }> {
-  const found = (await listTriggers(target, functionName)).find(
-    (t) => t.trigger_type_code === "APIG" && t.event_data?.path === path,
-  );
+  const found = findApigTrigger(await listTriggers(target, functionName), path);
   if (found?.event_data?.invoke_url)
     return { change: "unchanged", url: found.event_data.invoke_url };
   const body = new CreateFunctionTriggerRequestBody()
-    .withTriggerTypeCode("APIG")
+    .withTriggerTypeCode("DEDICATEDGATEWAY")
     .withTriggerStatus("ACTIVE")
-    .withEventData({
-      name: options.name ?? `${functionName}-webhook`.replace(/[^A-Za-z0-9_]/g, "_"),
-      path,
-      req_method: "POST",
-      auth: "NONE",
-      match_mode: "NORMAL",
-      env_name: "RELEASE",
-      ...options.extra,
-    } as unknown as TriggerEventDataRequestBody);
+    .withEventData(
+      new TriggerEventDataRequestBody()
+        .withName(options.name ?? `${functionName}-webhook`.replace(/[^A-Za-z0-9_]/g, "_"))
+        .withPath(path)
+        .withReqMethod("POST")
+        .withAuth("NONE")
+        .withMatchMode("NORMAL")
+        .withType(1)
+        .withProtocol(options.protocol ?? "HTTPS")
+        .withBackendType("FUNCTION")
+        .withInstanceId(gateway.instanceId)
+        .withGroupId(gateway.groupId)
+        .withEnvName(gateway.envName)
+        .withEnvId(gateway.envId)
+        .withSlDomain(gateway.slDomain)
+        .withFuncInfo(new ApigTriggerFuncInfo().withTimeout(options.timeoutMs ?? 5_000)),
+    );
   const res = (await sdk("create APIG trigger", () =>
     target.client.createFunctionTrigger(
       new CreateFunctionTriggerRequest()

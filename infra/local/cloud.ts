@@ -55,7 +55,12 @@ export interface Endpoints {
   ecs: string;
   obs: string;
   functionGraph: string;
+  /** The API gateway's address: the debug domain of the dedicated instance's API group. */
   apig: string;
+  /** The dedicated APIG instance's management API (env and group lookups). */
+  apigApi: string;
+  apigInstanceId: string;
+  apigGroupId: string;
   vpc: string;
   telegram: string;
   maas: string;
@@ -193,6 +198,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       obs: obs.url,
       functionGraph: functionGraph.url,
       apig: functionGraph.apigUrl,
+      apigApi: functionGraph.url,
+      apigInstanceId: functionGraph.apigInstance.instanceId,
+      apigGroupId: functionGraph.apigInstance.groupId,
       vpc: vpc.url,
       telegram: telegram.url,
       maas: maas.url,

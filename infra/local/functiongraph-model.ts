@@ -16,7 +16,7 @@ export class FgsError extends Error {
 
 const invalid = (code: string, message: string) => new FgsError(400, code, message);
 
-export type TriggerType = "TIMER" | "APIG";
+export type TriggerType = "TIMER" | "DEDICATEDGATEWAY";
 export type TriggerStatus = "ACTIVE" | "DISABLED";
 
 export interface ApigRoute {
@@ -35,7 +35,7 @@ export interface TriggerRecord {
   lastUpdatedTime: string;
   /** TIMER only. */
   schedule?: Schedule;
-  /** APIG only. */
+  /** DEDICATEDGATEWAY only. */
   route?: ApigRoute;
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
+import { ApigInstance, RELEASE_ENV } from "./apig-instance";
 import { startApig } from "./functiongraph-apig";
 import {
   asObject,
@@ -44,6 +45,11 @@ export interface FunctionGraphOptions {
 export interface FunctionGraphService extends LocalService {
   /** The API gateway serving APIG triggers: `<apigUrl><trigger path>`. */
   readonly apigUrl: string;
+  /**
+   * The dedicated APIG instance the gateway plays, with its one API group. Its management API
+   * (env and group lookups) is served at `url` under `/v2/{project_id}/apigw/instances/`.
+   */
+  readonly apigInstance: { instanceId: string; groupId: string; envName: string };
   /** Recent invocations, oldest first (same as the `invocations` control action). */
   invocations(filter?: { functionName?: string; limit?: number }): InvocationRecord[];
   /** `urn:fss:<region>:<project>:function:<pkg>:<name>:latest` for this emulator. */
@@ -100,6 +106,7 @@ class LocalFunctionGraph implements FunctionGraphService {
   private readonly runtime: FunctionRuntime;
   private apigTimeoutMs: number;
   private closed = false;
+  private dedicated: ApigInstance | undefined;
 
   constructor(private readonly options: FunctionGraphOptions) {
     this.runtime = new FunctionRuntime({
@@ -115,6 +122,16 @@ class LocalFunctionGraph implements FunctionGraphService {
 
   get apigUrl(): string {
     return this.apig?.url ?? "";
+  }
+
+  get apigInstance() {
+    const instance = this.instance();
+    return { instanceId: instance.id, groupId: instance.group.id, envName: RELEASE_ENV.name };
+  }
+
+  private instance(): ApigInstance {
+    this.dedicated ??= new ApigInstance(new URL(this.apigUrl).host);
+    return this.dedicated;
   }
 
   async start(): Promise<void> {
@@ -163,6 +180,16 @@ class LocalFunctionGraph implements FunctionGraphService {
           typeof params.functionName === "string" ? this.byName(params.functionName) : undefined;
         return { reclaimed: this.runtime.reclaim(fn) };
       }
+      case "apig-bind-domain": {
+        if (typeof params.domain !== "string")
+          throw new ControlError("apig-bind-domain needs {domain}");
+        try {
+          this.instance().bindDomain(params.domain);
+        } catch (error) {
+          throw new ControlError((error as Error).message);
+        }
+        return { ok: true, domains: this.instance().group.boundDomains };
+      }
       case "apig-timeout": {
         const ms = Number(params.ms);
         if (!Number.isFinite(ms) || ms < 1) throw new ControlError("apig-timeout needs {ms} >= 1");
@@ -171,7 +198,7 @@ class LocalFunctionGraph implements FunctionGraphService {
       }
       default:
         throw new ControlError(
-          `unknown functiongraph action ${action}: use latency, error, invocations, fire-timer, functions, reclaim or apig-timeout`,
+          `unknown functiongraph action ${action}: use latency, error, invocations, fire-timer, functions, reclaim, apig-bind-domain or apig-timeout`,
         );
     }
   }
@@ -222,7 +249,8 @@ class LocalFunctionGraph implements FunctionGraphService {
     const url = new URL(req.url ?? "/", "http://fgs.local");
     const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
     const [version, project, fgs, kind, ...rest] = parts;
-    if (version !== "v2" || fgs !== "fgs" || !project) throw notFound(req);
+    const apigw = fgs === "apigw" && kind === "instances";
+    if (version !== "v2" || (fgs !== "fgs" && !apigw) || !project) throw notFound(req);
     this.checkProject(req, project);
     const forced = this.faults.takeForcedStatus();
     if (forced !== undefined) {
@@ -233,6 +261,7 @@ class LocalFunctionGraph implements FunctionGraphService {
       );
     }
     const method = req.method ?? "GET";
+    if (apigw) return this.instance().route(method, rest, url.searchParams);
     if (kind === "functions") return this.routeFunctions(method, rest, url, req, body);
     if (kind === "triggers") return this.routeTriggers(method, rest, body);
     throw notFound(req);
@@ -489,10 +518,18 @@ class LocalFunctionGraph implements FunctionGraphService {
 
   private createTrigger(fn: FunctionRecord, body: Json): Reply {
     const type = body.trigger_type_code;
-    if (type !== "TIMER" && type !== "APIG") {
+    if (type === "APIG") {
+      // The shared API gateway is closed to new users; a dedicated gateway's trigger is
+      // DEDICATEDGATEWAY (CreateFunctionTrigger reference; huawei-cloud-facts.md §4).
+      throw invalid(
+        "FSS.1107",
+        "Invalid APIG trigger parameters: the shared API gateway is not available to this account; create a DEDICATEDGATEWAY trigger with the dedicated gateway's instance_id",
+      );
+    }
+    if (type !== "TIMER" && type !== "DEDICATEDGATEWAY") {
       throw invalid(
         "FSS.1101",
-        `Invalid trigger type ${String(type)}: the local emulator supports TIMER and APIG`,
+        `Invalid trigger type ${String(type)}: the local emulator supports TIMER and DEDICATEDGATEWAY`,
       );
     }
     const status = parseTriggerStatus(body.trigger_status, "ACTIVE");
@@ -548,7 +585,50 @@ class LocalFunctionGraph implements FunctionGraphService {
     return { eventData: { ...eventData, name }, schedule };
   }
 
+  /**
+   * What a DEDICATEDGATEWAY trigger's event_data must carry (the SDK model marks env_id and
+   * func_info.timeout required; terraform-provider-huaweicloud's resource_huaweicloud_fgs_trigger.go
+   * buildApigEventData also sends instance_id, group_id, env_name, backend_type FUNCTION, type 1
+   * and sl_domain, the last two looked up from the gateway): every reference must name this
+   * instance's own group and environment.
+   */
+  private dedicatedGateway(eventData: Json): void {
+    const bad = (what: string) =>
+      invalid("FSS.1107", `Invalid DEDICATEDGATEWAY trigger parameters: ${what}`);
+    const instance = this.instance();
+    if (eventData.instance_id !== instance.id) {
+      throw bad("instance_id is required and must be the dedicated gateway's instance id");
+    }
+    if (eventData.group_id !== instance.group.id) {
+      throw bad("group_id is required and must be an API group of that gateway");
+    }
+    const env = instance.environments.find((e) => e.name === eventData.env_name);
+    if (!env) throw bad("env_name is required and must be an environment of that gateway");
+    if (eventData.env_id !== env.id) {
+      throw bad(`env_id is required and must be the id of environment ${env.name}`);
+    }
+    if (eventData.backend_type !== "FUNCTION") throw bad('backend_type must be "FUNCTION"');
+    if (eventData.sl_domain !== instance.group.slDomain) {
+      throw bad("sl_domain is required and must be the API group's debug domain (sl_domain)");
+    }
+    if (eventData.type !== undefined && eventData.type !== 1 && eventData.type !== 2) {
+      throw bad("type must be 1 (public API) or 2 (private API)");
+    }
+    if (
+      eventData.protocol !== undefined &&
+      !["HTTP", "HTTPS"].includes(String(eventData.protocol))
+    ) {
+      throw bad("protocol must be HTTP or HTTPS");
+    }
+    const funcInfo = eventData.func_info;
+    const timeout =
+      funcInfo && typeof funcInfo === "object" ? (funcInfo as Json).timeout : undefined;
+    if (timeout === undefined)
+      throw bad("func_info.timeout (the backend timeout in ms) is required");
+  }
+
   private apigData(fn: FunctionRecord, id: string, eventData: Json) {
+    this.dedicatedGateway(eventData);
     const path = eventData.path;
     if (typeof path !== "string" || !/^\/[A-Za-z0-9/_.{}+-]*$/.test(path)) {
       throw invalid(
@@ -601,7 +681,6 @@ class LocalFunctionGraph implements FunctionGraphService {
       eventData.name ?? `API_${fn.name.replace(/-/g, "_")}`,
       "FSS.1107",
     );
-    const apigHost = new URL(this.apigUrl).host;
     return {
       route: { path, method, matchMode, stage } as const,
       eventData: {
@@ -613,12 +692,10 @@ class LocalFunctionGraph implements FunctionGraphService {
         match_mode: matchMode,
         env_name: stage,
         protocol: eventData.protocol ?? "HTTPS",
-        backend_type: "FUNCTION",
         type: eventData.type ?? 1,
-        group_id: eventData.group_id ?? "local-apig-group",
-        group_name: eventData.group_name ?? "local",
-        sl_domain: apigHost,
+        group_name: this.instance().group.name,
         api_id: id,
+        // The debug domain (sl_domain) and path; the local gateway speaks plain HTTP only.
         invoke_url: `${this.apigUrl}${path}`,
       },
     };
@@ -794,7 +871,7 @@ class LocalFunctionGraph implements FunctionGraphService {
         ...(t.type === "TIMER"
           ? { schedule: t.eventData.schedule, scheduleType: t.eventData.schedule_type }
           : {}),
-        ...(t.type === "APIG" ? { invokeUrl: t.eventData.invoke_url } : {}),
+        ...(t.route ? { invokeUrl: t.eventData.invoke_url } : {}),
       })),
       instances: this.runtime.instances(fn),
     };

@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { buildFunctions } from "../../build.mjs";
 import { createFunctionGraphClient } from "../../shared/cloud/fgs-client";
 import { envRef } from "../../shared/config";
+import { type DedicatedGateway, lookupGateway } from "../deploy/apig";
 import { ensureTimer, type Target, upsertFunction } from "../deploy/functions";
 import type { Endpoints } from "./cloud";
 
@@ -78,6 +79,14 @@ export function localTarget(e: Endpoints): Target {
     region: e.region,
     projectId: e.projectId,
   };
+}
+
+/** The local cloud's dedicated API gateway, looked up through its API like a real deploy does. */
+export function localGateway(e: Endpoints): Promise<DedicatedGateway> {
+  return lookupGateway(
+    { endpoint: e.apigApi, auth: { ...e.credentials, projectId: e.projectId } },
+    { instanceId: e.apigInstanceId, groupId: e.apigGroupId, envName: "RELEASE" },
+  );
 }
 
 export interface LocalDeployOptions extends ConfigOverrides {

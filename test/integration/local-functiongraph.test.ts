@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
+  ApigTriggerFuncInfo,
   AsyncInvokeFunctionRequest,
   CreateFunctionRequest,
   CreateFunctionRequestBody,
@@ -32,6 +33,7 @@ import {
   UpdateTriggerRequestBody,
 } from "@huaweicloud/huaweicloud-sdk-functiongraph";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type DedicatedGateway, lookupGateway } from "../../infra/deploy/apig";
 import { upsertFunction } from "../../infra/deploy/functions";
 import { signedRequest } from "../../infra/deploy/signed";
 import { type FunctionGraphService, startFunctionGraph } from "../../infra/local/functiongraph";
@@ -761,34 +763,102 @@ describe("local FunctionGraph: TIMER triggers", () => {
   });
 });
 
-describe("local FunctionGraph: APIG triggers", () => {
+describe("local FunctionGraph: DEDICATEDGATEWAY triggers", () => {
   let invokeUrl: string;
   let apiId: string;
+  let gateway: DedicatedGateway;
 
-  beforeAll(async () => {
-    const urn = await createFunction("webhook", "probe");
-    const trigger = (await client.createFunctionTrigger(
+  /** event_data as terraform-provider-huaweicloud sends it for a dedicated gateway. */
+  const dedicated = (name: string, path: string) =>
+    new TriggerEventDataRequestBody()
+      .withName(name)
+      .withPath(path)
+      .withAuth("NONE")
+      .withType(1)
+      .withProtocol("HTTPS")
+      .withBackendType("FUNCTION")
+      .withInstanceId(gateway.instanceId)
+      .withGroupId(gateway.groupId)
+      .withEnvName(gateway.envName)
+      .withEnvId(gateway.envId)
+      .withSlDomain(gateway.slDomain)
+      .withFuncInfo(new ApigTriggerFuncInfo().withTimeout(5_000));
+  const create = (urn: string, type: string, data: TriggerEventDataRequestBody) =>
+    client.createFunctionTrigger(
       new CreateFunctionTriggerRequest()
         .withFunctionUrn(urn)
         .withBody(
           new CreateFunctionTriggerRequestBody()
-            .withTriggerTypeCode("APIG")
+            .withTriggerTypeCode(type)
             .withTriggerStatus("ACTIVE")
-            .withEventData(
-              new TriggerEventDataRequestBody()
-                .withName("webhook_api")
-                .withPath("/hooks")
-                .withReqMethod("ANY")
-                .withAuth("NONE")
-                .withMatchMode("SWA")
-                .withEnvName("RELEASE")
-                .withProtocol("HTTPS"),
-            ),
+            .withEventData(data),
         ),
+    );
+
+  beforeAll(async () => {
+    gateway = await lookupGateway(
+      { endpoint: fg.url, auth: { ...iam.root, projectId: iam.projectId } },
+      { ...fg.apigInstance },
+    );
+    expect(gateway).toMatchObject({
+      envId: "DEFAULT_ENVIRONMENT_RELEASE_ID",
+      slDomain: new URL(fg.apigUrl).host,
+      boundDomains: [],
+    });
+    const urn = await createFunction("webhook", "probe");
+    const trigger = (await create(
+      urn,
+      "DEDICATEDGATEWAY",
+      dedicated("webhook_api", "/hooks").withReqMethod("ANY").withMatchMode("SWA"),
     )) as unknown as TriggerJson;
+    expect(trigger.trigger_type_code).toBe("DEDICATEDGATEWAY");
     invokeUrl = String(trigger.event_data.invoke_url);
     apiId = trigger.trigger_id;
     expect(invokeUrl).toBe(`${fg.apigUrl}/hooks`);
+  });
+
+  it("refuses the shared gateway's APIG type and a dedicated trigger without its required fields", async () => {
+    const urn = await createFunction("webhook-strict", "probe");
+    const shared = await sdkError(
+      create(
+        urn,
+        "APIG",
+        new TriggerEventDataRequestBody()
+          .withName("shared_api")
+          .withPath("/shared")
+          .withAuth("NONE"),
+      ),
+    );
+    expect(shared).toMatchObject({ httpStatusCode: 400, errorCode: "FSS.1107" });
+    expect(shared.errorMsg).toContain("DEDICATEDGATEWAY");
+    const without = async (field: string, data: TriggerEventDataRequestBody) => {
+      const refused = await sdkError(create(urn, "DEDICATEDGATEWAY", data));
+      expect(refused, field).toMatchObject({ httpStatusCode: 400, errorCode: "FSS.1107" });
+      expect(refused.errorMsg, field).toContain(field);
+    };
+    const data = () => dedicated("strict_api", "/strict");
+    await without("instance_id", data().withInstanceId("apig-someone-else"));
+    await without("env_id", data().withEnvId(""));
+    await without("sl_domain", data().withSlDomain("other.example.com"));
+    await without("backend_type", data().withBackendType("HTTP"));
+    await without("func_info.timeout", data().withFuncInfo(new ApigTriggerFuncInfo()));
+  });
+
+  it("answers the gateway lookups signed, with APIG's errors for unknown ids", async () => {
+    const api = { endpoint: fg.url, auth: { ...iam.root, projectId: iam.projectId } };
+    await expect(
+      lookupGateway(api, { ...fg.apigInstance, instanceId: "apig-unknown" }),
+    ).rejects.toThrow(/HTTP 404 APIG.3030/);
+    await expect(lookupGateway(api, { ...fg.apigInstance, groupId: "nope" })).rejects.toThrow(
+      /HTTP 404 APIG.3001/,
+    );
+    await expect(
+      lookupGateway({ ...api, auth: { ...api.auth, sk: "wrong" } }, fg.apigInstance),
+    ).rejects.toThrow(/HTTP 401 APIGW.0301/);
+    await fg.control("apig-bind-domain", { domain: "hooks.example.test" });
+    expect((await lookupGateway(api, fg.apigInstance)).boundDomains).toEqual([
+      "hooks.example.test",
+    ]);
   });
 
   it("turns a request into the APIG event and the function's result into the response", async () => {
@@ -829,18 +899,11 @@ describe("local FunctionGraph: APIG triggers", () => {
 
   it("answers 504 when the function outlives the backend timeout, 404 off any route", async () => {
     const urn = await createFunction("slow-webhook", "probe");
-    await client.createFunctionTrigger(
-      new CreateFunctionTriggerRequest().withFunctionUrn(urn).withBody(
-        new CreateFunctionTriggerRequestBody()
-          .withTriggerTypeCode("APIG")
-          .withTriggerStatus("ACTIVE")
-          .withEventData(
-            new TriggerEventDataRequestBody()
-              .withName("slow_api")
-              .withPath("/slow-hooks/slow")
-              .withAuth("NONE")
-              .withFuncInfo({ timeout: 100 } as never),
-          ),
+    await create(
+      urn,
+      "DEDICATEDGATEWAY",
+      dedicated("slow_api", "/slow-hooks/slow").withFuncInfo(
+        new ApigTriggerFuncInfo().withTimeout(100),
       ),
     );
     const slow = await fetch(`${fg.apigUrl}/slow-hooks/slow?ms=1500`);

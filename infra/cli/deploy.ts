@@ -324,7 +324,7 @@ function withPlacedBox(
 
 /**
  * The rebootstrap rung reinstalls the box with its bootstrap user_data. At ~27 KB of base64 it
- * cannot live in the function's 4 KB of env, so it goes to OBS next to the box's state.
+ * cannot live in the function's 2–4 KB of env, so it goes to OBS next to the box's state.
  */
 async function storeBootstrap(ctx: CommandContext, config: Config): Promise<StepResult> {
   const index = ctx.deployment.serverBox;

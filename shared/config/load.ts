@@ -68,7 +68,7 @@ function readConfigFile(path: string): string {
 
 /**
  * `boxDefaults` is merged under every box, so a fleet that shares a MaaS key or gateway token
- * states it once (FunctionGraph allows 4 KB of environment in all).
+ * states it once (FunctionGraph allows 2 KB of environment in most regions, 4 KB in a few).
  */
 function withBoxDefaults(raw: unknown): unknown {
   if (!isRecord(raw) || !isRecord(raw.boxDefaults) || !Array.isArray(raw.boxes)) return raw;

@@ -504,9 +504,8 @@ export async function invoke<T>(target: Target, functionName: string, event: unk
     const { code, message } = apiErrorOf(res.text);
     throw deployError("invoke", { httpStatusCode: res.status, errorCode: code, errorMsg: message });
   }
-  const answer = parseAnswer(res.text, functionName);
-  const header = res.headers["x-cff-function-log"];
-  const log = decodeInvocationLog(answer.log || (typeof header === "string" ? header : ""));
+  const answer = invokeAnswerOf(functionName, res);
+  const log = decodeInvocationLog(answer.log);
   if (answer.status !== 200) {
     const tail = log.split("\n").slice(-5).join("\n");
     throw new DeployError(`${functionName} failed: ${answer.result ?? "no result"}\n${tail}`);
@@ -516,6 +515,16 @@ export async function invoke<T>(target: Target, functionName: string, event: unk
 
 /** Sync invokes wait for the function (up to its timeout, 60 s for the watchdog). */
 const INVOKE_TIMEOUT_MS = 120_000;
+
+/** The v1 answer, with the log from the body or, when the body has none, the X-Cff-Function-Log header. */
+export function invokeAnswerOf(
+  functionName: string,
+  res: { text: string; headers: Record<string, string | string[] | undefined> },
+): InvokeAnswer {
+  const answer = parseAnswer(res.text, functionName);
+  const header = res.headers["x-cff-function-log"];
+  return { ...answer, log: answer.log || (typeof header === "string" ? header : "") };
+}
 
 function parseAnswer(text: string, functionName: string): InvokeAnswer {
   let answer: unknown;

@@ -1,4 +1,4 @@
-import { type Config, loadConfig, secretsOf } from "../../shared/config";
+import { type Config, secretsOf } from "../../shared/config";
 import {
   createReceiver,
   handleApigEvent,
@@ -11,6 +11,7 @@ import {
   agencyCredentials,
   type FunctionContext,
 } from "../../shared/runtime/context";
+import { loadFunctionConfig } from "../../shared/runtime/env";
 import { createJsonLogger } from "../../shared/runtime/logger";
 
 // Built once per cold start; a bad config fails the invocation with every problem listed.
@@ -18,7 +19,7 @@ let app: { config: Config; receiver: Receiver } | undefined;
 
 export async function handler(event: ApigEvent, context: FunctionContext): Promise<ApigResult> {
   if (!app) {
-    const config = loadConfig(process.env);
+    const config = loadFunctionConfig(context);
     app = { config, receiver: createReceiver({ config }) };
   }
   const agency = agencyCredentials(context);

@@ -1,5 +1,6 @@
-import { type Config, loadConfig, secretsOf } from "../../shared/config";
+import { type Config, secretsOf } from "../../shared/config";
 import { agencyCredentials, type FunctionContext } from "../../shared/runtime/context";
+import { loadFunctionConfig } from "../../shared/runtime/env";
 import { createJsonLogger } from "../../shared/runtime/logger";
 import { handleWatchdogEvent } from "../../shared/watchdog/handler";
 
@@ -7,7 +8,7 @@ import { handleWatchdogEvent } from "../../shared/watchdog/handler";
 let config: Config | undefined;
 
 export async function handler(event: unknown, context: FunctionContext) {
-  config ??= loadConfig(process.env);
+  config ??= loadFunctionConfig(context);
   const agency = agencyCredentials(context);
   const log = createJsonLogger({
     secrets: [...secretsOf(config), ...(agency ? Object.values(agency) : [])],

@@ -2,12 +2,14 @@ import { createHash } from "node:crypto";
 import { buildFunctions } from "../../build.mjs";
 import type { Config } from "../../shared/config";
 import { bootstrapKey } from "../../shared/state/keys";
+import { type GatewayRef, lookupGateway, webhookUrlFor } from "../deploy/apig";
 import {
   type Change,
-  checkEnvLimit,
+  checkFunctionSpec,
   ensureApig,
   ensureTimer,
   type FunctionSpec,
+  findApigTrigger,
   listTriggers,
   planFunction,
   upsertFunction,
@@ -50,7 +52,7 @@ export async function deployCommand(
   const config = deployment.resolve(placed);
   const specs = functionSpecs(ctx, placed);
   // Before anything is built or called: an oversized environment can only fail later.
-  for (const spec of Object.values(specs)) checkEnvLimit(spec);
+  for (const spec of Object.values(specs)) checkFunctionSpec(spec, cloud.region);
 
   io.status("building the functions…");
   const built = await buildFunctions({
@@ -130,23 +132,28 @@ async function apply(
 
   io.status("APIG trigger…");
   const path = ctx.deployment.functions.webhookPath;
-  const apig = await ensureApig(target, webhook.name, path, {
+  const gateway = await lookupGateway(ctx.cloud.apig, gatewayRef(ctx));
+  const apig = await ensureApig(target, webhook.name, path, gateway, {
     name: APIG_NAME,
-    extra: apigExtra(ctx),
+    protocol: ctx.deployment.functions.apig?.protocol ?? "HTTPS",
+    // Telegram waits for the webhook's answer; the gateway should as long as the receiver may run.
+    timeoutMs: Math.min(60_000, webhook.timeoutSeconds * 1000),
   });
   steps.push({ step: "APIG trigger", resource: path, result: apig.change, detail: apig.url });
-  steps.webhookUrl = apig.url;
+  const hook = webhookUrlFor(gateway, apig.url, path, ctx.deployment.functions.apig?.domain);
+  if (hook.warning) io.err(`WARNING: ${hook.warning}`);
+  steps.webhookUrl = hook.url;
 
   io.status("Telegram webhook…");
   // The secret lives in the receiver's encrypted env: unchanged function, unchanged secret.
-  const registered = await registerWebhook(config.alerts, apig.url, {
+  const registered = await registerWebhook(config.alerts, hook.url, {
     secretUnchanged: webhookChange === "unchanged",
   });
   steps.push({
     step: "Telegram webhook",
     resource: "alert bot",
     result: registered,
-    detail: `${apig.url} (message, callback_query, secret token)`,
+    detail: `${hook.url} (message, callback_query, secret token)`,
   });
   return steps;
 }
@@ -195,16 +202,19 @@ async function plan(
     detail: `Rate ${rate}`,
   });
   const path = ctx.deployment.functions.webhookPath;
-  const apig = (await listTriggers(target, webhook.name)).find(
-    (t) => t.trigger_type_code === "APIG" && t.event_data?.path === path,
-  );
+  // Read-only, and it finds a wrong instanceId or groupId before a real deploy does.
+  const gateway = await lookupGateway(ctx.cloud.apig, gatewayRef(ctx));
+  const apig = findApigTrigger(await listTriggers(target, webhook.name), path);
   steps.push({
     step: "APIG trigger",
     resource: path,
     result: apig?.event_data?.invoke_url ? "unchanged" : "would create",
-    detail: apig?.event_data?.invoke_url ?? "",
+    detail: apig?.event_data?.invoke_url ?? `DEDICATEDGATEWAY on ${gateway.instanceId}`,
   });
-  const url = apig?.event_data?.invoke_url;
+  const invokeUrl = apig?.event_data?.invoke_url;
+  const url = invokeUrl
+    ? webhookUrlFor(gateway, invokeUrl, path, ctx.deployment.functions.apig?.domain).url
+    : undefined;
   const state = await webhookState(config.alerts);
   steps.push({
     step: "Telegram webhook",
@@ -314,7 +324,7 @@ function withPlacedBox(
 
 /**
  * The rebootstrap rung reinstalls the box with its bootstrap user_data. At ~27 KB of base64 it
- * cannot live in the function's 4 KB of env, so it goes to OBS next to the box's state.
+ * cannot live in the function's 2–4 KB of env, so it goes to OBS next to the box's state.
  */
 async function storeBootstrap(ctx: CommandContext, config: Config): Promise<StepResult> {
   const index = ctx.deployment.serverBox;
@@ -354,17 +364,17 @@ async function storeBootstrap(ctx: CommandContext, config: Config): Promise<Step
   };
 }
 
-function apigExtra(ctx: CommandContext): Record<string, unknown> {
+/** The dedicated gateway from the config; the local cloud's own when the config names none. */
+function gatewayRef(ctx: CommandContext): GatewayRef {
   const apig = ctx.deployment.functions.apig;
-  if (ctx.cloud.kind === "local" || !apig) return {};
-  return {
-    group_id: apig.groupId,
-    env_name: apig.envName,
-    protocol: apig.protocol,
-    type: 1,
-    ...(apig.instanceId ? { instance_id: apig.instanceId } : {}),
-    ...(apig.envId ? { env_id: apig.envId } : {}),
-  };
+  if (apig) return { instanceId: apig.instanceId, groupId: apig.groupId, envName: apig.envName };
+  const local = ctx.cloud.local?.endpoints;
+  if (!local) {
+    throw new InfraError(
+      "functions.apig is required on Huawei Cloud: the dedicated gateway's instanceId and groupId",
+    );
+  }
+  return { instanceId: local.apigInstanceId, groupId: local.apigGroupId, envName: "RELEASE" };
 }
 
 function describeSpec(spec: FunctionSpec): string {

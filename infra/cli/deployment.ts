@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { type Config, loadConfig } from "../../shared/config";
 import { ConfigError } from "../../shared/errors";
+import { MEMORY_SIZES } from "../deploy/functions";
 
 /**
  * The deployment config file: where the box goes (region, server spec, network), how the
@@ -66,7 +67,10 @@ export const serverSpecSchema = z
 const functionSize = (memoryMb: number, timeoutSeconds: number) =>
   z
     .object({
-      memoryMb: z.number().int().min(128).max(10240).default(memoryMb),
+      memoryMb: z
+        .number()
+        .refine((mb) => MEMORY_SIZES.includes(mb), `one of ${MEMORY_SIZES.join(", ")} (MB)`)
+        .default(memoryMb),
       timeoutSeconds: z.number().int().min(3).max(900).default(timeoutSeconds),
     })
     .prefault({});
@@ -84,15 +88,27 @@ export const functionsSpecSchema = z
       .string()
       .regex(/^\/[A-Za-z0-9/_-]*$/, 'a path such as "/clawwatch/telegram"')
       .default("/clawwatch/telegram"),
-    /** The API group the APIG trigger lives in (required on Huawei Cloud, ignored locally). */
+    /**
+     * The dedicated API Gateway the receiver's trigger lives on (required on Huawei Cloud: the
+     * shared gateway is closed to new users). deploy looks up the environment id and the
+     * group's domains itself.
+     */
     apig: z
       .object({
+        /** The dedicated gateway's instance id (API Gateway console → Gateways). */
+        instanceId: z.string().min(1),
         groupId: z.string().min(1),
-        /** Dedicated gateway instance id; omit for the shared gateway. */
-        instanceId: z.string().min(1).optional(),
-        envId: z.string().min(1).optional(),
         envName: z.string().min(1).default("RELEASE"),
         protocol: z.enum(["HTTPS", "HTTP"]).default("HTTPS"),
+        /**
+         * A domain bound to the API group: the webhook URL Telegram calls. Without it the
+         * group's debug domain is used, which may resolve only inside the gateway's VPC and
+         * takes 1,000 calls a day; deploy warns.
+         */
+        domain: z
+          .string()
+          .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'a domain name such as "hooks.example.com"')
+          .optional(),
       })
       .strict()
       .optional(),
@@ -198,7 +214,7 @@ export function parseDeployment(
   }
   if (options.target === "huawei" && file && !file.functions.apig) {
     problems.push(
-      "functions.apig.groupId: an APIG trigger needs an API group on Huawei Cloud; create one in the API Gateway console and put its id here",
+      "functions.apig: the receiver needs a dedicated API Gateway on Huawei Cloud (the shared one is closed to new users); put its instanceId and the API group's groupId here",
     );
   }
 

@@ -8,6 +8,7 @@ import { buildSdkClient, type HuaweiAuth } from "../../shared/cloud/huawei-sdk";
 import { ConfigError } from "../../shared/errors";
 import { createObsClient, type ObsClient } from "../../shared/state/obs-client";
 import type { Target } from "../deploy/functions";
+import type { SignedEndpoint } from "../deploy/signed";
 import type { Endpoints } from "../local/cloud";
 import { controlRequest } from "../local/control";
 import type { LocalOverrides, TargetKind } from "./deployment";
@@ -24,6 +25,8 @@ export interface Cloud {
   readonly functions: Target;
   /** Absent on a local cloud without the VPC emulator: network steps are then skipped. */
   readonly vpc: VpcClient | undefined;
+  /** The dedicated API Gateway's management API (environment and API group lookups). */
+  readonly apig: SignedEndpoint;
   /** How often to poll an ECS job. */
   readonly pollMs: number;
   /** Values never to print (AK/SK). */
@@ -69,10 +72,12 @@ export function localCloud(e: LocalEndpoints): Cloud {
     ecs: createEcsClient({ auth, endpoint: e.ecs }),
     functions: {
       client: createFunctionGraphClient({ auth, endpoint: e.functionGraph, timeoutMs: 120_000 }),
+      api: { endpoint: e.functionGraph, auth },
       region: e.region,
       projectId: e.projectId,
     },
     vpc: e.vpc ? vpcClient(auth, { endpoint: e.vpc }) : undefined,
+    apig: { endpoint: e.apigApi, auth },
     // ECS jobs run on the emulator's scaled clock.
     pollMs: Math.max(20, Math.round(2_000 * e.timeScale)),
     secrets: [e.credentials.sk],
@@ -116,10 +121,13 @@ export function huaweiCloud(
     ecs: createEcsClient({ auth, region, timeoutMs: 30_000 }),
     functions: {
       client: createFunctionGraphClient({ auth, region, timeoutMs: 120_000 }),
+      // FunctionGraphRegion's endpoint, for the calls signed outside the SDK.
+      api: { endpoint: `https://functiongraph.${region}.myhuaweicloud.com`, auth },
       region,
       projectId,
     },
     vpc: vpcClient(auth, { region }),
+    apig: { endpoint: `https://apig.${region}.myhuaweicloud.com`, auth },
     pollMs: 3_000,
     secrets: [sk, ...(auth.securityToken ? [auth.securityToken] : [])],
     obs: once(() =>

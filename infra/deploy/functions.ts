@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import {
+  ApigTriggerFuncInfo,
   CreateFunctionRequest,
   CreateFunctionRequestBody,
   CreateFunctionTriggerRequest,
@@ -10,7 +11,6 @@ import {
   FuncCode,
   type FunctionGraphClient,
   FuncVpc,
-  InvokeFunctionRequest,
   ListFunctionTriggersRequest,
   ShowFunctionConfigRequest,
   TriggerEventDataRequestBody,
@@ -23,6 +23,8 @@ import {
 } from "@huaweicloud/huaweicloud-sdk-functiongraph";
 import { decodeInvocationLog, functionUrn } from "../../shared/cloud/fgs-client";
 import { ClawwatchError } from "../../shared/errors";
+import type { DedicatedGateway } from "./apig";
+import { apiErrorOf, type SignedEndpoint, signedRequest } from "./signed";
 
 export class DeployError extends ClawwatchError {}
 
@@ -44,6 +46,8 @@ export interface FunctionSpec {
 
 export interface Target {
   client: FunctionGraphClient;
+  /** The same FunctionGraph endpoint and key, for the calls made outside the SDK (sync invoke). */
+  api: SignedEndpoint;
   region: string;
   projectId: string;
 }
@@ -51,8 +55,40 @@ export interface Target {
 export type Change = "created" | "updated" | "unchanged";
 
 export const RUNTIME = "Node.js20.15";
-/** FunctionGraph's limit for user_data and encrypted_user_data together. */
-export const MAX_ENV_CHARS = 4096;
+/**
+ * FunctionGraph's limit for user_data and encrypted_user_data together: 4,096 characters only
+ * in the regions Huawei lists, 2,048 elsewhere (cn-north-4 included), and at most 20 variables
+ * (shared/reference/huawei-cloud-facts.md §4; CreateFunction's user_data: "最多定义20个"). No
+ * public list of the 4 KB regions was found: add one here when Huawei confirms it. local-1 is
+ * the local cloud, which plays a listed region.
+ */
+const ENV_4096_REGIONS: ReadonlySet<string> = new Set(["local-1"]);
+export const MAX_ENV_VARS = 20;
+
+/**
+ * The memory sizes FunctionGraph takes (MB): "取值范围为：128、256、512、768、1024、1280、1536、1792、
+ * 2048、2560、3072、3584、4096" (CreateFunction memory_size, as Huawei's SDK models document it).
+ */
+export const MEMORY_SIZES: readonly number[] = [
+  128, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096,
+];
+
+/** Everything FunctionGraph would refuse in a spec, checked before any API call. */
+export function checkFunctionSpec(
+  spec: Pick<FunctionSpec, "name" | "env" | "secrets" | "memoryMb">,
+  region: string,
+): void {
+  if (!MEMORY_SIZES.includes(spec.memoryMb)) {
+    throw new DeployError(
+      `${spec.name}: ${spec.memoryMb} MB is not a FunctionGraph memory size; use one of ${MEMORY_SIZES.join(", ")}`,
+    );
+  }
+  checkEnvLimit(spec, region);
+}
+
+export function envLimitFor(region: string): number {
+  return ENV_4096_REGIONS.has(region) ? 4096 : 2048;
+}
 
 /** The function's configuration as ShowFunctionConfig answers it (snake_case JSON). */
 export interface FunctionConfigJson {
@@ -89,30 +125,39 @@ export function urnOf(target: Target, functionName: string): string {
   return functionUrn({ region: target.region, projectId: target.projectId, name: functionName });
 }
 
-/** Characters the environment takes against the 4 KB limit (both JSON texts, the stricter reading). */
+/** Characters the environment takes against the limit (both JSON texts, the stricter reading). */
 export function envSize(spec: Pick<FunctionSpec, "env" | "secrets">): number {
   return JSON.stringify(spec.env).length + JSON.stringify(spec.secrets).length;
 }
 
-/** Fails before any API call when the environment would not fit. */
-export function checkEnvLimit(spec: Pick<FunctionSpec, "name" | "env" | "secrets">): void {
+/** Fails before any API call when the environment would not fit this region's limits. */
+export function checkEnvLimit(
+  spec: Pick<FunctionSpec, "name" | "env" | "secrets">,
+  region: string,
+): void {
   const size = envSize(spec);
-  if (size <= MAX_ENV_CHARS) return;
+  const limit = envLimitFor(region);
+  const count = Object.keys(spec.env).length + Object.keys(spec.secrets).length;
+  if (size <= limit && count <= MAX_ENV_VARS) return;
   const largest = Object.entries({ ...spec.env, ...spec.secrets })
     .map(([name, value]) => ({ name, chars: value.length }))
     .sort((a, b) => b.chars - a.chars)
     .slice(0, 3)
     .map((v) => `${v.name} ${v.chars}`)
     .join(", ");
+  const problem =
+    size > limit
+      ? `environment variables total ${size} characters; FunctionGraph allows ${limit} in ${region}`
+      : `${count} environment variables; FunctionGraph allows ${MAX_ENV_VARS}`;
   throw new DeployError(
-    `${spec.name}: environment variables total ${size} characters; FunctionGraph allows ${MAX_ENV_CHARS} (largest: ${largest}). ` +
+    `${spec.name}: ${problem} (largest: ${largest}). ` +
       "Shorten the config: put settings shared by every box in boxDefaults and drop defaults you did not change",
   );
 }
 
 /** Creates the function or brings its code and config up to date; safe to run again. */
 export async function upsertFunction(target: Target, spec: FunctionSpec): Promise<Change> {
-  checkEnvLimit(spec);
+  checkFunctionSpec(spec, target.region);
   const urn = urnOf(target, spec.name);
   const zipBytes = await readFile(spec.zipPath);
   const zip = zipBytes.toString("base64");
@@ -160,7 +205,7 @@ export async function planFunction(
   target: Target,
   spec: FunctionSpec,
 ): Promise<{ exists: boolean; changes: string[] }> {
-  checkEnvLimit(spec);
+  checkFunctionSpec(spec, target.region);
   const existing = await showFunction(target, spec.name);
   if (!existing) return { exists: false, changes: ["create"] };
   const digest = createHash("sha512")
@@ -362,37 +407,57 @@ export async function ensureTimer(
 export interface ApigOptions {
   /** API name; Huawei Cloud wants 3-64 letters, digits and underscores. */
   name?: string;
-  /**
-   * Extra `event_data` for real Huawei Cloud: the API group (`group_id`), for a dedicated
-   * gateway `instance_id`, the stage (`env_id`, `env_name`), `protocol` ("HTTPS") …
-   */
-  extra?: Record<string, unknown>;
+  protocol?: "HTTPS" | "HTTP";
+  /** How long the gateway waits for the function (ms, 1-60000). */
+  timeoutMs?: number;
 }
 
-/** An APIG trigger on this path; returns its public URL. */
+/** Both type codes of an HTTP trigger: the shared gateway's (older deployments) and the dedicated one's. */
+export const APIG_TRIGGER_TYPES: readonly string[] = ["APIG", "DEDICATEDGATEWAY"];
+
+/** The function's HTTP trigger on this path, of either gateway type. */
+export function findApigTrigger(triggers: TriggerJson[], path: string): TriggerJson | undefined {
+  return triggers.find(
+    (t) => APIG_TRIGGER_TYPES.includes(t.trigger_type_code ?? "") && t.event_data?.path === path,
+  );
+}
+
+/**
+ * A DEDICATEDGATEWAY trigger on this path (Huawei's shared API Gateway is closed to new users);
+ * returns its invoke URL. The event_data is what the SDK model requires (env_id,
+ * func_info.timeout) plus what terraform-provider-huaweicloud sends for the same trigger
+ * (instance_id, group_id, backend_type FUNCTION, sl_domain, type 1).
+ */
 export async function ensureApig(
   target: Target,
   functionName: string,
   path: string,
+  gateway: DedicatedGateway,
   options: ApigOptions = {},
 ): Promise<{ change: Change; url: string }> {
-  const found = (await listTriggers(target, functionName)).find(
-    (t) => t.trigger_type_code === "APIG" && t.event_data?.path === path,
-  );
+  const found = findApigTrigger(await listTriggers(target, functionName), path);
   if (found?.event_data?.invoke_url)
     return { change: "unchanged", url: found.event_data.invoke_url };
   const body = new CreateFunctionTriggerRequestBody()
-    .withTriggerTypeCode("APIG")
+    .withTriggerTypeCode("DEDICATEDGATEWAY")
     .withTriggerStatus("ACTIVE")
-    .withEventData({
-      name: options.name ?? `${functionName}-webhook`.replace(/[^A-Za-z0-9_]/g, "_"),
-      path,
-      req_method: "POST",
-      auth: "NONE",
-      match_mode: "NORMAL",
-      env_name: "RELEASE",
-      ...options.extra,
-    } as unknown as TriggerEventDataRequestBody);
+    .withEventData(
+      new TriggerEventDataRequestBody()
+        .withName(options.name ?? `${functionName}-webhook`.replace(/[^A-Za-z0-9_]/g, "_"))
+        .withPath(path)
+        .withReqMethod("POST")
+        .withAuth("NONE")
+        .withMatchMode("NORMAL")
+        .withType(1)
+        .withProtocol(options.protocol ?? "HTTPS")
+        .withBackendType("FUNCTION")
+        .withInstanceId(gateway.instanceId)
+        .withGroupId(gateway.groupId)
+        .withEnvName(gateway.envName)
+        .withEnvId(gateway.envId)
+        .withSlDomain(gateway.slDomain)
+        .withFuncInfo(new ApigTriggerFuncInfo().withTimeout(options.timeoutMs ?? 5_000)),
+    );
   const res = (await sdk("create APIG trigger", () =>
     target.client.createFunctionTrigger(
       new CreateFunctionTriggerRequest()
@@ -408,21 +473,74 @@ export async function ensureApig(
   return { change: "created", url };
 }
 
-/** Synchronous invoke; returns the handler's parsed result or throws with the function's error. */
+/** What a sync invoke answers in the v1 format: the handler's result as text, and its log. */
+interface InvokeAnswer {
+  status?: number;
+  result?: string;
+  log?: string;
+}
+
+/**
+ * Synchronous invoke; returns the handler's parsed result or throws with the function's error.
+ * `X-CFF-Request-Version: v1` asks for the JSON answer (without it FunctionGraph answers in its
+ * default text format, with no status to read); the log tail comes in the body and in the
+ * `X-Cff-Function-Log` header, which the SDK drops, so this call is signed by hand.
+ */
 export async function invoke<T>(target: Target, functionName: string, event: unknown): Promise<T> {
-  const res = (await sdk("invoke", () =>
-    target.client.invokeFunction(
-      new InvokeFunctionRequest()
-        .withFunctionUrn(urnOf(target, functionName))
-        .withXCffLogType("tail")
-        .withBody(event as Record<string, object>),
-    ),
-  )) as { status?: number; result?: string; log?: string };
-  if (res.status !== 200) {
-    const log = decodeInvocationLog(res.log).split("\n").slice(-5).join("\n");
-    throw new DeployError(`${functionName} failed: ${res.result ?? "no result"}\n${log}`);
+  const urn = urnOf(target, functionName);
+  let res: Awaited<ReturnType<typeof signedRequest>>;
+  try {
+    res = await signedRequest(target.api, {
+      method: "POST",
+      path: `/v2/${encodeURIComponent(target.projectId)}/fgs/functions/${urn}/invocations`,
+      headers: { "X-Cff-Log-Type": "tail", "X-CFF-Request-Version": "v1" },
+      body: event,
+      timeoutMs: INVOKE_TIMEOUT_MS,
+    });
+  } catch (error) {
+    throw deployError("invoke", error);
   }
-  return JSON.parse(res.result ?? "null") as T;
+  if (res.status !== 200) {
+    const { code, message } = apiErrorOf(res.text);
+    throw deployError("invoke", { httpStatusCode: res.status, errorCode: code, errorMsg: message });
+  }
+  const answer = invokeAnswerOf(functionName, res);
+  const log = decodeInvocationLog(answer.log);
+  if (answer.status !== 200) {
+    const tail = log.split("\n").slice(-5).join("\n");
+    throw new DeployError(`${functionName} failed: ${answer.result ?? "no result"}\n${tail}`);
+  }
+  return JSON.parse(answer.result || "null") as T;
+}
+
+/** Sync invokes wait for the function (up to its timeout, 60 s for the watchdog). */
+const INVOKE_TIMEOUT_MS = 120_000;
+
+/** The v1 answer, with the log from the body or, when the body has none, the X-Cff-Function-Log header. */
+export function invokeAnswerOf(
+  functionName: string,
+  res: { text: string; headers: Record<string, string | string[] | undefined> },
+): InvokeAnswer {
+  const answer = parseAnswer(res.text, functionName);
+  const header = res.headers["x-cff-function-log"];
+  return { ...answer, log: answer.log || (typeof header === "string" ? header : "") };
+}
+
+function parseAnswer(text: string, functionName: string): InvokeAnswer {
+  let answer: unknown;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    throw new DeployError(
+      `${functionName}: the invoke answer is not the v1 JSON format (X-CFF-Request-Version): ${text.slice(0, 200)}`,
+    );
+  }
+  if (answer === null || typeof answer !== "object" || !("status" in answer)) {
+    throw new DeployError(
+      `${functionName}: the invoke answer has no status: ${text.slice(0, 200)}`,
+    );
+  }
+  return answer as InvokeAnswer;
 }
 
 async function sdk<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -443,8 +561,9 @@ function deployError(what: string, error: unknown): DeployError {
   const detail = e.httpStatusCode
     ? `HTTP ${String(e.httpStatusCode)} ${e.errorCode ?? ""} ${e.errorMsg ?? ""}`.trim()
     : (e.errorMsg ?? e.message ?? "unreachable");
-  const advice =
-    Number(e.httpStatusCode) === 401 || Number(e.httpStatusCode) === 403
+  const advice = /agency/i.test(e.errorMsg ?? "")
+    ? "; attach infra/iam/clawwatch-agency-policy.json to that agency (infra/iam/README.md)"
+    : Number(e.httpStatusCode) === 401 || Number(e.httpStatusCode) === 403
       ? "; check HUAWEICLOUD_SDK_AK/SK and that the user may manage FunctionGraph in this project"
       : "";
   return new DeployError(`FunctionGraph ${what} failed: ${detail}${advice}`, {

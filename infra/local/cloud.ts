@@ -5,7 +5,7 @@ import { controlRequest, startControl } from "./control";
 import { type GuestKind, startEcs } from "./ecs";
 import { startFunctionGraph } from "./functiongraph";
 import type { Listening } from "./http";
-import { Iam } from "./iam";
+import { Iam, iamControl, LOCAL_AGENCY, repositoryAgencyPolicy } from "./iam";
 import { startMaas } from "./maas";
 import { startObs } from "./obs";
 import { type LocalService, timeScale } from "./service";
@@ -28,6 +28,12 @@ export interface LocalCloudOptions {
    * Default: the CLAWWATCH_GUEST env var, else "standin".
    */
   guest?: GuestKind;
+  /**
+   * IAM agencies (name → policy documents) the functions may run as. Default: the repository's
+   * agency policy (infra/iam/clawwatch-agency-policy.json) as `clawwatch-agency`, for the state
+   * bucket. Every call a function makes with its agency key is checked against these.
+   */
+  agencies?: Record<string, readonly unknown[]>;
 }
 
 type ServiceName = "ecs" | "obs" | "functiongraph" | "telegram" | "maas" | "vpc";
@@ -49,7 +55,12 @@ export interface Endpoints {
   ecs: string;
   obs: string;
   functionGraph: string;
+  /** The API gateway's address: the debug domain of the dedicated instance's API group. */
   apig: string;
+  /** The dedicated APIG instance's management API (env and group lookups). */
+  apigApi: string;
+  apigInstanceId: string;
+  apigGroupId: string;
   vpc: string;
   telegram: string;
   maas: string;
@@ -85,6 +96,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const time = timeScale(options.timeScale ?? 1);
   const ports = options.ports ?? {};
   const iam = new Iam();
+  const agencies = options.agencies ?? { [LOCAL_AGENCY]: [repositoryAgencyPolicy(BUCKET)] };
+  for (const [name, policies] of Object.entries(agencies)) iam.setAgency(name, policies);
   const boxCount = options.boxes ?? 1;
   const guest = guestKind(options.guest);
   const gatewayBots = Array.from({ length: boxCount }, (_, i) => ({
@@ -150,7 +163,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     started.push(functionGraph);
     const vpc = await startVpc({ iam, port: ports.vpc });
     started.push(vpc);
-    const services: LocalService[] = [ecs, obs, functionGraph, telegram, maas, vpc];
+    const services: LocalService[] = [
+      ecs,
+      obs,
+      functionGraph,
+      telegram,
+      maas,
+      vpc,
+      iamControl(iam),
+    ];
     const control: Listening = await startControl(services, ports.control);
     started.push(control);
 
@@ -177,6 +198,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       obs: obs.url,
       functionGraph: functionGraph.url,
       apig: functionGraph.apigUrl,
+      apigApi: functionGraph.url,
+      apigInstanceId: functionGraph.apigInstance.instanceId,
+      apigGroupId: functionGraph.apigInstance.groupId,
       vpc: vpc.url,
       telegram: telegram.url,
       maas: maas.url,

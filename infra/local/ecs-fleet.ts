@@ -37,6 +37,8 @@ export interface NewServerSpec {
   readonly imageRef: string;
   readonly metadata: Record<string, string>;
   readonly userData: string;
+  /** The key pair for SSH logins (`key_name`); "" when the server has none. */
+  readonly keyName?: string;
   readonly guest?: Partial<GuestSettings>;
 }
 
@@ -152,7 +154,7 @@ export class Fleet {
     });
   }
 
-  reinstall(id: string, userData: string, withStopServer: boolean): string {
+  reinstall(id: string, userData: string, withStopServer: boolean, keyName: string): string {
     const [server] = this.claim([id], "reinstall the OS of", (s) =>
       s.status === "ACTIVE" ? withStopServer : s.status === "SHUTOFF" || s.status === "ERROR",
     );
@@ -172,6 +174,10 @@ export class Fleet {
       // The system disk is rebuilt from the image; the data disk stays as it is.
       rmSync(this.systemDir(s), { recursive: true, force: true });
       s.userData = userData;
+      // The reinstalled OS gets the login this request names and no other: without keyname
+      // (and no adminpass) the box has no SSH key any more (issue 19; ReinstallServerWithCloudInit,
+      // ecs_02_0201: keyname/adminpass set the new system's login).
+      s.keyName = keyName;
       this.runBootstrap(s);
       await this.pauseUntil(until);
       await this.boot(s);
@@ -289,6 +295,7 @@ export class Fleet {
       imageRef: spec.imageRef,
       metadata: { ...spec.metadata },
       userData: spec.userData,
+      keyName: spec.keyName ?? "",
       bootstrapRuns: 0,
       gatewayPort: await allocatePort(taken),
       guestSettings: { ...this.options.guest, ...definedOnly(spec.guest ?? {}) },

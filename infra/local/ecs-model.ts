@@ -63,6 +63,9 @@ export interface GuestSettings {
   connectGraceMs: number;
 }
 
+/** The local account's one IAM user, who owns every server and key pair. */
+export const LOCAL_USER_ID = "clawwatch-local-user";
+
 export interface ServerRecord {
   readonly id: string;
   name: string;
@@ -79,6 +82,8 @@ export interface ServerRecord {
   readonly metadata: Record<string, string>;
   /** Base64 user_data as last given (create or reinstall). */
   userData: string;
+  /** The SSH key pair's name; "" for none. A reinstall sets it from its own request. */
+  keyName: string;
   bootstrapRuns: number;
   readonly gatewayPort: number;
   readonly guestSettings: GuestSettings;
@@ -189,7 +194,9 @@ export function renderServer(server: ServerRecord, projectId: string): Record<st
     image: { id: server.imageRef },
     metadata: { ...server.metadata },
     tenant_id: projectId,
-    key_name: "",
+    key_name: server.keyName,
+    // The IAM user that created the server (ShowServer's user_id): the owner of its key pair.
+    user_id: LOCAL_USER_ID,
     hostId: `host-${server.id.slice(0, 8)}`,
     host_status: server.status === "ERROR" ? "UNKNOWN" : "UP",
     progress: server.status === "BUILD" ? 0 : 100,

@@ -269,7 +269,7 @@ class Instance {
     // The record changes under us on update; this instance keeps the code/config it started with.
     this.snapshot = { ...fn, config: { ...fn.config }, code: fn.code };
     this.codeDir = join(options.codeRoot, fn.funcId, fn.code.digest.slice(0, 16));
-    const temporary = fn.config.xrole ? options.iam.issueTemporary() : undefined;
+    const temporary = fn.config.xrole ? options.iam.issueTemporary(fn.config.xrole) : undefined;
     this.credentials = temporary
       ? { ak: temporary.ak, sk: temporary.sk, token: temporary.securityToken }
       : { ak: "", sk: "", token: "" };
@@ -418,13 +418,19 @@ type WorkerMessage =
       error: { errorMessage: string; errorType: string; stackTrace?: string[] };
     };
 
-/** What the worker sees as process.env: its own copy, like a separate runtime process. */
+/**
+ * What the worker sees as process.env: its own copy, like a separate runtime process. The plain
+ * user_data is there and in RUNTIME_USERDATA (the JSON the Node.js runtime's context reads,
+ * otc-functiongraph-nodejs-runtime fg-runtime/src/context.js); encrypted variables are not:
+ * FunctionGraph's Node.js guide points to `context.getUserData(key)` for them and they are
+ * reported as not visible in process.env (shared/reference/huawei-cloud-facts.md §5, issue 19).
+ */
 function instanceEnv(fn: FunctionRecord, codeDir: string): Record<string, string> {
   return {
     PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     HOME: join(dirname(codeDir), "home"),
     ...fn.config.userData,
-    ...fn.config.encryptedUserData,
+    RUNTIME_USERDATA: JSON.stringify(fn.config.userData),
     RUNTIME_FUNC_NAME: fn.name,
     RUNTIME_PACKAGE: fn.pkg,
     RUNTIME_FUNC_VERSION: "latest",

@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
+import { ApigInstance, RELEASE_ENV } from "./apig-instance";
 import { startApig } from "./functiongraph-apig";
 import {
   asObject,
   codeView,
   configView,
+  envLimitFor,
   FgsError,
   type FunctionRecord,
   invalid,
@@ -43,6 +45,11 @@ export interface FunctionGraphOptions {
 export interface FunctionGraphService extends LocalService {
   /** The API gateway serving APIG triggers: `<apigUrl><trigger path>`. */
   readonly apigUrl: string;
+  /**
+   * The dedicated APIG instance the gateway plays, with its one API group. Its management API
+   * (env and group lookups) is served at `url` under `/v2/{project_id}/apigw/instances/`.
+   */
+  readonly apigInstance: { instanceId: string; groupId: string; envName: string };
   /** Recent invocations, oldest first (same as the `invocations` control action). */
   invocations(filter?: { functionName?: string; limit?: number }): InvocationRecord[];
   /** `urn:fss:<region>:<project>:function:<pkg>:<name>:latest` for this emulator. */
@@ -56,11 +63,21 @@ const MAX_TIMERS_PER_FUNCTION = 10;
 const LOG_TAIL_BYTES = 4096;
 /** Timers never spin faster than this, whatever the time scale. */
 const MIN_TIMER_MS = 5;
+/** What FunctionGraph does with the agency to attach a function to a VPC subnet. */
+const VPC_ACCESS_ACTIONS = [
+  "vpc:vpcs:get",
+  "vpc:subnets:get",
+  "vpc:ports:get",
+  "vpc:ports:create",
+  "vpc:ports:delete",
+];
 const APIG_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "ANY"];
 
 interface Reply {
   status: number;
   body?: unknown;
+  /** A plain-text answer instead of JSON (the v0 invoke format). */
+  text?: string;
   headers?: Record<string, string>;
 }
 
@@ -89,6 +106,7 @@ class LocalFunctionGraph implements FunctionGraphService {
   private readonly runtime: FunctionRuntime;
   private apigTimeoutMs: number;
   private closed = false;
+  private dedicated: ApigInstance | undefined;
 
   constructor(private readonly options: FunctionGraphOptions) {
     this.runtime = new FunctionRuntime({
@@ -104,6 +122,16 @@ class LocalFunctionGraph implements FunctionGraphService {
 
   get apigUrl(): string {
     return this.apig?.url ?? "";
+  }
+
+  get apigInstance() {
+    const instance = this.instance();
+    return { instanceId: instance.id, groupId: instance.group.id, envName: RELEASE_ENV.name };
+  }
+
+  private instance(): ApigInstance {
+    this.dedicated ??= new ApigInstance(new URL(this.apigUrl).host);
+    return this.dedicated;
   }
 
   async start(): Promise<void> {
@@ -152,6 +180,16 @@ class LocalFunctionGraph implements FunctionGraphService {
           typeof params.functionName === "string" ? this.byName(params.functionName) : undefined;
         return { reclaimed: this.runtime.reclaim(fn) };
       }
+      case "apig-bind-domain": {
+        if (typeof params.domain !== "string")
+          throw new ControlError("apig-bind-domain needs {domain}");
+        try {
+          this.instance().bindDomain(params.domain);
+        } catch (error) {
+          throw new ControlError((error as Error).message);
+        }
+        return { ok: true, domains: this.instance().group.boundDomains };
+      }
       case "apig-timeout": {
         const ms = Number(params.ms);
         if (!Number.isFinite(ms) || ms < 1) throw new ControlError("apig-timeout needs {ms} >= 1");
@@ -160,7 +198,7 @@ class LocalFunctionGraph implements FunctionGraphService {
       }
       default:
         throw new ControlError(
-          `unknown functiongraph action ${action}: use latency, error, invocations, fire-timer, functions, reclaim or apig-timeout`,
+          `unknown functiongraph action ${action}: use latency, error, invocations, fire-timer, functions, reclaim, apig-bind-domain or apig-timeout`,
         );
     }
   }
@@ -196,7 +234,10 @@ class LocalFunctionGraph implements FunctionGraphService {
       reply = { status: error.status, body: { error_code: error.code, error_msg: error.message } };
     }
     const replyHeaders = { ...headers, ...reply.headers };
-    if (reply.body === undefined) {
+    if (reply.text !== undefined) {
+      res.writeHead(reply.status, { ...replyHeaders, "content-type": "text/plain; charset=utf-8" });
+      res.end(reply.text);
+    } else if (reply.body === undefined) {
       res.writeHead(reply.status, replyHeaders);
       res.end();
     } else {
@@ -208,7 +249,8 @@ class LocalFunctionGraph implements FunctionGraphService {
     const url = new URL(req.url ?? "/", "http://fgs.local");
     const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
     const [version, project, fgs, kind, ...rest] = parts;
-    if (version !== "v2" || fgs !== "fgs" || !project) throw notFound(req);
+    const apigw = fgs === "apigw" && kind === "instances";
+    if (version !== "v2" || (fgs !== "fgs" && !apigw) || !project) throw notFound(req);
     this.checkProject(req, project);
     const forced = this.faults.takeForcedStatus();
     if (forced !== undefined) {
@@ -219,6 +261,7 @@ class LocalFunctionGraph implements FunctionGraphService {
       );
     }
     const method = req.method ?? "GET";
+    if (apigw) return this.instance().route(method, rest, url.searchParams);
     if (kind === "functions") return this.routeFunctions(method, rest, url, req, body);
     if (kind === "triggers") return this.routeTriggers(method, rest, body);
     throw notFound(req);
@@ -279,6 +322,7 @@ class LocalFunctionGraph implements FunctionGraphService {
 
   private createFunction(body: Json): Reply {
     const fn = newFunction(body, this.options.iam.region, this.options.iam.projectId);
+    this.checkVpcAccess(fn.config);
     const key = `${fn.pkg}/${fn.name}`;
     if (this.functions.has(key)) {
       throw new FgsError(
@@ -332,9 +376,34 @@ class LocalFunctionGraph implements FunctionGraphService {
         `Invalid function name: func_name is required and must be ${fn.name}`,
       );
     }
-    fn.config = parseConfig(body, fn.config);
+    const config = parseConfig(body, envLimitFor(this.options.iam.region), fn.config);
+    this.checkVpcAccess(config);
+    fn.config = config;
     this.changed(fn);
     return { status: 200, body: this.config(fn) };
+  }
+
+  /**
+   * FunctionGraph creates and removes the function's VPC port with the function's agency, so
+   * VPC access needs an agency whose policies grant these actions (shared/reference/
+   * huawei-cloud-facts.md §4 and issue 19: vpc:ports:delete, not vpc:vips:delete). The 403
+   * FSS.0403 code is this emulator's; the VPC itself is not emulated (no port is made).
+   */
+  private checkVpcAccess(config: FunctionRecord["config"]): void {
+    if (!config.vpc) return;
+    if (!config.xrole) {
+      throw invalid("FSS.0400", "Invalid parameter: VPC access (func_vpc) needs an agency (xrole)");
+    }
+    const { iam } = this.options;
+    const agency = { ak: "", sk: "", agency: config.xrole };
+    const missing = VPC_ACCESS_ACTIONS.filter((action) => !iam.authorize(agency, action).allowed);
+    if (missing.length > 0) {
+      throw new FgsError(
+        403,
+        "FSS.0403",
+        `The agency ${config.xrole} lacks the permissions VPC access needs: ${missing.join(", ")}`,
+      );
+    }
   }
 
   private updateCode(fn: FunctionRecord, body: Json): Reply {
@@ -365,13 +434,14 @@ class LocalFunctionGraph implements FunctionGraphService {
         "The request body is too large: sync invocations take at most 6 MB",
       );
     }
+    const version = requestVersion(req);
     const record = await this.runtime.invoke(fn, jsonEvent(body), "SYNC").done;
     const tail = String(req.headers["x-cff-log-type"] ?? "").toLowerCase() === "tail";
     const log = tail ? logTail(record.log) : "";
     const ok = record.status === "success";
     const headers: Record<string, string> = {
       "x-cff-request-id": record.requestId,
-      "x-cff-response-version": "v1",
+      "x-cff-response-version": version,
       "x-cff-invoke-summary": JSON.stringify({
         duration: record.durationMs ?? 0,
         billingDuration: Math.max(1, record.durationMs ?? 0),
@@ -381,6 +451,10 @@ class LocalFunctionGraph implements FunctionGraphService {
       "x-is-func-err": ok ? "false" : "true",
     };
     if (tail) headers["x-cff-function-log"] = log;
+    // v0, the default, answers the function's result as bare text: no status, no log in the
+    // body (InvokeFunction API reference, X-CFF-Request-Version: "v0: text format (default),
+    // v1: JSON format, which the SDKs must use"; the Go SDK model doc says the same).
+    if (version === "v0") return { status: 200, headers, text: record.result ?? "" };
     return {
       status: 200,
       headers,
@@ -444,10 +518,18 @@ class LocalFunctionGraph implements FunctionGraphService {
 
   private createTrigger(fn: FunctionRecord, body: Json): Reply {
     const type = body.trigger_type_code;
-    if (type !== "TIMER" && type !== "APIG") {
+    if (type === "APIG") {
+      // The shared API gateway is closed to new users; a dedicated gateway's trigger is
+      // DEDICATEDGATEWAY (CreateFunctionTrigger reference; huawei-cloud-facts.md §4).
+      throw invalid(
+        "FSS.1107",
+        "Invalid APIG trigger parameters: the shared API gateway is not available to this account; create a DEDICATEDGATEWAY trigger with the dedicated gateway's instance_id",
+      );
+    }
+    if (type !== "TIMER" && type !== "DEDICATEDGATEWAY") {
       throw invalid(
         "FSS.1101",
-        `Invalid trigger type ${String(type)}: the local emulator supports TIMER and APIG`,
+        `Invalid trigger type ${String(type)}: the local emulator supports TIMER and DEDICATEDGATEWAY`,
       );
     }
     const status = parseTriggerStatus(body.trigger_status, "ACTIVE");
@@ -503,7 +585,50 @@ class LocalFunctionGraph implements FunctionGraphService {
     return { eventData: { ...eventData, name }, schedule };
   }
 
+  /**
+   * What a DEDICATEDGATEWAY trigger's event_data must carry (the SDK model marks env_id and
+   * func_info.timeout required; terraform-provider-huaweicloud's resource_huaweicloud_fgs_trigger.go
+   * buildApigEventData also sends instance_id, group_id, env_name, backend_type FUNCTION, type 1
+   * and sl_domain, the last two looked up from the gateway): every reference must name this
+   * instance's own group and environment.
+   */
+  private dedicatedGateway(eventData: Json): void {
+    const bad = (what: string) =>
+      invalid("FSS.1107", `Invalid DEDICATEDGATEWAY trigger parameters: ${what}`);
+    const instance = this.instance();
+    if (eventData.instance_id !== instance.id) {
+      throw bad("instance_id is required and must be the dedicated gateway's instance id");
+    }
+    if (eventData.group_id !== instance.group.id) {
+      throw bad("group_id is required and must be an API group of that gateway");
+    }
+    const env = instance.environments.find((e) => e.name === eventData.env_name);
+    if (!env) throw bad("env_name is required and must be an environment of that gateway");
+    if (eventData.env_id !== env.id) {
+      throw bad(`env_id is required and must be the id of environment ${env.name}`);
+    }
+    if (eventData.backend_type !== "FUNCTION") throw bad('backend_type must be "FUNCTION"');
+    if (eventData.sl_domain !== instance.group.slDomain) {
+      throw bad("sl_domain is required and must be the API group's debug domain (sl_domain)");
+    }
+    if (eventData.type !== undefined && eventData.type !== 1 && eventData.type !== 2) {
+      throw bad("type must be 1 (public API) or 2 (private API)");
+    }
+    if (
+      eventData.protocol !== undefined &&
+      !["HTTP", "HTTPS"].includes(String(eventData.protocol))
+    ) {
+      throw bad("protocol must be HTTP or HTTPS");
+    }
+    const funcInfo = eventData.func_info;
+    const timeout =
+      funcInfo && typeof funcInfo === "object" ? (funcInfo as Json).timeout : undefined;
+    if (timeout === undefined)
+      throw bad("func_info.timeout (the backend timeout in ms) is required");
+  }
+
   private apigData(fn: FunctionRecord, id: string, eventData: Json) {
+    this.dedicatedGateway(eventData);
     const path = eventData.path;
     if (typeof path !== "string" || !/^\/[A-Za-z0-9/_.{}+-]*$/.test(path)) {
       throw invalid(
@@ -556,7 +681,6 @@ class LocalFunctionGraph implements FunctionGraphService {
       eventData.name ?? `API_${fn.name.replace(/-/g, "_")}`,
       "FSS.1107",
     );
-    const apigHost = new URL(this.apigUrl).host;
     return {
       route: { path, method, matchMode, stage } as const,
       eventData: {
@@ -568,12 +692,10 @@ class LocalFunctionGraph implements FunctionGraphService {
         match_mode: matchMode,
         env_name: stage,
         protocol: eventData.protocol ?? "HTTPS",
-        backend_type: "FUNCTION",
         type: eventData.type ?? 1,
-        group_id: eventData.group_id ?? "local-apig-group",
-        group_name: eventData.group_name ?? "local",
-        sl_domain: apigHost,
+        group_name: this.instance().group.name,
         api_id: id,
+        // The debug domain (sl_domain) and path; the local gateway speaks plain HTTP only.
         invoke_url: `${this.apigUrl}${path}`,
       },
     };
@@ -749,7 +871,7 @@ class LocalFunctionGraph implements FunctionGraphService {
         ...(t.type === "TIMER"
           ? { schedule: t.eventData.schedule, scheduleType: t.eventData.schedule_type }
           : {}),
-        ...(t.type === "APIG" ? { invokeUrl: t.eventData.invoke_url } : {}),
+        ...(t.route ? { invokeUrl: t.eventData.invoke_url } : {}),
       })),
       instances: this.runtime.instances(fn),
     };
@@ -782,6 +904,18 @@ function jsonEvent(body: Buffer): unknown {
   } catch {
     throw invalid("FSS.0400", "Invalid parameter: the request body is not valid JSON");
   }
+}
+
+/** `X-CFF-Request-Version`: v0 (the default) or v1; anything else is refused. */
+function requestVersion(req: IncomingMessage): "v0" | "v1" {
+  const value = String(req.headers["x-cff-request-version"] ?? "v0").toLowerCase();
+  if (value !== "v0" && value !== "v1") {
+    throw invalid(
+      "FSS.0400",
+      `Invalid parameter: X-CFF-Request-Version must be v0 or v1, not ${value}`,
+    );
+  }
+  return value;
 }
 
 /** The last 4 KB of the log, base64, as `X-Cff-Log-Type: tail` returns it. */

@@ -307,6 +307,17 @@ class LocalObs implements ObsService {
     }
     if (this.isDenied(target.bucket, target.key ?? ""))
       return fail(403, "AccessDenied", "Access Denied");
+    const iamAction = obsAction(method, target.key);
+    if (iamAction) {
+      const resource =
+        target.key === undefined
+          ? `OBS:*:*:bucket:${target.bucket}`
+          : `OBS:*:*:object:${target.bucket}/${target.key}`;
+      // OBS answers a request its IAM policies do not allow as any other refusal: 403
+      // AccessDenied "Access Denied" (OBS API reference, error codes).
+      if (!this.iam.authorize(auth.credential, iamAction, resource).allowed)
+        return fail(403, "AccessDenied", "Access Denied");
+    }
     if (target.key === undefined) return this.bucketRequest(method, target, scheme);
     return this.objectRequest(method, target.bucket, target.key, req.headers, body, scheme);
   }
@@ -710,4 +721,24 @@ function requiredString(params: Record<string, unknown>, name: string): string {
   const value = optionalString(params, name);
   if (value === undefined || value === "") throw new ControlError(`"${name}" is required`);
   return value;
+}
+
+/**
+ * The IAM action of an OBS request (OBS permission guide, "OBS Actions": obs:bucket:ListBucket,
+ * obs:bucket:HeadBucket, obs:object:GetObject (GET and HEAD), obs:object:PutObject (PUT, copy
+ * too), obs:object:DeleteObject; bucket create/delete are obs:bucket:CreateBucket/DeleteBucket).
+ */
+function obsAction(method: string, key: string | undefined): string | undefined {
+  if (key === undefined) {
+    return {
+      GET: "obs:bucket:ListBucket",
+      HEAD: "obs:bucket:HeadBucket",
+      PUT: "obs:bucket:CreateBucket",
+      DELETE: "obs:bucket:DeleteBucket",
+    }[method];
+  }
+  if (method === "GET" || method === "HEAD") return "obs:object:GetObject";
+  if (method === "PUT") return "obs:object:PutObject";
+  if (method === "DELETE") return "obs:object:DeleteObject";
+  return undefined;
 }

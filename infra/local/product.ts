@@ -2,10 +2,13 @@ import { createHmac, randomBytes } from "node:crypto";
 import { buildFunctions } from "../../build.mjs";
 import { createFunctionGraphClient } from "../../shared/cloud/fgs-client";
 import { envRef } from "../../shared/config";
+import { type DedicatedGateway, lookupGateway } from "../deploy/apig";
 import { ensureTimer, type Target, upsertFunction } from "../deploy/functions";
 import type { Endpoints } from "./cloud";
 
-export const LOCAL_AGENCY = "clawwatch-agency";
+export { LOCAL_AGENCY } from "./iam";
+
+import { LOCAL_AGENCY } from "./iam";
 
 /** Sections of the product config a local deployment may override (tests, the demo). */
 export interface ConfigOverrides {
@@ -69,14 +72,21 @@ export function localProductConfig(e: Endpoints, overrides: ConfigOverrides = {}
 }
 
 export function localTarget(e: Endpoints): Target {
+  const auth = { ...e.credentials, projectId: e.projectId };
   return {
-    client: createFunctionGraphClient({
-      auth: { ...e.credentials, projectId: e.projectId },
-      endpoint: e.functionGraph,
-    }),
+    client: createFunctionGraphClient({ auth, endpoint: e.functionGraph }),
+    api: { endpoint: e.functionGraph, auth },
     region: e.region,
     projectId: e.projectId,
   };
+}
+
+/** The local cloud's dedicated API gateway, looked up through its API like a real deploy does. */
+export function localGateway(e: Endpoints): Promise<DedicatedGateway> {
+  return lookupGateway(
+    { endpoint: e.apigApi, auth: { ...e.credentials, projectId: e.projectId } },
+    { instanceId: e.apigInstanceId, groupId: e.apigGroupId, envName: "RELEASE" },
+  );
 }
 
 export interface LocalDeployOptions extends ConfigOverrides {

@@ -21,7 +21,14 @@ import type { Compute, JobInfo, JobStatus, ServerInfo } from "./compute";
 import { createEcsClient, type EcsClientOptions } from "./ecs-client";
 
 interface ShowServerJson {
-  server?: { id?: string; name?: string; status?: string; "OS-EXT-STS:task_state"?: string | null };
+  server?: {
+    id?: string;
+    name?: string;
+    status?: string;
+    "OS-EXT-STS:task_state"?: string | null;
+    key_name?: string | null;
+    user_id?: string | null;
+  };
 }
 interface JobJson {
   job_id?: string;
@@ -51,12 +58,14 @@ export function createEcsCompute(options: EcsComputeOptions): Compute {
   };
   const servers = (serverId: string) => [new ServerId().withId(serverId)];
 
+  const show = (serverId: string) =>
+    call<ShowServerJson>("show server", () =>
+      client.showServer(new ShowServerRequest().withServerId(serverId)),
+    );
+
   return {
     async showServer(serverId): Promise<ServerInfo> {
-      const res = await call<ShowServerJson>("show server", () =>
-        client.showServer(new ShowServerRequest().withServerId(serverId)),
-      );
-      const server = res.server ?? {};
+      const server = (await show(serverId)).server ?? {};
       const taskState = server["OS-EXT-STS:task_state"] ?? undefined;
       return {
         id: server.id ?? serverId,
@@ -85,20 +94,26 @@ export function createEcsCompute(options: EcsComputeOptions): Compute {
           ),
         ),
       ),
-    reinstall: (serverId, userDataBase64) =>
-      jobOf("reinstall", () =>
+    async reinstall(serverId, userDataBase64) {
+      // A reinstall sets the new system's login from this request only: without the key pair
+      // the box was created with, it would come back with no SSH key.
+      const server = (await show(serverId)).server ?? {};
+      const option = new ReinstallServerWithCloudInitOption()
+        .withMetadata(new ReinstallSeverMetadata().withUserData(userDataBase64))
+        .withMode("withStopServer");
+      if (server.key_name) {
+        option.withKeyname(server.key_name);
+        // The key pair belongs to the user who created the server (ShowServer's user_id).
+        if (server.user_id) option.withUserid(server.user_id);
+      }
+      return jobOf("reinstall", () =>
         client.reinstallServerWithCloudInit(
           new ReinstallServerWithCloudInitRequest()
             .withServerId(serverId)
-            .withBody(
-              new ReinstallServerWithCloudInitRequestBody().withOsReinstall(
-                new ReinstallServerWithCloudInitOption()
-                  .withMetadata(new ReinstallSeverMetadata().withUserData(userDataBase64))
-                  .withMode("withStopServer"),
-              ),
-            ),
+            .withBody(new ReinstallServerWithCloudInitRequestBody().withOsReinstall(option)),
         ),
-      ),
+      );
+    },
     async showJob(jobId): Promise<JobInfo> {
       const res = await call<JobJson>("show job", () =>
         client.showJob(new ShowJobRequest().withJobId(jobId)),

@@ -13,14 +13,18 @@ const HINTS: Record<string, string> = {
   bucket: "an existing OBS bucket in the same region",
 };
 
-type Env = Record<string, string | undefined>;
+type Env = Readonly<Record<string, string | undefined>>;
+/** The environment as a record, or a lookup (a function reads through its context first). */
+export type EnvSource = Env | ((name: string) => string | undefined);
+type Lookup = (name: string) => string | undefined;
 
 /**
  * Loads the config from `CLAWWATCH_CONFIG` (JSON) or the file `CLAWWATCH_CONFIG_FILE`.
  * Any string of the form `${NAME}` is read from the environment, so secrets live in
  * (encrypted) env vars while the rest of the config stays readable.
  */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(source: EnvSource = process.env): Config {
+  const env: Lookup = typeof source === "function" ? source : (name) => source[name];
   const raw = readRawConfig(env);
   const missing: string[] = [];
   const resolved = substituteEnv(withBoxDefaults(raw), env, [], missing);
@@ -34,9 +38,9 @@ export function parseConfig(input: unknown, earlierProblems: readonly string[] =
   throw new ConfigError(problems);
 }
 
-function readRawConfig(env: Env): unknown {
-  const inline = env.CLAWWATCH_CONFIG;
-  const file = env.CLAWWATCH_CONFIG_FILE;
+function readRawConfig(env: Lookup): unknown {
+  const inline = env("CLAWWATCH_CONFIG");
+  const file = env("CLAWWATCH_CONFIG_FILE");
   if (!inline && !file) {
     throw new ConfigError([
       "no configuration: set CLAWWATCH_CONFIG to the config JSON or CLAWWATCH_CONFIG_FILE to its path",
@@ -64,7 +68,7 @@ function readConfigFile(path: string): string {
 
 /**
  * `boxDefaults` is merged under every box, so a fleet that shares a MaaS key or gateway token
- * states it once (FunctionGraph allows 4 KB of environment in all).
+ * states it once (FunctionGraph allows 2 KB of environment in most regions, 4 KB in a few).
  */
 function withBoxDefaults(raw: unknown): unknown {
   if (!isRecord(raw) || !isRecord(raw.boxDefaults) || !Array.isArray(raw.boxes)) return raw;
@@ -86,12 +90,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-function substituteEnv(value: unknown, env: Env, path: string[], missing: string[]): unknown {
+function substituteEnv(value: unknown, env: Lookup, path: string[], missing: string[]): unknown {
   if (typeof value === "string") {
     const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value);
     if (!m) return value;
     const name = m[1] as string;
-    const found = env[name];
+    const found = env(name);
     if (found === undefined || found === "") {
       missing.push(`${path.join(".")}: environment variable ${name} is not set`);
     }

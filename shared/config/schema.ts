@@ -40,7 +40,7 @@ export const boxSchema = z.object({
   }),
   /**
    * Bootstrap user_data (base64) for the "re-run bootstrap" rung. Real deploys store it in OBS
-   * instead (it is ~27 KB, FunctionGraph env holds 4 KB) and set `bootstrapStored`; with
+   * instead (it is ~27 KB, FunctionGraph env holds 2–4 KB) and set `bootstrapStored`; with
    * neither, that rung is skipped.
    */
   bootstrapUserData: z.optional(z.string()),

@@ -7,6 +7,8 @@ export interface FunctionContext {
   getSecurityToken(): string;
   getProjectID(): string;
   getFunctionName(): string;
+  /** A plain or encrypted environment variable (encrypted ones are not in process.env). */
+  getUserData(key: string): string | undefined;
 }
 
 /** The TIMER trigger's event; `user_event` is always a string. */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFunctions } from "../../build.mjs";
 import { ensureApig, upsertFunction } from "../../infra/deploy/functions";
-import { LOCAL_AGENCY, localProductConfig } from "../../infra/local/product";
+import { LOCAL_AGENCY, localGateway, localProductConfig } from "../../infra/local/product";
 import { registerWebhook } from "../../shared/receiver/register";
 import {
   eventually,
@@ -46,8 +46,8 @@ beforeAll(async () => {
     timeoutSeconds: 30,
     maxInstances: 1,
   });
-  webhookUrl = (await ensureApig(h.target, RECEIVER, "/telegram")).url;
   const e = h.cloud.endpoints;
+  webhookUrl = (await ensureApig(h.target, RECEIVER, "/telegram", await localGateway(e))).url;
   await registerWebhook(
     { botToken: e.telegramBots.alerts.token, apiRoot: e.telegram, webhookSecret },
     webhookUrl,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LOCAL_AGENCY, repositoryAgencyPolicy } from "../../infra/local/iam";
 import { eventually, type Harness, startHarness } from "./harness";
 
 /**
@@ -9,7 +10,7 @@ import { eventually, type Harness, startHarness } from "./harness";
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness(9);
+  h = await startHarness(10);
 }, 120_000);
 
 afterAll(async () => {
@@ -194,6 +195,40 @@ describe("watchdog on the local cloud", () => {
     })) as unknown[];
     expect(kept.length).toBe(1);
     expect(await h.stateOf("box-9")).toMatchObject({ version: 1 });
+  });
+
+  it("the agency's policy decides each ECS call: a reboot it does not grant is refused", async () => {
+    const e = h.cloud.endpoints;
+    const granted = repositoryAgencyPolicy(e.bucket) as {
+      Version: string;
+      Statement: { Effect: string; Action: string[]; Resource?: string[] }[];
+    };
+    const noReboot = {
+      ...granted,
+      Statement: granted.Statement.map((s) => ({
+        ...s,
+        Action: s.Action.filter((a) => a !== "ecs:cloudServers:reboot"),
+      })),
+    };
+    const setPolicy = (policy: unknown) =>
+      h.cloud.control("iam", "set-agency", { name: LOCAL_AGENCY, policies: [policy] });
+    await setPolicy(noReboot);
+    try {
+      await cycles("box-10", 1);
+      await ecs("kill-guest", { serverId: h.serverOf("box-10") });
+      await cycleUntil("box-10", "a refused reboot", async () =>
+        (await h.ecsCalls("box-10")).some((c) => c.operation.startsWith("reboot")),
+      );
+      expect(await h.ecsCalls("box-10")).toContainEqual({ operation: "reboot SOFT", status: 403 });
+      expect(await h.ecsActions("box-10")).toEqual([]);
+      const denials = (await h.cloud.control("iam", "denials")) as { action: string }[];
+      expect(denials.map((d) => d.action)).toContain("ecs:cloudServers:reboot");
+    } finally {
+      await setPolicy(granted);
+    }
+    await cycleUntil("box-10", "the reboot once granted", async () =>
+      (await h.ecsActions("box-10")).includes("reboot SOFT"),
+    );
   });
 
   it("no secret appears in any function log or Telegram message", async () => {

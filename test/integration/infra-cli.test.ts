@@ -239,10 +239,18 @@ describe("infra CLI", () => {
     const lines: string[] = [];
     noApig.err = (t) => lines.push(t);
     expect(await run(["status", "--target", "huawei", "--config", file], noApig)).toBe(1);
-    expect(lines.join("\n")).toContain("functions.apig.groupId");
+    expect(lines.join("\n")).toContain(
+      "functions.apig: the receiver needs a dedicated API Gateway",
+    );
 
     const raw = JSON.parse(await readFile(file, "utf8"));
     raw.functions = { apig: { groupId: "group-1" } };
+    await writeFile(file, JSON.stringify(raw));
+    const noInstance: string[] = [];
+    const withGroupOnly = { ...captureIo(), env, err: (t: string) => noInstance.push(t) };
+    expect(await run(["status", "--target", "huawei", "--config", file], withGroupOnly)).toBe(1);
+    expect(noInstance.join("\n")).toContain("functions.apig.instanceId");
+    raw.functions = { apig: { instanceId: "apig-instance-1", groupId: "group-1" } };
     await writeFile(file, JSON.stringify(raw));
     const noKeys: string[] = [];
     const io = { ...captureIo(), env, err: (t: string) => noKeys.push(t) };
@@ -328,6 +336,19 @@ describe("infra CLI", () => {
     const [apig] = await listTriggers(fg(), "clawwatch-telegram-webhook");
     const url = apig?.event_data?.invoke_url;
     expect(url).toMatch(/\/clawwatch\/telegram$/);
+    // A dedicated gateway's trigger, with what the env and group lookups found.
+    expect(apig).toMatchObject({
+      trigger_type_code: "DEDICATEDGATEWAY",
+      event_data: {
+        instance_id: cloud.endpoints.apigInstanceId,
+        group_id: cloud.endpoints.apigGroupId,
+        env_id: "DEFAULT_ENVIRONMENT_RELEASE_ID",
+        backend_type: "FUNCTION",
+        func_info: { timeout: 30_000 },
+      },
+    });
+    // No domain is bound to the local group: the webhook goes to the debug domain, with a warning.
+    expect(first.io.errors.join("\n")).toMatch(/WARNING: the webhook URL .* debug domain/);
 
     const info = await alertApi().getWebhookInfo();
     expect(info.url).toBe(url);
@@ -398,7 +419,7 @@ describe("infra CLI", () => {
     expect(text).toMatch(/server\s+clawwatch-gateway\s+ACTIVE/);
     expect(text).toMatch(/function\s+clawwatch-watchdog\s+deployed/);
     expect(text).toMatch(/TIMER trigger\s+clawwatch-timer\s+ACTIVE/);
-    expect(text).toMatch(/APIG trigger/);
+    expect(text).toMatch(/DEDICATEDGATEWAY trigger/);
     expect(text).toMatch(/webhook\s+alert bot\s+set/);
   });
 

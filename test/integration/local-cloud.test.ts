@@ -56,6 +56,7 @@ describe("the local cloud", () => {
     expect(list.services.map((s) => s.name).sort()).toEqual([
       "ecs",
       "functiongraph",
+      "iam",
       "maas",
       "obs",
       "telegram",

@@ -30,11 +30,12 @@ import {
   ShowServerRequest,
 } from "@huaweicloud/huaweicloud-sdk-ecs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EcsService, type ServerView, startEcs } from "../../infra/local/ecs";
+import { type EcsService, SEEDED_KEY_NAME, type ServerView, startEcs } from "../../infra/local/ecs";
 import { answerGateway, type GatewayState } from "../../infra/local/guest/probes";
 import { type Listening, listen, parseJson, sendJson, sleep } from "../../infra/local/http";
 import { Iam } from "../../infra/local/iam";
 import { ControlError, timeScale } from "../../infra/local/service";
+import { createEcsCompute } from "../../shared/cloud/ecs.lazy";
 import { createEcsClient } from "../../shared/cloud/ecs-client";
 import type { HuaweiAuth } from "../../shared/cloud/huawei-sdk";
 
@@ -273,6 +274,37 @@ describe("local ECS API", () => {
     expect(JSON.parse(readFileSync(workspace, "utf8")).boots).toBe(bootsBefore + 1);
   });
 
+  it("a reinstall keeps the SSH key pair only when it names it; the ECS adapter does", async () => {
+    const keyed = await ecs.seedServer({ name: "keyed-box" });
+    await waitReady(keyed.gatewayUrl);
+    const keyOf = async () =>
+      (
+        (await client.showServer(new ShowServerRequest().withServerId(keyed.id)))
+          .server as unknown as { key_name?: string }
+      ).key_name;
+    expect(await keyOf()).toBe(SEEDED_KEY_NAME);
+    const compute = createEcsCompute({
+      auth: { ak: iam.root.ak, sk: iam.root.sk, projectId: iam.projectId },
+      endpoint: ecs.url,
+    });
+    const { jobId } = await compute.reinstall(keyed.id, Buffer.from(SCRIPT).toString("base64"));
+    expect((await waitJob(jobId)).status).toBe("SUCCESS");
+    expect(await keyOf()).toBe(SEEDED_KEY_NAME);
+    await waitReady(keyed.gatewayUrl);
+
+    const withoutKey = jobIdOf(
+      await client.reinstallServerWithCloudInit(reinstallRequest(keyed.id, true)),
+    );
+    expect((await waitJob(withoutKey)).status).toBe("SUCCESS");
+    expect(await keyOf()).toBe("");
+    const removed = await client.deleteServers(
+      new DeleteServersRequest().withBody(
+        new DeleteServersRequestBody().withServers(serverIds(keyed.id)),
+      ),
+    );
+    expect((await waitJob(jobIdOf(removed))).status).toBe("SUCCESS");
+  });
+
   it("creates (idempotently), lists and deletes servers", async () => {
     const create = () =>
       client.createPostPaidServers(
@@ -369,6 +401,50 @@ describe("local ECS signature checks", () => {
     });
     const error = await failure(bad.showServer(new ShowServerRequest().withServerId(box.id)));
     expect(error).toMatchObject({ httpStatusCode: 401 });
+  });
+
+  it("allows an agency's key only what the agency's policies allow, with a 403 otherwise", async () => {
+    iam.setAgency("show-only", [
+      {
+        Version: "1.1",
+        Statement: [
+          { Effect: "Allow", Action: ["ecs:cloudServers:*"] },
+          { Effect: "Deny", Action: ["ecs:cloudServers:reboot"] },
+        ],
+      },
+    ]);
+    const temp = iam.issueTemporary("show-only");
+    const agency = clientFor({ ...temp, projectId: iam.projectId });
+    expect((await agency.showServer(new ShowServerRequest().withServerId(box.id))).server?.id).toBe(
+      box.id,
+    );
+    const denied = await failure(
+      agency.batchRebootServers(
+        new BatchRebootServersRequest().withBody(
+          new BatchRebootServersRequestBody().withReboot(
+            new BatchRebootSeversOption().withType("SOFT").withServers(serverIds(box.id)),
+          ),
+        ),
+      ),
+    );
+    expect(denied).toMatchObject({
+      httpStatusCode: 403,
+      errorCode: "Ecs.0319",
+      errorMsg: "Policy doesn't allow ecs:cloudServers:reboot to be performed.",
+    });
+    expect(iam.deniedCalls().at(-1)).toMatchObject({
+      agency: "show-only",
+      action: "ecs:cloudServers:reboot",
+      resource: `ECS:${iam.region}:${iam.domainId}:instance:${box.id}`,
+    });
+    // An agency the local IAM does not know has no policy at all.
+    const stranger = iam.issueTemporary("no-such-agency");
+    const unknown = await failure(
+      clientFor({ ...stranger, projectId: iam.projectId }).showServer(
+        new ShowServerRequest().withServerId(box.id),
+      ),
+    );
+    expect(unknown).toMatchObject({ httpStatusCode: 403 });
   });
 
   it("prints no key or token when an SDK call fails (log4js silenced)", async () => {

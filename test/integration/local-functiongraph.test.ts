@@ -1,11 +1,12 @@
 import { createHash, createHmac } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
+  ApigTriggerFuncInfo,
   AsyncInvokeFunctionRequest,
   CreateFunctionRequest,
   CreateFunctionRequestBody,
@@ -32,9 +33,12 @@ import {
   UpdateTriggerRequestBody,
 } from "@huaweicloud/huaweicloud-sdk-functiongraph";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type DedicatedGateway, lookupGateway } from "../../infra/deploy/apig";
+import { upsertFunction } from "../../infra/deploy/functions";
+import { signedRequest } from "../../infra/deploy/signed";
 import { type FunctionGraphService, startFunctionGraph } from "../../infra/local/functiongraph";
 import { sleep } from "../../infra/local/http";
-import { Iam } from "../../infra/local/iam";
+import { Iam, repositoryAgencyPolicy } from "../../infra/local/iam";
 import { timeScale } from "../../infra/local/service";
 import { sdkCanonicalRequest } from "../../infra/local/signing";
 import { createFunctionGraphClient, decodeInvocationLog } from "../../shared/cloud/fgs-client";
@@ -149,6 +153,7 @@ async function invoke(urn: string, event: object, fgs = client): Promise<InvokeR
     new InvokeFunctionRequest()
       .withFunctionUrn(urn)
       .withXCffLogType("tail")
+      .withXCFFRequestVersion("v1")
       .withBody(event as never),
   )) as unknown as InvokeResult;
 }
@@ -237,10 +242,12 @@ describe("local FunctionGraph: functions and the runner", () => {
       package: "default",
       projectId: iam.projectId,
       alias: "",
-      env: { PLAIN: "plain-value", SECRET: "secret-value" },
       userData: { PLAIN: "plain-value", SECRET: "secret-value" },
       runtimeFuncName: "probe-context",
     });
+    // Encrypted variables reach the function through the context only.
+    expect(ctx.env).toEqual({ PLAIN: "plain-value" });
+    expect(JSON.parse(ctx.runtimeUserData)).toEqual({ PLAIN: "plain-value" });
 
     // The agency credentials are ones the local cloud accepts: call the API with them.
     const issued = iam.lookup(ctx.securityAccessKey);
@@ -336,7 +343,7 @@ describe("local FunctionGraph: functions and the runner", () => {
     expect(same.errorMsg).toContain("same code");
   });
 
-  it("rejects environment variables over 4096 characters with 400", async () => {
+  it("rejects environment variables over 4096 characters or 20 variables with 400", async () => {
     const tooBig = await sdkError(
       createFunction("env-too-big", "echo", { userData: { BIG: "x".repeat(4_100) } }),
     );
@@ -358,6 +365,49 @@ describe("local FunctionGraph: functions and the runner", () => {
       ),
     );
     expect(split).toMatchObject({ httpStatusCode: 400, errorCode: "FSS.1009" });
+
+    const many = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`V${i}`, "v"]));
+    const tooMany = await sdkError(createFunction("env-too-many", "echo", { userData: many }));
+    expect(tooMany).toMatchObject({ httpStatusCode: 400, errorCode: "FSS.1009" });
+    expect(tooMany.errorMsg).toContain("at most 20");
+  });
+
+  it("allows 2048 characters of environment outside Huawei's listed 4 KB regions", async () => {
+    const north = new Iam(undefined, { region: "cn-north-4" });
+    const other = await startFunctionGraph({
+      iam: north,
+      time: timeScale(0.001),
+      dataDir: join(dir, "fg-north"),
+    });
+    try {
+      const northClient = createFunctionGraphClient({
+        auth: { ak: north.root.ak, sk: north.root.sk, projectId: north.projectId },
+        endpoint: other.url,
+        timeoutMs: 20_000,
+      });
+      const create = (name: string, chars: number) =>
+        northClient.createFunction(
+          new CreateFunctionRequest().withBody(
+            new CreateFunctionRequestBody()
+              .withFuncName(name)
+              .withPackage("default")
+              .withRuntime("Node.js20.15")
+              .withHandler("index.handler")
+              .withMemorySize(256)
+              .withTimeout(30)
+              .withCodeType("zip")
+              .withCodeFilename("index.zip")
+              .withFuncCode(new FuncCode().withFile(zip("echo")))
+              .withUserData(JSON.stringify({ BIG: "x".repeat(chars) })),
+          ),
+        );
+      const tooBig = await sdkError(create("north-big", 2_100));
+      expect(tooBig).toMatchObject({ httpStatusCode: 400, errorCode: "FSS.1009" });
+      expect(tooBig.errorMsg).toContain("the limit in this region is 2048");
+      await expect(create("north-ok", 2_000)).resolves.toBeDefined();
+    } finally {
+      await other.close();
+    }
   });
 
   it("validates requests and answers 404/409 with FunctionGraph's error bodies", async () => {
@@ -392,6 +442,75 @@ describe("local FunctionGraph: functions and the runner", () => {
       client.showFunctionConfig(new ShowFunctionConfigRequest().withFunctionUrn(urn)),
     );
     expect(gone).toMatchObject({ httpStatusCode: 404, errorCode: "FSS.1051" });
+  });
+
+  it("takes only FunctionGraph's memory sizes (128 … 4096 MB)", async () => {
+    const sized = (name: string, memory: number) =>
+      client.createFunction(
+        new CreateFunctionRequest().withBody(
+          new CreateFunctionRequestBody()
+            .withFuncName(name)
+            .withPackage("default")
+            .withRuntime("Node.js20.15")
+            .withHandler("index.handler")
+            .withMemorySize(memory)
+            .withTimeout(30)
+            .withCodeType("zip")
+            .withCodeFilename("index.zip")
+            .withFuncCode(new FuncCode().withFile(zip("echo"))),
+        ),
+      );
+    for (const memory of [300, 8192]) {
+      expect(await sdkError(sized(`mem-${memory}`, memory))).toMatchObject({
+        httpStatusCode: 400,
+        errorCode: "FSS.1007",
+      });
+    }
+    await expect(sized("mem-768", 768)).resolves.toBeDefined();
+  });
+
+  it("gives VPC access only through an agency whose policy grants FunctionGraph's VPC actions", async () => {
+    const zipPath = join(dir, "echo.zip");
+    writeFileSync(zipPath, Buffer.from(zip("echo"), "base64"));
+    const target = {
+      client,
+      api: { endpoint: fg.url, auth: { ...iam.root, projectId: iam.projectId } },
+      region: iam.region,
+      projectId: iam.projectId,
+    };
+    const spec = (name: string, agency: string) => ({
+      name,
+      zipPath,
+      env: {},
+      secrets: {},
+      agency,
+      memoryMb: 256,
+      timeoutSeconds: 30,
+      vpc: { vpcId: "vpc-1", subnetId: "subnet-1" },
+    });
+    // The policy the repository tells operators to attach to the functions' agency.
+    iam.setAgency("repo-agency", [repositoryAgencyPolicy("clawwatch-state")]);
+    expect(await upsertFunction(target, spec("vpc-repo", "repo-agency"))).toBe("created");
+
+    const vipsInstead = {
+      Version: "1.1",
+      Statement: [
+        {
+          Effect: "Allow",
+          Action: [
+            "vpc:ports:get",
+            "vpc:ports:create",
+            "vpc:vpcs:get",
+            "vpc:subnets:get",
+            "vpc:vips:delete",
+          ],
+        },
+      ],
+    };
+    iam.setAgency("vips-agency", [vipsInstead]);
+    await expect(upsertFunction(target, spec("vpc-vips", "vips-agency"))).rejects.toThrow(
+      /HTTP 403 FSS.0403 .*lacks the permissions VPC access needs: vpc:ports:delete/,
+    );
   });
 
   it("lists functions page by page", async () => {
@@ -430,6 +549,51 @@ describe("local FunctionGraph: functions and the runner", () => {
     expect(decodeInvocationLog(res.log)).toContain("about to throw");
     const [record] = fg.invocations({ functionName: "thrower" });
     expect(record).toMatchObject({ status: "failed", triggerType: "SYNC", errorCode: 4002 });
+  });
+
+  it("answers a sync invoke in the v0 text format unless v1 is asked for", async () => {
+    const urn = await createFunction("versions", "echo");
+    const v0 = (await client.invokeFunction(
+      new InvokeFunctionRequest()
+        .withFunctionUrn(urn)
+        .withXCffLogType("tail")
+        .withBody({
+          hi: 0,
+        } as never),
+    )) as unknown as Partial<InvokeResult>;
+    // The SDK finds no JSON to read: no status, no result, no log.
+    expect(v0.status).toBeUndefined();
+    expect(v0.result).toBeUndefined();
+
+    const raw = await signedPost(
+      `/fgs/functions/${urn}/invocations`,
+      { hi: 0 },
+      {
+        "x-cff-log-type": "tail",
+      },
+    );
+    expect(raw.status).toBe(200);
+    expect(raw.headers["content-type"]).toContain("text/plain");
+    expect(raw.headers["x-cff-response-version"]).toBe("v0");
+    expect(JSON.parse(raw.body)).toEqual({ fixture: "echo", event: { hi: 0 } });
+    expect(decodeInvocationLog(String(raw.headers["x-cff-function-log"]))).toContain(
+      "Finish invoke request",
+    );
+
+    const v1 = await invoke(urn, { hi: 1 });
+    expect(v1.status).toBe(200);
+    expect(JSON.parse(v1.result)).toEqual({ fixture: "echo", event: { hi: 1 } });
+    expect(decodeInvocationLog(v1.log)).toContain("Start invoke request");
+
+    const bad = await signedPost(
+      `/fgs/functions/${urn}/invocations`,
+      {},
+      {
+        "x-cff-request-version": "v2",
+      },
+    );
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body)).toMatchObject({ error_code: "FSS.0400" });
   });
 
   it("stops a handler at its timeout and starts a fresh instance next time", async () => {
@@ -599,34 +763,102 @@ describe("local FunctionGraph: TIMER triggers", () => {
   });
 });
 
-describe("local FunctionGraph: APIG triggers", () => {
+describe("local FunctionGraph: DEDICATEDGATEWAY triggers", () => {
   let invokeUrl: string;
   let apiId: string;
+  let gateway: DedicatedGateway;
 
-  beforeAll(async () => {
-    const urn = await createFunction("webhook", "probe");
-    const trigger = (await client.createFunctionTrigger(
+  /** event_data as terraform-provider-huaweicloud sends it for a dedicated gateway. */
+  const dedicated = (name: string, path: string) =>
+    new TriggerEventDataRequestBody()
+      .withName(name)
+      .withPath(path)
+      .withAuth("NONE")
+      .withType(1)
+      .withProtocol("HTTPS")
+      .withBackendType("FUNCTION")
+      .withInstanceId(gateway.instanceId)
+      .withGroupId(gateway.groupId)
+      .withEnvName(gateway.envName)
+      .withEnvId(gateway.envId)
+      .withSlDomain(gateway.slDomain)
+      .withFuncInfo(new ApigTriggerFuncInfo().withTimeout(5_000));
+  const create = (urn: string, type: string, data: TriggerEventDataRequestBody) =>
+    client.createFunctionTrigger(
       new CreateFunctionTriggerRequest()
         .withFunctionUrn(urn)
         .withBody(
           new CreateFunctionTriggerRequestBody()
-            .withTriggerTypeCode("APIG")
+            .withTriggerTypeCode(type)
             .withTriggerStatus("ACTIVE")
-            .withEventData(
-              new TriggerEventDataRequestBody()
-                .withName("webhook_api")
-                .withPath("/hooks")
-                .withReqMethod("ANY")
-                .withAuth("NONE")
-                .withMatchMode("SWA")
-                .withEnvName("RELEASE")
-                .withProtocol("HTTPS"),
-            ),
+            .withEventData(data),
         ),
+    );
+
+  beforeAll(async () => {
+    gateway = await lookupGateway(
+      { endpoint: fg.url, auth: { ...iam.root, projectId: iam.projectId } },
+      { ...fg.apigInstance },
+    );
+    expect(gateway).toMatchObject({
+      envId: "DEFAULT_ENVIRONMENT_RELEASE_ID",
+      slDomain: new URL(fg.apigUrl).host,
+      boundDomains: [],
+    });
+    const urn = await createFunction("webhook", "probe");
+    const trigger = (await create(
+      urn,
+      "DEDICATEDGATEWAY",
+      dedicated("webhook_api", "/hooks").withReqMethod("ANY").withMatchMode("SWA"),
     )) as unknown as TriggerJson;
+    expect(trigger.trigger_type_code).toBe("DEDICATEDGATEWAY");
     invokeUrl = String(trigger.event_data.invoke_url);
     apiId = trigger.trigger_id;
     expect(invokeUrl).toBe(`${fg.apigUrl}/hooks`);
+  });
+
+  it("refuses the shared gateway's APIG type and a dedicated trigger without its required fields", async () => {
+    const urn = await createFunction("webhook-strict", "probe");
+    const shared = await sdkError(
+      create(
+        urn,
+        "APIG",
+        new TriggerEventDataRequestBody()
+          .withName("shared_api")
+          .withPath("/shared")
+          .withAuth("NONE"),
+      ),
+    );
+    expect(shared).toMatchObject({ httpStatusCode: 400, errorCode: "FSS.1107" });
+    expect(shared.errorMsg).toContain("DEDICATEDGATEWAY");
+    const without = async (field: string, data: TriggerEventDataRequestBody) => {
+      const refused = await sdkError(create(urn, "DEDICATEDGATEWAY", data));
+      expect(refused, field).toMatchObject({ httpStatusCode: 400, errorCode: "FSS.1107" });
+      expect(refused.errorMsg, field).toContain(field);
+    };
+    const data = () => dedicated("strict_api", "/strict");
+    await without("instance_id", data().withInstanceId("apig-someone-else"));
+    await without("env_id", data().withEnvId(""));
+    await without("sl_domain", data().withSlDomain("other.example.com"));
+    await without("backend_type", data().withBackendType("HTTP"));
+    await without("func_info.timeout", data().withFuncInfo(new ApigTriggerFuncInfo()));
+  });
+
+  it("answers the gateway lookups signed, with APIG's errors for unknown ids", async () => {
+    const api = { endpoint: fg.url, auth: { ...iam.root, projectId: iam.projectId } };
+    await expect(
+      lookupGateway(api, { ...fg.apigInstance, instanceId: "apig-unknown" }),
+    ).rejects.toThrow(/HTTP 404 APIG.3030/);
+    await expect(lookupGateway(api, { ...fg.apigInstance, groupId: "nope" })).rejects.toThrow(
+      /HTTP 404 APIG.3001/,
+    );
+    await expect(
+      lookupGateway({ ...api, auth: { ...api.auth, sk: "wrong" } }, fg.apigInstance),
+    ).rejects.toThrow(/HTTP 401 APIGW.0301/);
+    await fg.control("apig-bind-domain", { domain: "hooks.example.test" });
+    expect((await lookupGateway(api, fg.apigInstance)).boundDomains).toEqual([
+      "hooks.example.test",
+    ]);
   });
 
   it("turns a request into the APIG event and the function's result into the response", async () => {
@@ -667,18 +899,11 @@ describe("local FunctionGraph: APIG triggers", () => {
 
   it("answers 504 when the function outlives the backend timeout, 404 off any route", async () => {
     const urn = await createFunction("slow-webhook", "probe");
-    await client.createFunctionTrigger(
-      new CreateFunctionTriggerRequest().withFunctionUrn(urn).withBody(
-        new CreateFunctionTriggerRequestBody()
-          .withTriggerTypeCode("APIG")
-          .withTriggerStatus("ACTIVE")
-          .withEventData(
-            new TriggerEventDataRequestBody()
-              .withName("slow_api")
-              .withPath("/slow-hooks/slow")
-              .withAuth("NONE")
-              .withFuncInfo({ timeout: 100 } as never),
-          ),
+    await create(
+      urn,
+      "DEDICATEDGATEWAY",
+      dedicated("slow_api", "/slow-hooks/slow").withFuncInfo(
+        new ApigTriggerFuncInfo().withTimeout(100),
       ),
     );
     const slow = await fetch(`${fg.apigUrl}/slow-hooks/slow?ms=1500`);
@@ -765,4 +990,13 @@ async function signedGet(date: Date): Promise<{ status: number; body: Record<str
     req.on("error", fail);
     req.end();
   });
+}
+
+/** A POST signed like the deploy tools sign theirs, answering the raw text and headers. */
+async function signedPost(path: string, body: object, headers: Record<string, string> = {}) {
+  const res = await signedRequest(
+    { endpoint: fg.url, auth: { ak: iam.root.ak, sk: iam.root.sk, projectId: iam.projectId } },
+    { method: "POST", path: `/v2/${iam.projectId}${path}`, headers, body, timeoutMs: 20_000 },
+  );
+  return { status: res.status, headers: res.headers, body: res.text };
 }

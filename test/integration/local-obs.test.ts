@@ -4,7 +4,7 @@ import { Agent, request } from "node:http";
 import { inspect } from "node:util";
 import SdkObsClient from "esdk-obs-nodejs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Iam } from "../../infra/local/iam";
+import { Iam, repositoryAgencyPolicy } from "../../infra/local/iam";
 import {
   DEFAULT_OBS_DOMAIN,
   type ObsObjectSummary,
@@ -368,6 +368,28 @@ describe("signature checks", () => {
     const error = await obsError(c.putText(BUCKET, "state.json", "{}"));
     expect(error).toMatchObject({ status: 403, code: "InvalidAccessKeyId" });
     expect(error.message).toContain("check the access key");
+  });
+
+  it("allows an agency's key only the repository policy's prefix, AccessDenied elsewhere", async () => {
+    iam.setAgency("clawwatch-agency", [repositoryAgencyPolicy(BUCKET)]);
+    const temporary = iam.issueTemporary("clawwatch-agency");
+    const agency = await client({
+      ak: temporary.ak,
+      sk: temporary.sk,
+      securityToken: temporary.securityToken,
+    });
+    await agency.putText(BUCKET, "clawwatch/boxes/a/state.json", "{}");
+    expect(await agency.getText(BUCKET, "clawwatch/boxes/a/state.json")).toMatchObject({
+      found: true,
+      text: "{}",
+    });
+    const outside = await obsError(agency.putText(BUCKET, "elsewhere/state.json", "{}"));
+    expect(outside).toMatchObject({ status: 403, code: "AccessDenied" });
+    expect(iam.deniedCalls().at(-1)).toMatchObject({
+      agency: "clawwatch-agency",
+      action: "obs:object:PutObject",
+      resource: `OBS:*:*:object:${BUCKET}/elsewhere/state.json`,
+    });
   });
 
   it("accepts temporary credentials only together with their security token", async () => {

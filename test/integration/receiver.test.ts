@@ -503,6 +503,8 @@ describe("the bundled telegram-webhook function", () => {
       getSecurityToken: () => agency.securityToken,
       getProjectID: () => iam.projectId,
       getFunctionName: () => "telegram-webhook",
+      // Nothing here: the config comes from process.env, as on a local run.
+      getUserData: () => undefined,
     };
   }
 

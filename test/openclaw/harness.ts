@@ -6,7 +6,7 @@ import { buildFunctions } from "../../build.mjs";
 import { ensureApig, invoke, type Target, upsertFunction } from "../../infra/deploy/functions";
 import { type LocalCloud, startLocalCloud } from "../../infra/local/cloud";
 import { type BootRecord, readBootRecords } from "../../infra/local/guest/openclaw-guest";
-import { deployWatchdogLocally, LOCAL_AGENCY } from "../../infra/local/product";
+import { deployWatchdogLocally, LOCAL_AGENCY, localGateway } from "../../infra/local/product";
 import { openclawInstall, requireOpenclawInstall } from "../../infra/openclaw/install";
 import { registerWebhook } from "../../shared/receiver/register";
 import type { FleetReport } from "../../shared/watchdog/fleet";
@@ -197,8 +197,8 @@ async function deployReceiver(
     timeoutSeconds: 30,
     maxInstances: 1,
   });
-  const { url } = await ensureApig(target, RECEIVER, "/telegram");
   const e = cloud.endpoints;
+  const { url } = await ensureApig(target, RECEIVER, "/telegram", await localGateway(e));
   await registerWebhook(
     {
       botToken: e.telegramBots.alerts.token,

@@ -107,7 +107,7 @@ describe("verifySdkHmac rejections", () => {
 
   it("requires the security token of temporary credentials, signed", () => {
     const tempIam = new Iam();
-    const temp = tempIam.issueTemporary(NOW);
+    const temp = tempIam.issueTemporary(undefined, NOW);
     const names = `${SIGNED_HEADERS};x-security-token`;
     const sign = (token: string): IncomingMessage => {
       const headers = { ...HEADERS, "x-security-token": token };

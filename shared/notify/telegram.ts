@@ -263,6 +263,8 @@ function describeTransport(error: unknown, redact: Redactor, timeoutMs: number):
       return `HTTP ${error.status ?? "?"}, and the answer was not JSON: an error page from Telegram's front end or a proxy`;
     case "bad-url":
       return "alerts.apiRoot is not an http(s) URL";
+    case "too-large":
+      return `HTTP ${error.status ?? "?"}, and the answer was longer than any Bot API answer: check alerts.apiRoot`;
     case "network":
       return error.code
         ? `network error ${error.code}`

@@ -82,8 +82,9 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): Notifier
           { cause: new Error(redact(errorText(error)).slice(0, 300)) },
         );
       }
-      // Drain the body so the connection is released; its content is not ours to log.
-      await response.arrayBuffer().catch(() => undefined);
+      // Its content is not ours to read or log: cancelling releases the connection without
+      // taking in whatever the webhook sends back (it could be endless).
+      await response.body?.cancel().catch(() => undefined);
       if (!response.ok) {
         throw new WebhookSendError(
           `${WHERE} answered ${response.status}: check that it accepts a JSON POST.`,

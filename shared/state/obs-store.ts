@@ -90,9 +90,24 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
       }),
   };
 
+  /** An object past the client's size cap is data to refuse, not an OBS outage. */
+  async function readCapped(key: string) {
+    try {
+      return await client.getText(bucket, key);
+    } catch (error) {
+      if ((error as { kind?: unknown }).kind === "too-large") return "too-large" as const;
+      throw error;
+    }
+  }
+
   async function loadState(box: string): Promise<LoadResult> {
     const key = stateKey(prefix, box);
-    const got = await client.getText(bucket, key);
+    const got = await readCapped(key);
+    if (got === "too-large") {
+      const movedTo = corruptKey(prefix, box, now());
+      await client.copy(bucket, key, movedTo);
+      return { kind: "corrupt", reason: "the state object is larger than any state", movedTo };
+    }
     if (!got.found) return { kind: "missing" };
     const reason = invalidReason(got.text);
     if (reason === undefined) return { kind: "found", stored: JSON.parse(got.text) as StoredState };
@@ -106,9 +121,9 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
     const commands: PendingCommands["commands"] = [];
     const rejected: string[] = [];
     for (const key of keys) {
-      const got = await client.getText(bucket, key);
-      if (!got.found) continue;
-      const command = parseCommand(got.text);
+      const got = await readCapped(key);
+      if (got !== "too-large" && !got.found) continue;
+      const command = got === "too-large" ? undefined : parseCommand(got.text);
       if (command) commands.push({ key, command });
       else {
         rejected.push(key);
@@ -132,9 +147,9 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
         .sort()
         .reverse()
         .slice(0, query.limit - events.length);
-      const texts = await Promise.all(newest.map((key) => client.getText(bucket, key)));
+      const texts = await Promise.all(newest.map((key) => readCapped(key)));
       for (const got of texts) {
-        if (got.found) {
+        if (got !== "too-large" && got.found) {
           const event = parseEvent(got.text);
           if (event) events.push(event);
         }

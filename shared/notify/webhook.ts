@@ -1,6 +1,6 @@
 import { NotifyError } from "../errors";
 import type { Logger } from "../runtime/logger";
-import { createRedactor } from "../runtime/redact";
+import { createRedactor, type Redactor, redactDeep } from "../runtime/redact";
 import { isTelegramUnreachable, type Notifier, type OutgoingMessage } from "./port";
 
 /**
@@ -15,6 +15,8 @@ export interface WebhookNotifierOptions {
   timeoutMs?: number;
   /** Epoch ms for `at`; default Date.now. */
   now?: () => number;
+  /** The invocation's redactor: the body's texts pass it before they are serialised. */
+  redact: Redactor;
 }
 
 /** What the secondary webhook receives. Plain facts only: no tokens, no ids of the chat. */
@@ -72,7 +74,7 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): Notifier
         response = await fetch(options.url, {
           method: "POST",
           headers: { "content-type": "application/json", "user-agent": "clawwatch" },
-          body: JSON.stringify(webhookBody(message, now())),
+          body: JSON.stringify(redactDeep(options.redact, webhookBody(message, now()))),
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {

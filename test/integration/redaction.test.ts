@@ -9,7 +9,7 @@ import { type Listening, listen, parseJson, sendJson } from "../../infra/local/h
 import { Iam } from "../../infra/local/iam";
 import { type ObsService, startObs } from "../../infra/local/obs";
 import { timeScale } from "../../infra/local/service";
-import { loadConfig } from "../../shared/config";
+import { envRef, loadConfig } from "../../shared/config";
 import { ConfigError } from "../../shared/errors";
 import type { ApigEvent, FunctionContext } from "../../shared/runtime/context";
 import { createObsClient } from "../../shared/state/obs-client";
@@ -105,9 +105,9 @@ beforeAll(async () => {
   const box = (name: string, gatewayUrl: string, maasBase: string) => ({
     name,
     serverId: `srv-${name}`,
-    gateway: { url: gatewayUrl, token: "${GATEWAY_TOKEN}" },
-    telegram: { botToken: "${GATEWAY_BOT}" },
-    maas: { baseUrl: maasBase, apiKey: "${MAAS_KEY}", model: "m" },
+    gateway: { url: gatewayUrl, token: envRef("GATEWAY_TOKEN") },
+    telegram: { botToken: envRef("GATEWAY_BOT") },
+    maas: { baseUrl: maasBase, apiKey: envRef("MAAS_KEY"), model: "m" },
   });
   process.env.CLAWWATCH_CONFIG = JSON.stringify({
     boxes: [
@@ -115,10 +115,10 @@ beforeAll(async () => {
       box("dead", dead, `${upstream.url}/ok/v1`),
     ],
     alerts: {
-      botToken: "${ALERT_BOT}",
+      botToken: envRef("ALERT_BOT"),
       chatId: CHAT,
       allowedUserIds: [ANN.id],
-      webhookSecret: "${WEBHOOK_SECRET}",
+      webhookSecret: envRef("WEBHOOK_SECRET"),
       apiRoot: telegram.url,
     },
     cloud: {

@@ -6,6 +6,8 @@ import { ensureTimer, type Target, upsertFunction } from "../deploy/functions";
 import type { Endpoints } from "./cloud";
 
 export const LOCAL_AGENCY = "clawwatch-agency";
+/** What `infra deploy --target local` gives each function: its own agency, as on Huawei Cloud. */
+export const LOCAL_AGENCIES = { watchdog: "clawwatch-watchdog", receiver: "clawwatch-receiver" };
 
 /** Sections of the product config a local deployment may override (tests, the demo). */
 export interface ConfigOverrides {
@@ -133,7 +135,7 @@ export function localDeploymentConfig(e: Endpoints, options: LocalDeploymentOpti
   const file = {
     region: e.region,
     projectId: e.projectId,
-    agency: LOCAL_AGENCY,
+    agencies: LOCAL_AGENCIES,
     server: {
       name: options.serverName ?? LOCAL_SERVER_NAME,
       flavor: "s6.large.2",

@@ -28,7 +28,8 @@ export async function buildReceiverServices(
   const { bucket, prefix } = config.state;
   let cycleDeps: Promise<CycleDeps> | undefined;
   return {
-    store: createObsStateStore({ client, bucket, prefix }),
+    // Its audit events go to operator-events/: the receiver's agency cannot write events/.
+    store: createObsStateStore({ client, bucket, prefix, writer: "receiver" }),
     ledger: createObsLedger({ client, bucket, prefix }),
     chat: createTelegramChat({ alerts: config.alerts, log, redact }),
     compute: lazyCompute(config, auth),

@@ -7,6 +7,7 @@ import {
   commandsPrefix,
   corruptKey,
   dayOf,
+  type EventsWriter,
   eventKey,
   eventsPrefix,
   stateKey,
@@ -29,6 +30,8 @@ export interface ObsStateStoreOptions {
   prefix: string;
   /** Clock for the names of moved-aside objects. */
   now?: () => number;
+  /** Whose audit folder appendEvents writes (default the watchdog's); both are read. */
+  writer?: EventsWriter;
 }
 
 const JSON_TYPE = "application/json";
@@ -41,6 +44,7 @@ const JSON_TYPE = "application/json";
 export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
   const { client, bucket, prefix } = options;
   const now = options.now ?? Date.now;
+  const writer = options.writer ?? "watchdog";
   const guard = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -75,7 +79,7 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
           events.map((event) =>
             client.putText(
               bucket,
-              eventKey(prefix, box, event.at, `${event.type}-${randomUUID().slice(0, 8)}`),
+              eventKey(prefix, box, event.at, `${event.type}-${randomUUID().slice(0, 8)}`, writer),
               JSON.stringify(event),
               JSON_TYPE,
             ),
@@ -139,14 +143,16 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
   ): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
     for (let day = 0; day < query.days && events.length < query.limit; day++) {
-      const keys = await client.list(
-        bucket,
-        eventsPrefix(prefix, box, dayOf(query.now - day * 86_400_000)),
+      const date = dayOf(query.now - day * 86_400_000);
+      const folders = await Promise.all(
+        (["watchdog", "receiver"] as const).map((by) =>
+          client.list(bucket, eventsPrefix(prefix, box, date, by)),
+        ),
       );
-      const newest = keys
-        .sort()
-        .reverse()
-        .slice(0, query.limit - events.length);
+      // Newest first across both folders: the file name starts with the time.
+      const name = (key: string) => key.slice(key.lastIndexOf("/") + 1);
+      const keys = folders.flat().sort((a, b) => name(a).localeCompare(name(b)));
+      const newest = keys.reverse().slice(0, query.limit - events.length);
       const texts = await Promise.all(newest.map((key) => readCapped(key)));
       for (const got of texts) {
         if (got !== "too-large" && got.found) {

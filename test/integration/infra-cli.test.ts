@@ -130,6 +130,7 @@ describe("infra CLI", () => {
     await writeFile(
       file,
       JSON.stringify({
+        agency: "clawwatch-agency",
         server: {
           name: "box",
           image: "img",
@@ -153,6 +154,7 @@ describe("infra CLI", () => {
     expect(text).toContain("server.functionSubnetCidr");
     expect(text).toContain("environment variable NOT_SET_ANYWHERE is not set");
     expect(text).toContain("product.alerts");
+    expect(text).toContain("agency: one agency per function now");
     expect((await ecsCalls()).length).toBe(before);
   });
 

@@ -1,17 +1,13 @@
-import { type Config, secretsOf } from "../../shared/config";
+import type { Config } from "../../shared/config";
 import {
   createReceiver,
   handleApigEvent,
   invocationFrom,
   type Receiver,
 } from "../../shared/receiver";
-import {
-  type ApigEvent,
-  type ApigResult,
-  agencyCredentials,
-  type FunctionContext,
-} from "../../shared/runtime/context";
+import type { ApigEvent, ApigResult, FunctionContext } from "../../shared/runtime/context";
 import { loadFunctionConfig } from "../../shared/runtime/env";
+import { invocationRedactor, redactedFailure } from "../../shared/runtime/invocation";
 import { createJsonLogger } from "../../shared/runtime/logger";
 
 // Built once per cold start; a bad config fails the invocation with every problem listed.
@@ -22,10 +18,19 @@ export async function handler(event: ApigEvent, context: FunctionContext): Promi
     const config = loadFunctionConfig(context);
     app = { config, receiver: createReceiver({ config }) };
   }
-  const agency = agencyCredentials(context);
+  // Per invocation: the agency's temporary keys change, and no redactor outlives its keys.
+  const redact = invocationRedactor(app.config, context);
   const log = createJsonLogger({
-    secrets: [...secretsOf(app.config), ...(agency ? Object.values(agency) : [])],
+    redact,
     fields: { fn: "telegram-webhook", requestId: context.getRequestID() },
   });
-  return handleApigEvent(app.receiver, event, invocationFrom(context, app.config, log));
+  try {
+    return await handleApigEvent(
+      app.receiver,
+      event,
+      invocationFrom(context, app.config, log, redact),
+    );
+  } catch (error) {
+    throw redactedFailure(error, redact);
+  }
 }

@@ -1,6 +1,7 @@
-import { type Config, secretsOf } from "../../shared/config";
-import { agencyCredentials, type FunctionContext } from "../../shared/runtime/context";
+import type { Config } from "../../shared/config";
+import type { FunctionContext } from "../../shared/runtime/context";
 import { loadFunctionConfig } from "../../shared/runtime/env";
+import { invocationRedactor, redactedFailure } from "../../shared/runtime/invocation";
 import { createJsonLogger } from "../../shared/runtime/logger";
 import { handleWatchdogEvent } from "../../shared/watchdog/handler";
 
@@ -9,10 +10,15 @@ let config: Config | undefined;
 
 export async function handler(event: unknown, context: FunctionContext) {
   config ??= loadFunctionConfig(context);
-  const agency = agencyCredentials(context);
+  // Per invocation: the agency's temporary keys change, and no redactor outlives its keys.
+  const redact = invocationRedactor(config, context);
   const log = createJsonLogger({
-    secrets: [...secretsOf(config), ...(agency ? Object.values(agency) : [])],
+    redact,
     fields: { fn: "watchdog", requestId: context.getRequestID() },
   });
-  return handleWatchdogEvent(event, context, config, log);
+  try {
+    return await handleWatchdogEvent(event, context, config, log, redact);
+  } catch (error) {
+    throw redactedFailure(error, redact);
+  }
 }

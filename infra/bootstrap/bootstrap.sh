@@ -217,6 +217,10 @@ ensure_data_disk() {
     say "no data disk found: $WORKSPACE_DIR is on the system disk and is lost on reinstall"
     return 0
   fi
+  # Whatever named it (the config, lsblk), only a block device is ever probed or formatted.
+  if [ ! -b "$ROOT$dev" ]; then
+    die "$dev is not a block device; not touching it. Set dataDevice to the data disk (see lsblk), or \"none\""
+  fi
   info=$(probe "$dev")
   if [ -z "$info" ]; then
     # Formatting is the one destructive step: only a disk with no signature at all, no partitions
@@ -346,7 +350,8 @@ vpc_address() {
 
 # The rendered openclaw.json; its only variable part is the VPC address, filled in here.
 openclaw_json() { # VPC-ADDRESS
-  sed "s/\"$VPC_ADDRESS_PLACEHOLDER\"/\"$1\"/" <<'CLAWWATCH_OPENCLAW_JSON'
+  # Only the bind address line: a placeholder anywhere else (render.ts refuses one) stays as is.
+  sed "s/\"customBindHost\": \"$VPC_ADDRESS_PLACEHOLDER\"/\"customBindHost\": \"$1\"/" <<'CLAWWATCH_OPENCLAW_JSON'
 # @OPENCLAW_JSON@
 CLAWWATCH_OPENCLAW_JSON
 }

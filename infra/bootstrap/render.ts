@@ -56,7 +56,18 @@ export const bootstrapInputSchema = z.object({
   dataDevice: z
     .union([
       z.enum(["auto", "none"]),
-      z.string().regex(/^\/dev\/[A-Za-z0-9/_.-]+$/, 'use "auto", "none" or a /dev/ path'),
+      // One name right under /dev (or under /dev/disk/by-*/): no "..", nothing the shell or
+      // mkfs could read as another path.
+      z
+        .string()
+        .regex(
+          /^\/dev\/(?:disk\/by-[a-z]+\/)?[A-Za-z0-9][A-Za-z0-9_.:-]*$/,
+          'use "auto", "none" or a device path such as /dev/vdb',
+        )
+        .refine(
+          (path) => !path.split("/").some((part) => part === "." || part === ".."),
+          'a device path must not contain "." or ".." segments',
+        ),
     ])
     .default("auto"),
   /** The dedicated non-root user the gateway runs as. */
@@ -111,8 +122,13 @@ function openclawJson(config: ParsedInput): string {
   })
     .toJson()
     .trimEnd();
-  // The box fills in its address by replacing the placeholder; no other value may contain it.
-  if (json.split(VPC_ADDRESS_PLACEHOLDER).length > 2) {
+  // The box fills in its address by replacing the placeholder where it stands for the bind
+  // address, and only there: any other occurrence (a token that is the placeholder) is refused.
+  const expected = config.gateway.bindHost === undefined ? 1 : 0;
+  const bindLine = `"customBindHost": "${VPC_ADDRESS_PLACEHOLDER}"`;
+  const found = json.split(VPC_ADDRESS_PLACEHOLDER).length - 1;
+  const inBindLine = json.split(bindLine).length - 1;
+  if (found !== expected || inBindLine !== expected) {
     throw new ConfigError([`bootstrap: no setting may contain ${VPC_ADDRESS_PLACEHOLDER}`]);
   }
   return json;

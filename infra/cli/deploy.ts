@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { buildFunctions } from "../../build.mjs";
+import { userDataSha256 } from "../../shared/cloud/user-data";
 import type { Config } from "../../shared/config";
 import { bootstrapKey } from "../../shared/state/keys";
 import { type GatewayRef, lookupGateway, webhookUrlFor } from "../deploy/apig";
@@ -50,7 +51,9 @@ export async function deployCommand(
   );
   const placed = await placeServerBox(ctx, { required: !options.dryRun });
   const config = deployment.resolve(placed);
-  const specs = functionSpecs(ctx, placed);
+  // Rendered once: the bytes stored in OBS are the bytes whose hash the functions get.
+  const bootstrap = renderBootstrapFor(ctx, config);
+  const specs = functionSpecs(ctx, placed, bootstrap?.sha256);
   // Before anything is built or called: an oversized environment can only fail later.
   for (const spec of Object.values(specs)) checkFunctionSpec(spec, cloud.region);
 
@@ -70,7 +73,7 @@ export async function deployCommand(
 
   const steps = options.dryRun
     ? await plan(ctx, config, watchdog, webhook)
-    : await apply(ctx, config, watchdog, webhook);
+    : await apply(ctx, config, watchdog, webhook, bootstrap);
   steps.push(await egressStep(ctx));
   io.out(stepsTable(steps.rows));
   const unchanged = steps.rows.every((s) => ["unchanged", "skipped", "ok"].includes(s.result));
@@ -99,6 +102,7 @@ async function apply(
   config: Config,
   watchdog: FunctionSpec,
   webhook: FunctionSpec,
+  bootstrap: RenderedBootstrap | undefined,
 ): Promise<Steps> {
   const { io, cloud } = ctx;
   const target = cloud.functions;
@@ -118,7 +122,7 @@ async function apply(
   const webhookChange = await fn(webhook);
 
   io.status("bootstrap user_data…");
-  steps.push(await storeBootstrap(ctx, config));
+  steps.push(await storeBootstrap(ctx, config, bootstrap));
 
   io.status("TIMER trigger…");
   const rate = ctx.deployment.functions.timerRate;
@@ -250,9 +254,10 @@ async function egressStep(ctx: CommandContext): Promise<StepResult> {
 function functionSpecs(
   ctx: CommandContext,
   placed: { serverId: string; gatewayUrl: string } | undefined,
+  bootstrapSha256: string | undefined,
 ): { watchdog: FunctionSpec; webhook: FunctionSpec } {
   const { deployment, cloud } = ctx;
-  const product = withPlacedBox(deployment.product, deployment.serverBox, placed);
+  const product = withPlacedBox(deployment.product, deployment.serverBox, placed, bootstrapSha256);
   const env = {
     CLAWWATCH_CONFIG: JSON.stringify(product),
     // Secrets are encrypted at rest and may not be echoed back: their digest in the plain env
@@ -270,7 +275,6 @@ function functionSpecs(
   const common = {
     env,
     secrets: deployment.secrets,
-    agency: deployment.agency,
     zipPath: "",
     ...(vpc ? { vpc } : {}),
   };
@@ -278,6 +282,8 @@ function functionSpecs(
     watchdog: {
       ...common,
       name: WATCHDOG_FUNCTION,
+      // One agency per function, each with only what it calls (infra/iam/README.md).
+      agency: deployment.agencies.watchdog,
       memoryMb: deployment.functions.watchdog.memoryMb,
       timeoutSeconds: deployment.functions.watchdog.timeoutSeconds,
       // One writer of the state objects: OBS has no conditional PUT.
@@ -287,6 +293,7 @@ function functionSpecs(
     webhook: {
       ...common,
       name: WEBHOOK_FUNCTION,
+      agency: deployment.agencies.receiver,
       memoryMb: deployment.functions.webhook.memoryMb,
       timeoutSeconds: deployment.functions.webhook.timeoutSeconds,
       description: "clawwatch: Telegram commands and buttons from the operators",
@@ -305,6 +312,7 @@ function withPlacedBox(
   product: Record<string, unknown>,
   index: number | undefined,
   placed: { serverId: string; gatewayUrl: string } | undefined,
+  bootstrapSha256: string | undefined,
 ): Record<string, unknown> {
   if (index === undefined || !placed || !Array.isArray(product.boxes)) return product;
   const boxes = (product.boxes as unknown[]).map((box, i) => {
@@ -315,37 +323,56 @@ function withPlacedBox(
       ...b,
       serverId: placed.serverId,
       gateway: { ...gateway, url: gateway.url ?? placed.gatewayUrl },
-      // apply() stores the box's bootstrap user_data in OBS for the rebootstrap rung.
+      // apply() stores the box's bootstrap user_data in OBS for the rebootstrap rung; its hash
+      // lives here, in the functions' configuration, where neither function can change it.
       bootstrapStored: true,
+      ...(bootstrapSha256 ? { bootstrapSha256 } : {}),
     };
   });
   return { ...product, boxes };
 }
 
-/**
- * The rebootstrap rung reinstalls the box with its bootstrap user_data. At ~27 KB of base64 it
- * cannot live in the function's 2–4 KB of env, so it goes to OBS next to the box's state.
- */
-async function storeBootstrap(ctx: CommandContext, config: Config): Promise<StepResult> {
+interface RenderedBootstrap {
+  box: string;
+  base64: string;
+  sha256: string;
+}
+
+/** The server box's user_data, or undefined when this deployment has no server box (yet). */
+function renderBootstrapFor(ctx: CommandContext, config: Config): RenderedBootstrap | undefined {
   const index = ctx.deployment.serverBox;
   const box = index === undefined ? undefined : config.boxes[index];
-  const resource = box
-    ? `${config.state.bucket}/${bootstrapKey(config.state.prefix, box.name)}`
-    : "-";
-  if (!box)
-    return {
-      step: "bootstrap user_data",
-      resource,
-      result: "skipped",
-      detail: "no box on the created server",
-    };
+  if (!box) return undefined;
   const { base64 } = renderUserData({
     box,
     telegramApiRoot: config.alerts.apiRoot,
     options: ctx.deployment.bootstrap,
   });
+  return { box: box.name, base64, sha256: userDataSha256(base64) };
+}
+
+/**
+ * The rebootstrap rung reinstalls the box with its bootstrap user_data. At ~27 KB of base64 it
+ * cannot live in the function's 4 KB of env, so it goes to OBS next to the box's state, written
+ * with the operator's credentials only (no function agency may write bootstrap/), and the
+ * functions check it against the hash in their configuration before a reinstall.
+ */
+async function storeBootstrap(
+  ctx: CommandContext,
+  config: Config,
+  bootstrap: RenderedBootstrap | undefined,
+): Promise<StepResult> {
+  if (!bootstrap)
+    return {
+      step: "bootstrap user_data",
+      resource: "-",
+      result: "skipped",
+      detail: "no box on the created server",
+    };
+  const { base64 } = bootstrap;
+  const key = bootstrapKey(config.state.prefix, bootstrap.box);
+  const resource = `${config.state.bucket}/${key}`;
   const obs = await ctx.cloud.obs();
-  const key = bootstrapKey(config.state.prefix, box.name);
   const existing = await obs.getText(config.state.bucket, key);
   if (existing.found && existing.text === base64) {
     return {

@@ -117,16 +117,35 @@ export const functionsSpecSchema = z
   })
   .strict();
 
+/** Agency names; the policies are infra/iam/watchdog-agency-policy.json and receiver-…. */
+export const DEFAULT_AGENCIES = {
+  watchdog: "clawwatch-watchdog",
+  receiver: "clawwatch-receiver",
+} as const;
+
+const agencyName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
+
 export const deploymentSchema = z
   .object({
     region: z.string().min(1).default("cn-north-4"),
     /** Or HUAWEICLOUD_PROJECT_ID in the environment. */
     projectId: z.string().min(1).optional(),
-    /** The IAM agency the functions run as (see infra/iam/clawwatch-agency-policy.json). */
+    /** Replaced by `agencies`: one agency for both functions gave the receiver the watchdog's rights. */
     agency: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
-      .default("clawwatch-agency"),
+      .unknown()
+      .refine(
+        (value) => value === undefined,
+        "one agency per function now: set agencies.watchdog and agencies.receiver (infra/iam/README.md)",
+      )
+      .optional(),
+    /** The IAM agency each function runs as (infra/iam/<function>-agency-policy.json). */
+    agencies: z
+      .object({
+        watchdog: agencyName.default(DEFAULT_AGENCIES.watchdog),
+        receiver: agencyName.default(DEFAULT_AGENCIES.receiver),
+      })
+      .strict()
+      .prefault({}),
     server: serverSpecSchema,
     functions: functionsSpecSchema.prefault({}),
     /** Passed to the bootstrap renderer (e.g. the pinned openclaw version). */
@@ -152,7 +171,7 @@ export interface LocalOverrides {
 export interface Deployment {
   readonly region: string;
   readonly projectId: string;
-  readonly agency: string;
+  readonly agencies: { readonly watchdog: string; readonly receiver: string };
   readonly server: ServerSpec;
   readonly securityGroupName: string;
   readonly functions: FunctionsSpec;
@@ -268,7 +287,7 @@ function deployment(
 ): Deployment {
   return {
     ...parts,
-    agency: file.agency,
+    agencies: file.agencies,
     server: file.server,
     securityGroupName: file.server.securityGroup ?? `${file.server.name}-sg`,
     functions: file.functions,

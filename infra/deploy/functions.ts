@@ -562,7 +562,7 @@ function deployError(what: string, error: unknown): DeployError {
     ? `HTTP ${String(e.httpStatusCode)} ${e.errorCode ?? ""} ${e.errorMsg ?? ""}`.trim()
     : (e.errorMsg ?? e.message ?? "unreachable");
   const advice = /agency/i.test(e.errorMsg ?? "")
-    ? "; attach infra/iam/clawwatch-agency-policy.json to that agency (infra/iam/README.md)"
+    ? "; attach infra/iam/<function>-agency-policy.json to that agency (infra/iam/README.md)"
     : Number(e.httpStatusCode) === 401 || Number(e.httpStatusCode) === 403
       ? "; check HUAWEICLOUD_SDK_AK/SK and that the user may manage FunctionGraph in this project"
       : "";

@@ -5,7 +5,7 @@ import { controlRequest, startControl } from "./control";
 import { type GuestKind, startEcs } from "./ecs";
 import { startFunctionGraph } from "./functiongraph";
 import type { Listening } from "./http";
-import { Iam, iamControl, LOCAL_AGENCY, repositoryAgencyPolicy } from "./iam";
+import { Iam, iamControl, repositoryAgencies } from "./iam";
 import { startMaas } from "./maas";
 import { startObs } from "./obs";
 import { type LocalService, timeScale } from "./service";
@@ -30,8 +30,8 @@ export interface LocalCloudOptions {
   guest?: GuestKind;
   /**
    * IAM agencies (name → policy documents) the functions may run as. Default: the repository's
-   * agency policy (infra/iam/clawwatch-agency-policy.json) as `clawwatch-agency`, for the state
-   * bucket. Every call a function makes with its agency key is checked against these.
+   * agency policies (infra/iam/{watchdog,receiver}-agency-policy.json) as `clawwatch-watchdog`
+   * and `clawwatch-receiver`, for the state bucket. Every call a function makes with its agency key is checked against these.
    */
   agencies?: Record<string, readonly unknown[]>;
 }
@@ -96,7 +96,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const time = timeScale(options.timeScale ?? 1);
   const ports = options.ports ?? {};
   const iam = new Iam();
-  const agencies = options.agencies ?? { [LOCAL_AGENCY]: [repositoryAgencyPolicy(BUCKET)] };
+  const agencies = options.agencies ?? repositoryAgencies(BUCKET);
   for (const [name, policies] of Object.entries(agencies)) iam.setAgency(name, policies);
   const boxCount = options.boxes ?? 1;
   const guest = guestKind(options.guest);

@@ -113,18 +113,32 @@ function randomKey(prefix: string, bytes = 16): string {
   return `${prefix}${randomBytes(bytes).toString("hex").toUpperCase()}`;
 }
 
-/** The agency local deployments run their functions as (the deployment file's default too). */
-export const LOCAL_AGENCY = "clawwatch-agency";
+/** The agencies local deployments run their functions as, one per function as on Huawei Cloud. */
+export const LOCAL_AGENCIES = { watchdog: "clawwatch-watchdog", receiver: "clawwatch-receiver" };
+/** The watchdog's agency (the deployment file's default too). */
+export const LOCAL_AGENCY = LOCAL_AGENCIES.watchdog;
 
 /**
- * The agency policy the repository tells operators to create (infra/iam), with its
- * `<state-bucket>` placeholder filled in: the local cloud enforces exactly what a real
- * deployment grants.
+ * The agency policy the repository tells operators to create (infra/iam/<fn>-agency-policy.json),
+ * with `<state-bucket>` filled in. The local cloud makes its boxes and servers as tests go, so
+ * `<box>` and `<server-id>` become `*`: every other line is enforced exactly as a real deployment
+ * grants it (the Deny on the receiver's prefixes included).
  */
-export function repositoryAgencyPolicy(bucket: string): unknown {
-  const file = new URL("../iam/clawwatch-agency-policy.json", import.meta.url);
-  const text = readFileSync(file, "utf8").replaceAll("<state-bucket>", bucket);
+export function repositoryAgencyPolicy(bucket: string, fn: keyof typeof LOCAL_AGENCIES): unknown {
+  const file = new URL(`../iam/${fn}-agency-policy.json`, import.meta.url);
+  const text = readFileSync(file, "utf8")
+    .replaceAll("<state-bucket>", bucket)
+    .replaceAll("<box>", "*")
+    .replaceAll("<server-id>", "*");
   return JSON.parse(text) as unknown;
+}
+
+/** Both functions' agencies with the repository's policies, for the local cloud's IAM. */
+export function repositoryAgencies(bucket: string): Record<string, readonly unknown[]> {
+  return {
+    [LOCAL_AGENCIES.watchdog]: [repositoryAgencyPolicy(bucket, "watchdog")],
+    [LOCAL_AGENCIES.receiver]: [repositoryAgencyPolicy(bucket, "receiver")],
+  };
 }
 
 /**

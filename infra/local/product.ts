@@ -6,9 +6,9 @@ import { type DedicatedGateway, lookupGateway } from "../deploy/apig";
 import { ensureTimer, type Target, upsertFunction } from "../deploy/functions";
 import type { Endpoints } from "./cloud";
 
-export { LOCAL_AGENCY } from "./iam";
+export { LOCAL_AGENCIES, LOCAL_AGENCY } from "./iam";
 
-import { LOCAL_AGENCY } from "./iam";
+import { LOCAL_AGENCIES, LOCAL_AGENCY } from "./iam";
 
 /** Sections of the product config a local deployment may override (tests, the demo). */
 export interface ConfigOverrides {
@@ -143,7 +143,7 @@ export function localDeploymentConfig(e: Endpoints, options: LocalDeploymentOpti
   const file = {
     region: e.region,
     projectId: e.projectId,
-    agency: LOCAL_AGENCY,
+    agencies: LOCAL_AGENCIES,
     server: {
       name: options.serverName ?? LOCAL_SERVER_NAME,
       flavor: "s6.large.2",

@@ -17,6 +17,7 @@ import { ShowJobRequest } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/ShowJo
 import { ShowServerRequest } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/ShowServerRequest";
 import { ComputeError } from "../errors";
 import { SERVER_STATUSES, type ServerStatus } from "../probes/types";
+import { BODY_LIMITS, describeBytes } from "../runtime/bounded-body";
 import type { Compute, JobInfo, JobStatus, ServerInfo } from "./compute";
 import { createEcsClient, type EcsClientOptions } from "./ecs-client";
 
@@ -168,9 +169,14 @@ async function withRetry(
 function toComputeError(what: string, error: unknown): ComputeError {
   const e = error as SdkError;
   const status = e.httpStatusCode;
-  const summary = status
-    ? `HTTP ${status} ${e.errorCode ?? ""} ${e.errorMsg ?? ""}`.trim()
-    : (e.errorMsg ?? e.message ?? "unreachable");
+  const said = e.errorMsg ?? e.message ?? "unreachable";
+  // axios stopped reading past BODY_LIMITS.ecs (see huawei-sdk.ts sdkOptions).
+  const tooLarge = /maxContentLength size of \d+ exceeded/.test(said);
+  const summary = tooLarge
+    ? `answer too large: more than ${describeBytes(BODY_LIMITS.ecs)}, cut off unread`
+    : status
+      ? `HTTP ${status} ${e.errorCode ?? ""} ${e.errorMsg ?? ""}`.trim()
+      : said;
   const advice =
     status === 401 || status === 403
       ? "check the function agency's ECS permissions"

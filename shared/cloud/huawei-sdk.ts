@@ -23,10 +23,19 @@ export function basicCredentials(auth: HuaweiAuth): BasicCredentials {
 
 /**
  * Client options every Huawei SDK client gets: a fixed User-Agent (so the SDK does not write
- * ~/.huaweicloud/application_id) and a timeout (the SDK's default is none).
+ * ~/.huaweicloud/application_id), a timeout (the SDK's default is none) and, when given, a cap
+ * on answer and request bodies (the SDK sets axios' maxContentLength to Infinity). Past the cap
+ * axios stops reading and the call fails ("maxContentLength size of N exceeded").
  */
-export function sdkOptions(timeoutMs: number) {
-  return { customUserAgent: "clawwatch/0.1", axiosRequestConfig: { timeout: timeoutMs } };
+export function sdkOptions(timeoutMs: number, maxBodyBytes?: number) {
+  const limits =
+    maxBodyBytes === undefined
+      ? {}
+      : { maxContentLength: maxBodyBytes, maxBodyLength: maxBodyBytes };
+  return {
+    customUserAgent: "clawwatch/0.1",
+    axiosRequestConfig: { timeout: timeoutMs, ...limits },
+  };
 }
 
 /** An endpoint with a trailing slash breaks the SDK's signature (it signs `//v1/...`). */
@@ -55,6 +64,8 @@ export interface ClientTarget {
   region?: string;
   /** Per request; the SDK's own default is no timeout at all. */
   timeoutMs?: number;
+  /** Longest answer (and request) body; default: the service's own cap, or none. */
+  maxBodyBytes?: number;
 }
 
 /**
@@ -67,10 +78,13 @@ export function buildSdkClient<T>(
   target: ClientTarget,
   regions: { valueOf(id: string): Region },
   defaultTimeoutMs: number,
+  defaultMaxBodyBytes?: number,
 ): T {
   const configured = builder
     .withCredential(basicCredentials(target.auth))
-    .withOptions(sdkOptions(target.timeoutMs ?? defaultTimeoutMs));
+    .withOptions(
+      sdkOptions(target.timeoutMs ?? defaultTimeoutMs, target.maxBodyBytes ?? defaultMaxBodyBytes),
+    );
   let client: T;
   if (target.endpoint) {
     client = configured.withEndpoint(normaliseEndpoint(target.endpoint)).build();

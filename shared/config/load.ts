@@ -51,8 +51,13 @@ function readRawConfig(env: Lookup): unknown {
     : [file as string, readConfigFile(file as string)];
   try {
     return JSON.parse(text);
-  } catch (cause) {
-    throw new ConfigError([`${source} is not valid JSON: ${(cause as Error).message}`], { cause });
+  } catch (error) {
+    // V8's message quotes the text around the mistake, and the config holds secrets: say where
+    // only, and keep the original error (and its quote) out of the chain.
+    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new ConfigError([
+      `${source} is not valid JSON${at === undefined ? "" : ` (near character ${at})`}: check its quotes, commas and brackets`,
+    ]);
   }
 }
 

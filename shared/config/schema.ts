@@ -45,6 +45,12 @@ export const boxSchema = z.object({
    */
   bootstrapUserData: z.optional(z.string()),
   bootstrapStored: z._default(z.boolean(), false),
+  /**
+   * sha256 (hex) of the stored user_data, recorded by `infra deploy` in the functions' own
+   * environment, which neither function can rewrite: a reinstall whose OBS copy does not match
+   * is refused (the functions can write OBS, not their configuration).
+   */
+  bootstrapSha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/, "a sha256 in hex"))),
 });
 
 export const alertsSchema = z.object({

@@ -1,6 +1,6 @@
 import type { AlertsConfig } from "../config/schema";
 import type { Logger } from "../runtime/logger";
-import { createRedactor, type Redactor } from "../runtime/redact";
+import { createRedactor, type Redactor, redactDeep } from "../runtime/redact";
 import { BotApiError, BotTransportError, createBotApi } from "../telegram";
 import { type Notifier, type OutgoingMessage, TelegramSendError } from "./port";
 import { type RenderedMessage, renderNotification } from "./render";
@@ -8,6 +8,11 @@ import { type RenderedMessage, renderNotification } from "./render";
 export interface TelegramNotifierOptions {
   alerts: Pick<AlertsConfig, "botToken" | "chatId" | "apiRoot">;
   log: Logger;
+  /**
+   * The invocation's redactor: every text sent (alerts, replies, edits, callback answers) passes
+   * it, a notification before it is rendered to HTML, so no escape can hide a secret from it.
+   */
+  redact: Redactor;
   /** Per request; the call is aborted after it. Default 10 s. */
   fetchTimeoutMs?: number;
   /**
@@ -55,7 +60,22 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
   const timeoutMs = options.fetchTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const api = createBotApi({ token: alerts.botToken, apiRoot: alerts.apiRoot, timeoutMs });
   // The client already keeps the token out of its errors; this guards anything else thrown.
-  const redact = createRedactor([alerts.botToken, encodeURIComponent(alerts.botToken)]);
+  const tokenRedact = createRedactor([alerts.botToken]);
+  const redact: Redactor = (text) => options.redact(tokenRedact(text));
+  const clean = (message: RenderedMessage): RenderedMessage => ({
+    // The redactor writes "<redacted>": escape it, or Telegram rejects the HTML.
+    html: redact(message.html).replace(/<(redacted[a-z-]*)>/g, "&lt;$1&gt;"),
+    text: redact(message.text),
+    ...(message.keyboard === undefined
+      ? {}
+      : {
+          keyboard: {
+            inline_keyboard: message.keyboard.inline_keyboard.map((row) =>
+              row.map((button) => ({ ...button, text: redact(button.text) })),
+            ),
+          },
+        }),
+  });
   const call = createCaller({
     log,
     redact,
@@ -64,7 +84,8 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
     sleep: options.sleep ?? sleep,
   });
 
-  const post = async (message: RenderedMessage, postOptions: PostOptions = {}) => {
+  const post = async (raw: RenderedMessage, postOptions: PostOptions = {}) => {
+    const message = clean(raw);
     const chatId = postOptions.chatId ?? alerts.chatId;
     const replyTo = postOptions.replyToMessageId;
     const sent = await call("sendMessage", true, (plain) =>
@@ -86,12 +107,14 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
     async send(outgoing) {
       const { box, notification } = outgoing;
       const replyToMessageId = outgoing.replyToMessageId ?? notification.replyToMessageId;
-      const messageId = await post(renderNotification(box, notification), { replyToMessageId });
+      const safe = redactDeep(redact, notification);
+      const messageId = await post(renderNotification(box, safe), { replyToMessageId });
       log.debug("alert sent to Telegram", { box, notificationId: notification.id, messageId });
       return { via: "telegram", messageId };
     },
     post,
-    async editMessage(messageId, message, editOptions = {}) {
+    async editMessage(messageId, raw, editOptions = {}) {
+      const message = clean(raw);
       const chatId = editOptions.chatId ?? alerts.chatId;
       try {
         await call("editMessageText", true, (plain) =>
@@ -116,7 +139,7 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
       await call("answerCallbackQuery", false, () =>
         api.answerCallbackQuery({
           callback_query_id: callbackQueryId,
-          ...(answer.text === undefined ? {} : { text: answer.text.slice(0, 200) }),
+          ...(answer.text === undefined ? {} : { text: redact(answer.text).slice(0, 200) }),
           ...(answer.showAlert === undefined ? {} : { show_alert: answer.showAlert }),
         }),
       );
@@ -263,6 +286,8 @@ function describeTransport(error: unknown, redact: Redactor, timeoutMs: number):
       return `HTTP ${error.status ?? "?"}, and the answer was not JSON: an error page from Telegram's front end or a proxy`;
     case "bad-url":
       return "alerts.apiRoot is not an http(s) URL";
+    case "too-large":
+      return `HTTP ${error.status ?? "?"}, and the answer was longer than any Bot API answer: check alerts.apiRoot`;
     case "network":
       return error.code
         ? `network error ${error.code}`

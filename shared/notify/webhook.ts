@@ -1,6 +1,6 @@
 import { NotifyError } from "../errors";
 import type { Logger } from "../runtime/logger";
-import { createRedactor } from "../runtime/redact";
+import { createRedactor, type Redactor, redactDeep } from "../runtime/redact";
 import { isTelegramUnreachable, type Notifier, type OutgoingMessage } from "./port";
 
 /**
@@ -15,6 +15,8 @@ export interface WebhookNotifierOptions {
   timeoutMs?: number;
   /** Epoch ms for `at`; default Date.now. */
   now?: () => number;
+  /** The invocation's redactor: the body's texts pass it before they are serialised. */
+  redact: Redactor;
 }
 
 /** What the secondary webhook receives. Plain facts only: no tokens, no ids of the chat. */
@@ -72,7 +74,7 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): Notifier
         response = await fetch(options.url, {
           method: "POST",
           headers: { "content-type": "application/json", "user-agent": "clawwatch" },
-          body: JSON.stringify(webhookBody(message, now())),
+          body: JSON.stringify(redactDeep(options.redact, webhookBody(message, now()))),
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {
@@ -82,8 +84,9 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): Notifier
           { cause: new Error(redact(errorText(error)).slice(0, 300)) },
         );
       }
-      // Drain the body so the connection is released; its content is not ours to log.
-      await response.arrayBuffer().catch(() => undefined);
+      // Its content is not ours to read or log: cancelling releases the connection without
+      // taking in whatever the webhook sends back (it could be endless).
+      await response.body?.cancel().catch(() => undefined);
       if (!response.ok) {
         throw new WebhookSendError(
           `${WHERE} answered ${response.status}: check that it accepts a JSON POST.`,

@@ -1,4 +1,10 @@
 import { performance } from "node:perf_hooks";
+import {
+  type AnswerTooLargeError,
+  BODY_LIMITS,
+  readBoundedText,
+  tooLargeIn,
+} from "../runtime/bounded-body";
 import { elapsedSince, hostOf, networkReason, safeDetail, withOneRetry } from "./http";
 import type { GatewayResult } from "./types";
 
@@ -56,11 +62,24 @@ async function ask(options: GatewayProbeOptions): Promise<Verdict> {
       signal: AbortSignal.timeout(options.timeoutMs),
     });
     // Inside the same signal: a gateway that sends headers and then hangs is still a hang.
-    body = await response.text();
+    body = await readBoundedText(response, BODY_LIMITS.gateway);
   } catch (error) {
+    const tooLarge = tooLargeIn(error);
+    if (tooLarge) return oversized(tooLarge, where);
     return unreachable(error, where, options.timeoutMs);
   }
   return judge(response.status, response.headers.get("content-type") ?? "", body, where);
+}
+
+/**
+ * A /readyz answer past the cap is no OpenClaw verdict: a 5xx one is the box failing, anything
+ * else is something other than the gateway at that URL (a proxy, a file server) to look at.
+ */
+function oversized(error: AnswerTooLargeError, where: string): Verdict {
+  const what = `${where}/readyz: ${error.message}`;
+  return error.status !== undefined && error.status >= 500
+    ? down(error.status, what)
+    : misconfigured(`${what}; not an OpenClaw gateway answer: check gateway.url`, error.status);
 }
 
 function unreachable(error: unknown, where: string, timeoutMs: number): Verdict {

@@ -9,6 +9,12 @@ import OpenAI, {
   PermissionDeniedError,
   RateLimitError,
 } from "openai";
+import {
+  AnswerTooLargeError,
+  BODY_LIMITS,
+  boundedFetch,
+  tooLargeIn,
+} from "../runtime/bounded-body";
 import { elapsedSince, networkReason, safeDetail, withOneRetry } from "./http";
 import type { MaasResult } from "./types";
 
@@ -61,6 +67,8 @@ async function attempt(options: MaasProbeOptions): Promise<MaasResult> {
       maxRetries: 0,
       timeout: options.timeoutMs,
       logLevel: "off",
+      // The client reads bodies itself: this cuts any answer off past the cap.
+      fetch: boundedFetch(BODY_LIMITS.maas),
     });
     verdict = await check(client, options);
   } catch (error) {
@@ -122,8 +130,29 @@ async function complete(client: OpenAI, options: MaasProbeOptions, why: string):
 
 class NotAnOpenAiApiError extends Error {}
 
+/**
+ * The OpenAI client reads an error answer's body with `.text().catch(e => e.message)`, so a
+ * capped error body reaches us only as the message of an APIError.
+ */
+function tooLargeText(error: unknown): AnswerTooLargeError | undefined {
+  if (!(error instanceof APIError) || !/answer too large/.test(error.message)) return undefined;
+  return new AnswerTooLargeError(BODY_LIMITS.maas, error.status);
+}
+
 function classify(error: unknown, checked: Step, options: MaasProbeOptions): Verdict {
   const what = checked === "models" ? "/models" : "the completion";
+  const tooLarge = tooLargeIn(error) ?? tooLargeText(error);
+  if (tooLarge) {
+    // Not the OpenAI API's answer at that size: a 5xx is MaaS failing, else the URL is wrong.
+    return tooLarge.status !== undefined && tooLarge.status >= 500
+      ? down(checked, `${what}: ${tooLarge.message}`, false)
+      : {
+          status: "not-found",
+          detail: `${what}: ${tooLarge.message}`,
+          hint: MAAS_HINTS.baseUrl,
+          checked,
+        };
+  }
   if (
     error instanceof APIConnectionTimeoutError ||
     error instanceof APIUserAbortError ||

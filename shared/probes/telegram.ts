@@ -132,6 +132,9 @@ function transportFailure(error: BotTransportError, method: string, timeoutMs: n
         status: "down",
         detail: `${method} could not be sent: the Bot API root is not an http(s) URL`,
       };
+    case "too-large":
+      // Something answered, far more than Telegram ever sends: the network path works.
+      return { status: "down", detail: error.message };
     case "network": {
       // The transport failed before Telegram said a word: only its code is shown.
       const reason =

@@ -1,6 +1,5 @@
-import { type Config, secretsOf } from "../config";
+import type { Config } from "../config";
 import type { RenderedMessage } from "../notify/render";
-import { createRedactor } from "../runtime/redact";
 import { checkAccess } from "./access";
 import { splitCommand } from "./commands";
 import { onButton, onCommand } from "./dispatch";
@@ -40,7 +39,6 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   const { config } = options;
   const clock = options.clock ?? Date.now;
   const settings: ReceiverSettings = { ...DEFAULT_SETTINGS, ...options.settings };
-  const redact = createRedactor(secretsOf(config));
   const recent = new RecentIds();
   const locks = new Map<string, Promise<unknown>>();
   let botUsername: string | undefined;
@@ -178,6 +176,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   ): Turn {
     const chatId = incoming.chat.id;
     let answered = false;
+    const { redact } = invocation;
     const clean = (message: RenderedMessage): RenderedMessage => ({
       ...message,
       // The redactor writes "<redacted>": escape it, or Telegram rejects the HTML.

@@ -2,6 +2,7 @@ import type { AlertsConfig } from "../config";
 import type { RenderedMessage } from "../notify/render";
 import { createTelegramNotifier } from "../notify/telegram";
 import type { Logger } from "../runtime/logger";
+import type { Redactor } from "../runtime/redact";
 import { createBotApi } from "../telegram";
 
 /** What the receiver says in the alert chat, through the alert bot. Failures reject. */
@@ -25,6 +26,8 @@ export interface ChatPort {
 export interface TelegramChatOptions {
   alerts: Pick<AlertsConfig, "botToken" | "chatId" | "apiRoot">;
   log: Logger;
+  /** The invocation's redactor, for every text the chat sends. */
+  redact: Redactor;
   /** Per request. Default 5 s: the answer has to fit in the webhook's time. */
   fetchTimeoutMs?: number;
 }
@@ -38,6 +41,7 @@ export function createTelegramChat(options: TelegramChatOptions): ChatPort {
   const notifier = createTelegramNotifier({
     alerts: options.alerts,
     log: options.log,
+    redact: options.redact,
     fetchTimeoutMs: timeoutMs,
     maxRetryAfterSeconds: 2,
   });

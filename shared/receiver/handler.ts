@@ -1,4 +1,5 @@
 import type { ApigEvent, ApigResult } from "../runtime/context";
+import { redactDeep } from "../runtime/redact";
 import { apigResult, requestFromApig } from "./apig";
 import type { Receiver } from "./app";
 import type { Invocation } from "./ports";
@@ -9,5 +10,6 @@ export async function handleApigEvent(
   event: ApigEvent | null | undefined,
   invocation: Invocation,
 ): Promise<ApigResult> {
-  return apigResult(await receiver.handle(requestFromApig(event), invocation));
+  const response = await receiver.handle(requestFromApig(event), invocation);
+  return apigResult(redactDeep(invocation.redact, response));
 }

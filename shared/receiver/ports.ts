@@ -3,6 +3,7 @@ import type { BoxConfig, Config } from "../config";
 import type { RenderedMessage } from "../notify/render";
 import type { Operator } from "../policy/types";
 import type { Logger } from "../runtime/logger";
+import type { Redactor } from "../runtime/redact";
 import type { StateStore } from "../state/port";
 import type { CycleReport } from "../watchdog/cycle";
 import type { ChatPort } from "./chat";
@@ -24,6 +25,11 @@ export interface ReceiverServices {
 export interface Invocation {
   requestId: string;
   log: Logger;
+  /**
+   * Built once per invocation from the config's secrets and the agency's temporary keys: every
+   * reply, edit and handler result passes it.
+   */
+  redact: Redactor;
   /** Milliseconds before the function is stopped. */
   remainingMs: () => number;
   services: () => Promise<ReceiverServices>;

@@ -1,10 +1,10 @@
 import type { BoxConfig, Config } from "../config";
 import type { FunctionContext } from "../runtime/context";
 import type { Logger } from "../runtime/logger";
-import { createObsClient } from "../state/obs-client";
+import { type Redactor, redactDeep } from "../runtime/redact";
 import { createObsStateStore } from "../state/obs-store";
 import type { CycleReport } from "../watchdog/cycle";
-import { authFrom, buildCycleDeps, lazyCompute, obsEndpoint } from "../watchdog/deps";
+import { authFrom, buildCycleDeps, createObjects, lazyCompute } from "../watchdog/deps";
 import { runFleet } from "../watchdog/fleet";
 import type { CycleDeps } from "../watchdog/ports";
 import { createTelegramChat } from "./chat";
@@ -20,24 +20,22 @@ export async function buildReceiverServices(
   config: Config,
   context: FunctionContext,
   log: Logger,
+  redact: Redactor,
 ): Promise<ReceiverServices> {
   const auth = authFrom(context, config);
-  const client = await createObsClient({
-    server: obsEndpoint(config),
-    ak: auth.ak,
-    sk: auth.sk,
-    ...(auth.securityToken ? { securityToken: auth.securityToken } : {}),
-  });
+  // Commands, events, the ledger and confirmation records: every write passes the redactor.
+  const client = await createObjects(config, auth, redact);
   const { bucket, prefix } = config.state;
   let cycleDeps: Promise<CycleDeps> | undefined;
   return {
-    store: createObsStateStore({ client, bucket, prefix }),
+    // Its audit events go to operator-events/: the receiver's agency cannot write events/.
+    store: createObsStateStore({ client, bucket, prefix, writer: "receiver" }),
     ledger: createObsLedger({ client, bucket, prefix }),
-    chat: createTelegramChat({ alerts: config.alerts, log }),
+    chat: createTelegramChat({ alerts: config.alerts, log, redact }),
     compute: lazyCompute(config, auth),
     diagnose: async (box) => {
-      cycleDeps ??= buildCycleDeps(config, context, log);
-      return diagnoseOne(box, await cycleDeps);
+      cycleDeps ??= buildCycleDeps(config, context, log, redact);
+      return redactDeep(redact, await diagnoseOne(box, await cycleDeps));
     },
   };
 }
@@ -52,12 +50,18 @@ export async function diagnoseOne(box: BoxConfig, deps: CycleDeps): Promise<Cycl
   return report;
 }
 
-/** One APIG invocation's view of the FunctionGraph context. */
-export function invocationFrom(context: FunctionContext, config: Config, log: Logger): Invocation {
+/** One APIG invocation's view of the FunctionGraph context, with its redactor. */
+export function invocationFrom(
+  context: FunctionContext,
+  config: Config,
+  log: Logger,
+  redact: Redactor,
+): Invocation {
   return {
     requestId: context.getRequestID(),
     log,
+    redact,
     remainingMs: () => context.getRemainingTimeInMilliSeconds(),
-    services: () => buildReceiverServices(config, context, log),
+    services: () => buildReceiverServices(config, context, log, redact),
   };
 }

@@ -15,6 +15,8 @@ export interface Logger {
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface JsonLoggerOptions {
+  /** The invocation's redactor; wins over `secrets`. */
+  redact?: Redactor;
   secrets?: readonly string[];
   level?: LogLevel;
   write?: (line: string) => void;
@@ -24,7 +26,7 @@ export interface JsonLoggerOptions {
 
 /** One JSON object per line (FunctionGraph ships stdout to LTS); every line passes the redactor. */
 export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
-  const redact = createRedactor(options.secrets ?? []);
+  const redact = options.redact ?? createRedactor(options.secrets ?? []);
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const now = options.now ?? (() => new Date());
   return build(redact, ORDER[options.level ?? "info"], write, now, options.fields ?? {});

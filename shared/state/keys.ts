@@ -11,12 +11,34 @@ export function commandKey(prefix: string, box: string, at: number, id: string):
   return `${commandsPrefix(prefix, box)}${stamp(at)}-${safe(id)}.json`;
 }
 
-export function eventsPrefix(prefix: string, box: string, day?: string): string {
-  return `${prefix}/${box}/events/${day ? `${day}/` : ""}`;
+/**
+ * Who writes an audit folder: the watchdog writes `events/`, the receiver `operator-events/`, so
+ * each function's agency may write only its own folder and the watchdog's audit trail (what the
+ * budget is rebuilt from) cannot be forged from the internet-facing receiver.
+ */
+export type EventsWriter = "watchdog" | "receiver";
+export const EVENTS_FOLDERS: Readonly<Record<EventsWriter, string>> = {
+  watchdog: "events",
+  receiver: "operator-events",
+};
+
+export function eventsPrefix(
+  prefix: string,
+  box: string,
+  day?: string,
+  writer: EventsWriter = "watchdog",
+): string {
+  return `${prefix}/${box}/${EVENTS_FOLDERS[writer]}/${day ? `${day}/` : ""}`;
 }
 
-export function eventKey(prefix: string, box: string, at: number, id: string): string {
-  return `${eventsPrefix(prefix, box, dayOf(at))}${stamp(at)}-${safe(id)}.json`;
+export function eventKey(
+  prefix: string,
+  box: string,
+  at: number,
+  id: string,
+  writer: EventsWriter = "watchdog",
+): string {
+  return `${eventsPrefix(prefix, box, dayOf(at), writer)}${stamp(at)}-${safe(id)}.json`;
 }
 
 /** The box's bootstrap user_data (base64), put there by `infra deploy`. */

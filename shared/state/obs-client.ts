@@ -1,5 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  type AnswerTooLargeError,
+  BODY_LIMITS,
+  readBoundedText,
+  tooLargeIn,
+} from "../runtime/bounded-body";
+import {
   encodeKey,
   endpointOf,
   type ObsCredentials,
@@ -36,6 +42,11 @@ export interface ObsClientOptions {
   /** Keys per listObjects page (1-1000); lower it only to exercise pagination. */
   readonly listPageSize?: number;
   /**
+   * Longest answer body read, object or list page (default BODY_LIMITS.obs). A longer one is cut
+   * off and fails with an ObsError of kind "too-large"; it is not retried.
+   */
+  readonly maxBodyBytes?: number;
+  /**
    * Default: the global fetch. Tests pass one with their own dispatcher, e.g. to resolve
    * `<bucket>.obs.<domain>` to 127.0.0.1.
    */
@@ -71,7 +82,7 @@ export interface ObsClient {
   close(): void;
 }
 
-export type ObsErrorKind = "http" | "network" | "timeout" | "config";
+export type ObsErrorKind = "http" | "network" | "timeout" | "config" | "too-large";
 
 export interface ObsErrorDetails {
   readonly kind: ObsErrorKind;
@@ -133,6 +144,7 @@ interface Settings {
   readonly maxRetryCount: number;
   readonly retryDelayMs: number;
   readonly listPageSize: number;
+  readonly maxBodyBytes: number;
 }
 
 function checkOptions(options: ObsClientOptions): Settings {
@@ -176,6 +188,10 @@ function checkOptions(options: ObsClientOptions): Settings {
   if (!Number.isInteger(listPageSize) || listPageSize < 1 || listPageSize > 1000) {
     throw problem("listPageSize must be a whole number from 1 to 1000");
   }
+  const maxBodyBytes = options.maxBodyBytes ?? BODY_LIMITS.obs;
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) {
+    throw problem("maxBodyBytes must be a whole number of bytes >= 1");
+  }
   return {
     endpoint: endpointOf(url),
     host: url.host,
@@ -183,6 +199,7 @@ function checkOptions(options: ObsClientOptions): Settings {
     maxRetryCount,
     retryDelayMs,
     listPageSize,
+    maxBodyBytes,
   };
 }
 
@@ -203,7 +220,10 @@ interface Answer {
 }
 
 type Accept = (answer: Answer) => boolean;
-type Outcome = { answer: Answer } | { failure: unknown; timedOut: boolean };
+type Outcome =
+  | { answer: Answer }
+  | { failure: unknown; timedOut: boolean }
+  | { tooLarge: AnswerTooLargeError };
 
 const JSON_TYPE = "application/json";
 const ok200: Accept = (answer) => answer.status === 200;
@@ -322,6 +342,8 @@ class ObsTextClient implements ObsClient {
     const attempts = this.settings.maxRetryCount + 1;
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.attempt(spec);
+      // The same object is as large the second time: not retried.
+      if ("tooLarge" in outcome) throw tooLargeError(operation, outcome.tooLarge, attempt);
       if ("answer" in outcome) {
         const { answer } = outcome;
         if (accept(answer)) return answer;
@@ -346,9 +368,11 @@ class ObsTextClient implements ObsClient {
         ...(request.body === undefined ? {} : { body: request.body }),
         signal,
       });
-      const body = await response.text();
+      const body = await readBoundedText(response, this.settings.maxBodyBytes);
       return { answer: readAnswer(response.status, response.headers, body) };
     } catch (failure) {
+      const tooLarge = tooLargeIn(failure);
+      if (tooLarge) return { tooLarge };
       return { failure, timedOut: signal.aborted };
     }
   }
@@ -441,6 +465,24 @@ function checkKey(operation: Operation, key: string): void {
   throw new ObsError(
     `OBS ${operation.name} not sent: the object key "${key}" is empty or has a "." or ".." segment; use another key`,
     { kind: "config", operation: operation.name, bucket: operation.bucket, key },
+  );
+}
+
+function tooLargeError(
+  operation: Operation,
+  error: AnswerTooLargeError,
+  attempts: number,
+): ObsError {
+  return new ObsError(
+    `OBS ${operation.name} of ${target(operation)} failed: the ${error.message}; nothing in clawwatch's OBS prefix should be that large, so check who wrote it`,
+    {
+      kind: "too-large",
+      operation: operation.name,
+      bucket: operation.bucket,
+      key: operation.key,
+      ...(error.status === undefined ? {} : { status: error.status }),
+      attempts,
+    },
   );
 }
 

@@ -7,6 +7,7 @@ import {
   commandsPrefix,
   corruptKey,
   dayOf,
+  type EventsWriter,
   eventKey,
   eventsPrefix,
   stateKey,
@@ -29,6 +30,8 @@ export interface ObsStateStoreOptions {
   prefix: string;
   /** Clock for the names of moved-aside objects. */
   now?: () => number;
+  /** Whose audit folder appendEvents writes (default the watchdog's); both are read. */
+  writer?: EventsWriter;
 }
 
 const JSON_TYPE = "application/json";
@@ -41,6 +44,7 @@ const JSON_TYPE = "application/json";
 export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
   const { client, bucket, prefix } = options;
   const now = options.now ?? Date.now;
+  const writer = options.writer ?? "watchdog";
   const guard = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -75,7 +79,7 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
           events.map((event) =>
             client.putText(
               bucket,
-              eventKey(prefix, box, event.at, `${event.type}-${randomUUID().slice(0, 8)}`),
+              eventKey(prefix, box, event.at, `${event.type}-${randomUUID().slice(0, 8)}`, writer),
               JSON.stringify(event),
               JSON_TYPE,
             ),
@@ -90,9 +94,24 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
       }),
   };
 
+  /** An object past the client's size cap is data to refuse, not an OBS outage. */
+  async function readCapped(key: string) {
+    try {
+      return await client.getText(bucket, key);
+    } catch (error) {
+      if ((error as { kind?: unknown }).kind === "too-large") return "too-large" as const;
+      throw error;
+    }
+  }
+
   async function loadState(box: string): Promise<LoadResult> {
     const key = stateKey(prefix, box);
-    const got = await client.getText(bucket, key);
+    const got = await readCapped(key);
+    if (got === "too-large") {
+      const movedTo = corruptKey(prefix, box, now());
+      await client.copy(bucket, key, movedTo);
+      return { kind: "corrupt", reason: "the state object is larger than any state", movedTo };
+    }
     if (!got.found) return { kind: "missing" };
     const reason = invalidReason(got.text);
     if (reason === undefined) return { kind: "found", stored: JSON.parse(got.text) as StoredState };
@@ -106,9 +125,9 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
     const commands: PendingCommands["commands"] = [];
     const rejected: string[] = [];
     for (const key of keys) {
-      const got = await client.getText(bucket, key);
-      if (!got.found) continue;
-      const command = parseCommand(got.text);
+      const got = await readCapped(key);
+      if (got !== "too-large" && !got.found) continue;
+      const command = got === "too-large" ? undefined : parseCommand(got.text);
       if (command) commands.push({ key, command });
       else {
         rejected.push(key);
@@ -124,17 +143,19 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
   ): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
     for (let day = 0; day < query.days && events.length < query.limit; day++) {
-      const keys = await client.list(
-        bucket,
-        eventsPrefix(prefix, box, dayOf(query.now - day * 86_400_000)),
+      const date = dayOf(query.now - day * 86_400_000);
+      const folders = await Promise.all(
+        (["watchdog", "receiver"] as const).map((by) =>
+          client.list(bucket, eventsPrefix(prefix, box, date, by)),
+        ),
       );
-      const newest = keys
-        .sort()
-        .reverse()
-        .slice(0, query.limit - events.length);
-      const texts = await Promise.all(newest.map((key) => client.getText(bucket, key)));
+      // Newest first across both folders: the file name starts with the time.
+      const name = (key: string) => key.slice(key.lastIndexOf("/") + 1);
+      const keys = folders.flat().sort((a, b) => name(a).localeCompare(name(b)));
+      const newest = keys.reverse().slice(0, query.limit - events.length);
+      const texts = await Promise.all(newest.map((key) => readCapped(key)));
       for (const got of texts) {
-        if (got.found) {
+        if (got !== "too-large" && got.found) {
           const event = parseEvent(got.text);
           if (event) events.push(event);
         }

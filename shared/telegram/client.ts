@@ -1,3 +1,4 @@
+import { BODY_LIMITS, readBoundedText, tooLargeIn } from "../runtime/bounded-body";
 import { createRedactor, type Redactor } from "../runtime/redact";
 import { BotApiError, type BotErrorParameters, BotTransportError } from "./errors";
 import type {
@@ -74,8 +75,16 @@ export function createBotApi(options: BotApiOptions): BotApi {
         signal,
       });
       status = response.status;
-      text = await response.text();
+      text = await readBoundedText(response, BODY_LIMITS.telegram);
     } catch (error) {
+      const tooLarge = tooLargeIn(error);
+      if (tooLarge) {
+        throw new BotTransportError(`Telegram's answer to ${method} was ${tooLarge.message}`, {
+          method,
+          kind: "too-large",
+          ...(status === undefined ? {} : { status }),
+        });
+      }
       throw transportError(method, error, { redact, timeoutMs, status, timedOut: signal.aborted });
     }
     return readEnvelope<T>(method, status, text, redact);

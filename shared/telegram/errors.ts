@@ -37,9 +37,10 @@ export class BotApiError extends ClawwatchError {
  * - network: no answer at all (refused, reset, DNS, TLS);
  * - timeout: no complete answer within the client's timeout;
  * - not-json: an answer that is not a Bot API envelope (a proxy's HTML 502 page, say);
- * - bad-url: the configured apiRoot is not an http(s) URL, so nothing was sent.
+ * - bad-url: the configured apiRoot is not an http(s) URL, so nothing was sent;
+ * - too-large: an answer longer than any Bot API envelope, cut off unread.
  */
-export type BotTransportFailure = "network" | "timeout" | "not-json" | "bad-url";
+export type BotTransportFailure = "network" | "timeout" | "not-json" | "bad-url" | "too-large";
 
 export interface BotTransportErrorDetails {
   method: string;

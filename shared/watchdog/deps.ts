@@ -8,9 +8,11 @@ import { createWebhookNotifier, withFallback } from "../notify/webhook";
 import { observe } from "../probes/observe";
 import { agencyCredentials, type FunctionContext } from "../runtime/context";
 import type { Logger } from "../runtime/logger";
+import type { Redactor } from "../runtime/redact";
 import { createObsClient } from "../state/obs-client";
 import { createObsStateStore } from "../state/obs-store";
 import type { StateStore } from "../state/port";
+import { redactingObjects } from "../state/redacting";
 import type { CycleDeps } from "./ports";
 
 /** The agency's temporary key for this invocation, or a clear error when the function has none. */
@@ -28,21 +30,35 @@ export function obsEndpoint(config: Config): string {
   return config.cloud.obsEndpoint ?? `https://obs.${config.cloud.region}.myhuaweicloud.com`;
 }
 
-export async function createStore(config: Config, auth: HuaweiAuth): Promise<StateStore> {
+/** The OBS objects of this invocation; everything written passes its redactor. */
+export async function createObjects(config: Config, auth: HuaweiAuth, redact: Redactor) {
   const client = await createObsClient({
     server: obsEndpoint(config),
     ak: auth.ak,
     sk: auth.sk,
     ...(auth.securityToken ? { securityToken: auth.securityToken } : {}),
   });
+  return redactingObjects(client, redact);
+}
+
+export async function createStore(
+  config: Config,
+  auth: HuaweiAuth,
+  redact: Redactor,
+): Promise<StateStore> {
+  const client = await createObjects(config, auth, redact);
   return createObsStateStore({ client, bucket: config.state.bucket, prefix: config.state.prefix });
 }
 
-export function createNotifier(config: Config, log: Logger): Notifier {
-  const telegram = createTelegramNotifier({ alerts: config.alerts, log });
+export function createNotifier(config: Config, log: Logger, redact: Redactor): Notifier {
+  const telegram = createTelegramNotifier({ alerts: config.alerts, log, redact });
   const secondary = config.alerts.secondaryWebhookUrl;
   return secondary
-    ? withFallback(telegram, createWebhookNotifier({ url: secondary, timeoutMs: 5_000 }), log)
+    ? withFallback(
+        telegram,
+        createWebhookNotifier({ url: secondary, timeoutMs: 5_000, redact }),
+        log,
+      )
     : telegram;
 }
 
@@ -63,19 +79,24 @@ export function lazyCompute(config: Config, auth: HuaweiAuth): () => Promise<Com
   };
 }
 
-/** Everything one invocation's cycles need, built from the config and the invocation context. */
+/**
+ * Everything one invocation's cycles need, built from the config and the invocation context.
+ * `redact` is the invocation's redactor (config secrets and the agency's keys): every object
+ * stored and every message sent passes it.
+ */
 export async function buildCycleDeps(
   config: Config,
   context: FunctionContext,
   log: Logger,
+  redact: Redactor,
   clock: () => number = Date.now,
 ): Promise<CycleDeps> {
   const auth = authFrom(context, config);
   const compute = lazyCompute(config, auth);
   return {
     config,
-    store: await createStore(config, auth),
-    notifier: createNotifier(config, log),
+    store: await createStore(config, auth, redact),
+    notifier: createNotifier(config, log, redact),
     compute,
     observe: (box, plan) =>
       observe(

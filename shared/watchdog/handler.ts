@@ -2,6 +2,7 @@ import type { Config } from "../config";
 import { InvocationError } from "../errors";
 import { type FunctionContext, isTimerEvent } from "../runtime/context";
 import type { Logger } from "../runtime/logger";
+import { type Redactor, redactDeep } from "../runtime/redact";
 import { buildCycleDeps } from "./deps";
 import { type FleetReport, runFleet } from "./fleet";
 
@@ -20,6 +21,7 @@ export async function handleWatchdogEvent(
   context: FunctionContext,
   config: Config,
   log: Logger,
+  redact: Redactor,
 ): Promise<FleetReport> {
   const request = parseEvent(event);
   const boxes = request.box ? config.boxes.filter((b) => b.name === request.box) : config.boxes;
@@ -28,9 +30,10 @@ export async function handleWatchdogEvent(
       `no box named "${request.box}"; configured: ${config.boxes.map((b) => b.name).join(", ")}`,
     );
   }
-  const deps = await buildCycleDeps(config, context, log);
+  const deps = await buildCycleDeps(config, context, log, redact);
   const mode = { diagnose: "dry-run", cycle: "act", timer: "timer" } as const;
-  return runFleet(boxes, deps, mode[request.command]);
+  // The report is the invocation's result: the console, `infra diagnose` and the log show it.
+  return redactDeep(redact, await runFleet(boxes, deps, mode[request.command]));
 }
 
 function parseEvent(event: unknown): Command {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFunctions } from "../../build.mjs";
 import { ensureApig, upsertFunction } from "../../infra/deploy/functions";
-import { LOCAL_AGENCY, localGateway, localProductConfig } from "../../infra/local/product";
+import { LOCAL_AGENCIES, localGateway, localProductConfig } from "../../infra/local/product";
 import { registerWebhook } from "../../shared/receiver/register";
 import {
   eventually,
@@ -41,7 +41,7 @@ beforeAll(async () => {
     zipPath: built.zipPath,
     env: product.env,
     secrets: product.secrets,
-    agency: LOCAL_AGENCY,
+    agency: LOCAL_AGENCIES.receiver,
     memoryMb: 256,
     timeoutSeconds: 30,
     maxInstances: 1,

@@ -199,7 +199,7 @@ describe("watchdog on the local cloud", () => {
 
   it("the agency's policy decides each ECS call: a reboot it does not grant is refused", async () => {
     const e = h.cloud.endpoints;
-    const granted = repositoryAgencyPolicy(e.bucket) as {
+    const granted = repositoryAgencyPolicy(e.bucket, "watchdog") as {
       Version: string;
       Statement: { Effect: string; Action: string[]; Resource?: string[] }[];
     };

@@ -17,6 +17,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -235,6 +236,25 @@ interface Disk {
   blkid?: string;
   /** lsblk -nlpo NAME,MOUNTPOINT output; default: the disk alone, nothing mounted. */
   lsblk?: string;
+  /** False: the sandbox's /dev/<name> is a plain file, not a block device. Default true. */
+  block?: boolean;
+}
+
+/**
+ * The script checks `[ -b "$ROOT$dev" ]` before it probes or formats a disk, and a sandbox cannot
+ * make device nodes: its /dev/<name> is a symlink to a block device of this machine (never
+ * written: every disk tool is a stub).
+ */
+function hostBlockDevice(): string {
+  for (const name of readdirSync("/dev")) {
+    const path = join("/dev", name);
+    try {
+      if (statSync(path).isBlockDevice()) return path;
+    } catch {
+      // a node that vanished or cannot be read: look further
+    }
+  }
+  throw new Error("the bootstrap sandbox needs one block device under /dev to point its disks at");
 }
 
 const SYSTEM_DISK: Disk = { name: "vda", lsblk: "/dev/vda \n/dev/vda1 /\n", blkid: "PTTYPE=gpt\n" };
@@ -306,7 +326,12 @@ class Sandbox {
   setDisks(disks: Disk[]): void {
     const list = [...disks.map((d) => `/dev/${d.name} disk`), "/dev/sr0 rom"].join("\n");
     writeFileSync(join(this.state, "disks"), `${list}\n`);
+    const dev = join(this.root, "dev");
+    rmSync(dev, { recursive: true, force: true });
+    mkdirSync(dev);
     for (const d of disks) {
+      if (d.block === false) writeFileSync(join(dev, d.name), "");
+      else symlinkSync(hostBlockDevice(), join(dev, d.name));
       if (d.blkid) writeFileSync(join(this.state, `blkid-${d.name}`), d.blkid);
       if (d.lsblk) writeFileSync(join(this.state, `lsblk-${d.name}`), d.lsblk);
     }
@@ -571,6 +596,16 @@ describe("bootstrap in a sandbox: data disks", () => {
     expect(run.said).toContain(
       "no data disk found: /mnt/data/clawd is on the system disk and is lost on reinstall",
     );
+  });
+
+  it("never probes or formats a named path that is not a block device", () => {
+    const box = installedBox([{ name: "vdb", block: false }]);
+    const explicit = join(box.dir, "explicit.sh");
+    writeFileSync(explicit, renderBootstrap({ ...input, dataDevice: "/dev/vdb" }));
+    const refused = box.run([], explicit);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("/dev/vdb is not a block device; not touching it");
+    expect(refused.calls.filter((call) => /^(mkfs|blkid|mount )/.test(call))).toEqual([]);
   });
 
   it("refuses a named disk that holds something other than a filesystem", () => {

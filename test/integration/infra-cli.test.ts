@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -129,6 +130,7 @@ describe("infra CLI", () => {
     await writeFile(
       file,
       JSON.stringify({
+        agency: "clawwatch-agency",
         server: {
           name: "box",
           image: "img",
@@ -152,6 +154,7 @@ describe("infra CLI", () => {
     expect(text).toContain("server.functionSubnetCidr");
     expect(text).toContain("environment variable NOT_SET_ANYWHERE is not set");
     expect(text).toContain("product.alerts");
+    expect(text).toContain("agency: one agency per function now");
     expect((await ecsCalls()).length).toBe(before);
   });
 
@@ -328,6 +331,18 @@ describe("infra CLI", () => {
     expect(watchdog?.encrypted_user_data).toContain(secrets.ALERT_BOT_TOKEN);
     const config = JSON.parse(JSON.parse(watchdog?.user_data ?? "{}").CLAWWATCH_CONFIG);
     expect(config.boxes[0].serverId).toBe(serverId);
+    // Each function its own agency; the user_data's hash in the configuration only deploy sets.
+    expect(watchdog?.xrole).toBe("clawwatch-watchdog");
+    expect((await showFunction(fg(), "clawwatch-telegram-webhook"))?.xrole).toBe(
+      "clawwatch-receiver",
+    );
+    const stored = (await cloud.control("obs", "get-object", {
+      bucket: cloud.endpoints.bucket,
+      key: `clawwatch/${config.boxes[0].name}/bootstrap/user-data.b64`,
+    })) as { body: string };
+    expect(config.boxes[0].bootstrapSha256).toBe(
+      createHash("sha256").update(stored.body.trim()).digest("hex"),
+    );
 
     const timers = await listTriggers(fg(), "clawwatch-watchdog");
     expect(timers.map((t) => [t.trigger_type_code, t.event_data?.schedule])).toEqual([

@@ -489,7 +489,7 @@ describe("local FunctionGraph: functions and the runner", () => {
       vpc: { vpcId: "vpc-1", subnetId: "subnet-1" },
     });
     // The policy the repository tells operators to attach to the functions' agency.
-    iam.setAgency("repo-agency", [repositoryAgencyPolicy("clawwatch-state")]);
+    iam.setAgency("repo-agency", [repositoryAgencyPolicy("clawwatch-state", "watchdog")]);
     expect(await upsertFunction(target, spec("vpc-repo", "repo-agency"))).toBe("created");
 
     const vipsInstead = {

@@ -371,8 +371,8 @@ describe("signature checks", () => {
   });
 
   it("allows an agency's key only the repository policy's prefix, AccessDenied elsewhere", async () => {
-    iam.setAgency("clawwatch-agency", [repositoryAgencyPolicy(BUCKET)]);
-    const temporary = iam.issueTemporary("clawwatch-agency");
+    iam.setAgency("clawwatch-watchdog", [repositoryAgencyPolicy(BUCKET, "watchdog")]);
+    const temporary = iam.issueTemporary("clawwatch-watchdog");
     const agency = await client({
       ak: temporary.ak,
       sk: temporary.sk,
@@ -386,7 +386,7 @@ describe("signature checks", () => {
     const outside = await obsError(agency.putText(BUCKET, "elsewhere/state.json", "{}"));
     expect(outside).toMatchObject({ status: 403, code: "AccessDenied" });
     expect(iam.deniedCalls().at(-1)).toMatchObject({
-      agency: "clawwatch-agency",
+      agency: "clawwatch-watchdog",
       action: "obs:object:PutObject",
       resource: `OBS:*:*:object:${BUCKET}/elsewhere/state.json`,
     });

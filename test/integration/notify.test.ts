@@ -11,6 +11,7 @@ import { createTelegramNotifier, type TelegramNotifier } from "../../shared/noti
 import { createWebhookNotifier, type WebhookBody, withFallback } from "../../shared/notify/webhook";
 import type { Notification } from "../../shared/policy/state";
 import type { LogFields, Logger } from "../../shared/runtime/logger";
+import { createRedactor } from "../../shared/runtime/redact";
 
 // A token shaped like a real one, so a leak would also show up in the redaction patterns' blind spots.
 const TOKEN = "7012345678:AAHq3Zr-realLooking_tokenSECRET0123456";
@@ -51,6 +52,7 @@ function notifier(token = TOKEN): TelegramNotifier {
   return createTelegramNotifier({
     alerts: { botToken: token, chatId: CHAT, apiRoot: fake.url },
     log,
+    redact: createRedactor([token]),
     fetchTimeoutMs: 5_000,
     sleep: scaledSleep,
   });
@@ -236,6 +238,7 @@ describe("Telegram notifier against the local Bot API", () => {
     const hung = createTelegramNotifier({
       alerts: { botToken: TOKEN, chatId: CHAT, apiRoot: fake.url },
       log,
+      redact: createRedactor([TOKEN]),
       fetchTimeoutMs: 200,
     });
     const error = await rejection(hung.send(message()));
@@ -290,7 +293,7 @@ describe("secondary webhook", () => {
   function fallback(): ReturnType<typeof withFallback> {
     return withFallback(
       notifier(),
-      createWebhookNotifier({ url: hookUrl(), timeoutMs: 2_000 }),
+      createWebhookNotifier({ url: hookUrl(), timeoutMs: 2_000, redact: createRedactor([TOKEN]) }),
       log,
     );
   }

@@ -32,6 +32,7 @@ import {
 } from "../../shared/receiver";
 import type { ApigEvent, ApigResult, FunctionContext } from "../../shared/runtime/context";
 import { createJsonLogger, type Logger } from "../../shared/runtime/logger";
+import { createRedactor } from "../../shared/runtime/redact";
 import { createObsClient, type ObsClient } from "../../shared/state/obs-client";
 import { createObsStateStore } from "../../shared/state/obs-store";
 import type { StateStore } from "../../shared/state/port";
@@ -197,7 +198,11 @@ function buildServices(): ReceiverServices {
   return {
     store,
     ledger,
-    chat: createTelegramChat({ alerts: config.alerts, log }),
+    chat: createTelegramChat({
+      alerts: config.alerts,
+      log,
+      redact: createRedactor(secretsOf(config)),
+    }),
     compute: lazyCompute,
     diagnose: (box) => diagnoseOne(box, deps),
   };
@@ -207,6 +212,7 @@ function invocation(services: ReceiverServices): Invocation {
   return {
     requestId: `req-${handled.length + 1}`,
     log,
+    redact: createRedactor(secretsOf(config)),
     remainingMs: () => 30_000,
     services: async () => services,
   };
@@ -322,7 +328,11 @@ describe("Telegram receiver on the local cloud", () => {
   });
 
   it("acks and mutes from the incident message's buttons", async () => {
-    const notifier = createTelegramNotifier({ alerts: config.alerts, log });
+    const notifier = createTelegramNotifier({
+      alerts: config.alerts,
+      log,
+      redact: createRedactor(secretsOf(config)),
+    });
     const sent = await notifier.send({
       box: "prod",
       notification: {

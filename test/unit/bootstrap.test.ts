@@ -17,6 +17,7 @@ import {
   UserDataTooLargeError,
 } from "../../infra/bootstrap";
 import { ConfigError } from "../../shared/errors";
+import { VPC_ADDRESS_PLACEHOLDER } from "../../shared/openclaw/config";
 import { SHELLCHECK, toolStatus } from "../support/system-tools";
 
 const secrets = {
@@ -199,6 +200,45 @@ describe("renderBootstrap (structure)", () => {
     expect(fixed).toContain('"customBindHost": "10.1.2.3"');
     expect(script).toContain("BIND_HOST=''");
     expect(script).toContain('"customBindHost": "__CLAWWATCH_VPC_ADDRESS__"');
+  });
+
+  it("refuses a gateway token that is the address placeholder, bind address given or not", () => {
+    // With a fixed bind address the box would otherwise replace the token with that address.
+    for (const bindHost of ["10.1.2.3", undefined]) {
+      const gateway = {
+        token: VPC_ADDRESS_PLACEHOLDER,
+        ...(bindHost === undefined ? {} : { bindHost }),
+      };
+      expect(() => renderBootstrap({ ...input, gateway })).toThrow(
+        /no setting may contain __CLAWWATCH_VPC_ADDRESS__/,
+      );
+    }
+  });
+
+  it("the box substitutes its address on the bind line only", () => {
+    expect(script).toContain(
+      'sed "s/\\"customBindHost\\": \\"$VPC_ADDRESS_PLACEHOLDER\\"/\\"customBindHost\\": \\"$1\\"/"',
+    );
+  });
+
+  it("takes a data device only as one name under /dev", () => {
+    for (const dataDevice of ["/dev/vdb", "/dev/disk/by-id/virtio-abc_1", "/dev/nvme1n1"]) {
+      expect(() => renderBootstrap({ ...input, dataDevice })).not.toThrow();
+    }
+    for (const dataDevice of [
+      "/dev/../etc/passwd",
+      "/dev/vdb/../../etc",
+      "/dev/.",
+      "/dev/./vdb",
+      "/dev/",
+      "/dev/shm/x",
+      "/dev/-rf",
+      "/tmp/disk.img",
+    ]) {
+      expect(() => renderBootstrap({ ...input, dataDevice }), dataDevice).toThrow(
+        /bootstrap\.dataDevice/,
+      );
+    }
   });
 
   it("lists every invalid setting at once", () => {

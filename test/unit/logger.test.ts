@@ -33,3 +33,42 @@ describe("redaction", () => {
     expect(record.error.cause.message).toBe("inner");
   });
 });
+
+describe("redaction of escaped and encoded forms", () => {
+  const secret = 'tok"en\\&<x>-0123';
+  const redact = createRedactor([secret]);
+  const plainAround = (text: string) => expect(redact(text)).not.toMatch(/tok|en\\|0123/);
+
+  it("finds a secret after JSON escaping, once and twice", () => {
+    plainAround(JSON.stringify({ a: secret }));
+    plainAround(JSON.stringify(JSON.stringify({ a: secret })));
+  });
+
+  it("finds a secret after HTML escaping, with and without quotes escaped", () => {
+    plainAround(secret.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;"));
+    plainAround(
+      secret
+        .replaceAll("&", "&amp;")
+        .replaceAll("<", "&lt;")
+        .replaceAll(">", "&gt;")
+        .replaceAll('"', "&quot;"),
+    );
+  });
+
+  it("finds a secret URL-encoded, and base64-encoded at any offset inside a longer blob", () => {
+    plainAround(`x=${encodeURIComponent(secret)}`);
+    for (const before of ["", "a", "ab", "Basic user:"]) {
+      const blob = Buffer.from(`${before}${secret}:tail`).toString("base64");
+      const fragment = Buffer.from(secret).toString("base64").slice(4, 12);
+      expect(redact(blob), before).toContain("<redacted>");
+      if (before === "") expect(redact(blob)).not.toContain(fragment);
+    }
+  });
+
+  it("a logger given the invocation's redactor redacts with it", () => {
+    const lines: string[] = [];
+    createJsonLogger({ redact, write: (l) => lines.push(l) }).info("x", { value: secret });
+    expect(lines[0]).not.toContain("0123");
+    expect(lines[0]).toContain("<redacted>");
+  });
+});

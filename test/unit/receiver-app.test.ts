@@ -16,6 +16,7 @@ import {
   type WebhookRequest,
 } from "../../shared/receiver";
 import { createJsonLogger } from "../../shared/runtime/logger";
+import { createRedactor } from "../../shared/runtime/redact";
 import { MemoryStateStore } from "../../shared/state/memory";
 import type { CycleReport } from "../../shared/watchdog/cycle";
 
@@ -175,6 +176,7 @@ function invocation(): Invocation {
   return {
     requestId: "req-1",
     log: createJsonLogger({ secrets: secretsOf(config), write: (line) => logs.push(line) }),
+    redact: createRedactor(secretsOf(config)),
     remainingMs: () => 30_000,
     services: async () => {
       servicesBuilt += 1;

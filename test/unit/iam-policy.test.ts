@@ -1,0 +1,151 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { bootstrapKey, commandKey, corruptKey, eventKey, stateKey } from "../../shared/state/keys";
+import { createObsStateStore } from "../../shared/state/obs-store";
+
+// The agency policies in infra/iam, read as IAM reads them (an explicit Deny wins; `*` matches
+// anything, "/" included), against the object keys the product really writes (shared/state/keys).
+
+interface Statement {
+  Effect: "Allow" | "Deny";
+  Action: string[];
+  Resource?: string[];
+}
+
+const BUCKET = "my-state";
+const BOX = "prod";
+const SERVER = "0d1f7a3c-1111-2222-3333-444455556666";
+const NOW = Date.UTC(2026, 11, 4, 12);
+
+function policy(name: "watchdog" | "receiver"): Statement[] {
+  const url = new URL(`../../infra/iam/${name}-agency-policy.json`, import.meta.url);
+  const text = readFileSync(url, "utf8")
+    .replaceAll("<state-bucket>", BUCKET)
+    .replaceAll("<box>", BOX)
+    .replaceAll("<server-id>", SERVER);
+  return (JSON.parse(text) as { Statement: Statement[] }).Statement;
+}
+
+function matches(pattern: string, value: string): boolean {
+  const regex = pattern
+    .split("*")
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+    .join(".*");
+  return new RegExp(`^${regex}$`, "i").test(value);
+}
+
+function allowed(statements: Statement[], action: string, resource: string): boolean {
+  const applies = (s: Statement) =>
+    s.Action.some((a) => matches(a, action)) &&
+    (s.Resource ?? ["*"]).some((r) => matches(r, resource));
+  if (statements.some((s) => s.Effect === "Deny" && applies(s))) return false;
+  return statements.some((s) => s.Effect === "Allow" && applies(s));
+}
+
+const object = (key: string) => `OBS:*:*:object:${BUCKET}/${key}`;
+const put = (who: Statement[], key: string) => allowed(who, "obs:object:PutObject", object(key));
+const get = (who: Statement[], key: string) => allowed(who, "obs:object:GetObject", object(key));
+
+const keys = {
+  state: stateKey("clawwatch", BOX),
+  events: eventKey("clawwatch", BOX, NOW, "incident-opened-1"),
+  operatorEvents: eventKey("clawwatch", BOX, NOW, "ack-1", "receiver"),
+  command: commandKey("clawwatch", BOX, NOW, "tg-1"),
+  corrupt: corruptKey("clawwatch", BOX, NOW),
+  bootstrap: bootstrapKey("clawwatch", BOX),
+  ledger: "clawwatch/_receiver/confirm/-100/42.json",
+};
+
+describe("agency policies", () => {
+  const watchdog = policy("watchdog");
+  const receiver = policy("receiver");
+
+  it("only deploy writes the bootstrap user_data", () => {
+    expect(put(watchdog, keys.bootstrap)).toBe(false);
+    expect(put(receiver, keys.bootstrap)).toBe(false);
+    expect(allowed(watchdog, "obs:object:DeleteObject", object(keys.bootstrap))).toBe(false);
+    expect(get(watchdog, keys.bootstrap) && get(receiver, keys.bootstrap)).toBe(true);
+  });
+
+  it("the watchdog writes state, its audit events and corrupt copies, and deletes commands", () => {
+    for (const key of [keys.state, keys.events, keys.corrupt])
+      expect(put(watchdog, key)).toBe(true);
+    for (const key of [keys.command, keys.operatorEvents, keys.ledger]) {
+      expect(put(watchdog, key), key).toBe(false);
+    }
+    expect(allowed(watchdog, "obs:object:DeleteObject", object(keys.command))).toBe(true);
+    expect(allowed(watchdog, "obs:object:DeleteObject", object(keys.state))).toBe(false);
+  });
+
+  it("the receiver writes only commands, its own audit folder and its ledger", () => {
+    for (const key of [keys.command, keys.operatorEvents, keys.ledger]) {
+      expect(put(receiver, key), key).toBe(true);
+    }
+    for (const key of [keys.state, keys.events, keys.corrupt])
+      expect(put(receiver, key), key).toBe(false);
+    expect(allowed(receiver, "obs:object:DeleteObject", object(keys.command))).toBe(false);
+    expect(get(receiver, keys.state)).toBe(true);
+  });
+
+  it("ECS actions name the watched server, and nothing else is reachable", () => {
+    const server = `ECS:*:*:instance:${SERVER}`;
+    const other = "ECS:*:*:instance:99999999-0000-0000-0000-000000000000";
+    for (const action of ["ecs:cloudServers:reboot", "ecs:cloudServers:rebuild"]) {
+      expect(allowed(watchdog, action, server) && allowed(receiver, action, server)).toBe(true);
+      expect(allowed(watchdog, action, other) || allowed(receiver, action, other)).toBe(false);
+    }
+    expect(allowed(receiver, "ecs:cloudServers:start", server)).toBe(false);
+    for (const statements of [watchdog, receiver]) {
+      expect(statements.flatMap((s) => s.Action).some((a) => a.includes("*"))).toBe(false);
+      expect(statements.flatMap((s) => s.Action).some((a) => a.startsWith("functiongraph:"))).toBe(
+        false,
+      );
+    }
+  });
+});
+
+describe("the stores write where the policies allow", () => {
+  function objects() {
+    const map = new Map<string, string>();
+    return {
+      map,
+      client: {
+        getText: async (_b: string, key: string) => {
+          const text = map.get(key);
+          return text === undefined ? { found: false as const } : { found: true as const, text };
+        },
+        putText: async (_b: string, key: string, text: string) => {
+          map.set(key, text);
+        },
+        list: async (_b: string, prefix: string) =>
+          [...map.keys()].filter((k) => k.startsWith(prefix)),
+        remove: async (_b: string, key: string) => {
+          map.delete(key);
+        },
+        copy: async () => undefined,
+      },
+    };
+  }
+
+  it("the receiver's audit events land in operator-events/, and /history reads both folders", async () => {
+    const { map, client } = objects();
+    const event = (type: string, at: number) => ({ at, box: BOX, type, detail: type }) as never;
+    const receiverStore = createObsStateStore({
+      client,
+      bucket: BUCKET,
+      prefix: "clawwatch",
+      writer: "receiver",
+    });
+    const watchdogStore = createObsStateStore({ client, bucket: BUCKET, prefix: "clawwatch" });
+    await receiverStore.appendEvents(BOX, [event("ack", NOW + 1)]);
+    await watchdogStore.appendEvents(BOX, [event("incident-opened", NOW)]);
+    const written = [...map.keys()];
+    expect(written.filter((k) => k.includes("/operator-events/"))).toHaveLength(1);
+    for (const key of written) {
+      const writer = key.includes("/operator-events/") ? policy("receiver") : policy("watchdog");
+      expect(put(writer, key), key).toBe(true);
+    }
+    const history = await receiverStore.recentEvents(BOX, { limit: 10, days: 1, now: NOW });
+    expect(history.map((e: { type: string }) => e.type)).toEqual(["ack", "incident-opened"]);
+  });
+});

@@ -11,7 +11,7 @@ import {
   eventsPrefix,
   stateKey,
 } from "./keys";
-import type { LoadResult, PendingCommands, StateStore } from "./port";
+import type { LoadResult, PendingCommands, RecentEventsQuery, StateStore } from "./port";
 import { type StoredEvent, type StoredState, storedStateSchema } from "./schema";
 
 /** The few object operations the store needs; shared/state/obs-client.ts provides them on OBS. */
@@ -32,6 +32,10 @@ export interface ObsStateStoreOptions {
 }
 
 const JSON_TYPE = "application/json";
+/** The receiver writes a few hundred bytes per command; anything much larger is not one. */
+export const COMMAND_MAX_BYTES = 4096;
+/** Command objects read per cycle, oldest first; the rest wait for the next cycles. */
+export const COMMANDS_PER_CYCLE = 50;
 
 /**
  * State, commands and audit events as JSON objects in one OBS bucket. A state object that does not
@@ -102,26 +106,25 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
   }
 
   async function pending(box: string): Promise<PendingCommands> {
-    const keys = (await client.list(bucket, commandsPrefix(prefix, box))).sort();
+    // Oldest first, and a bounded number per cycle: a flood of objects waits, it cannot stall.
+    const keys = (await client.list(bucket, commandsPrefix(prefix, box)))
+      .sort()
+      .slice(0, COMMANDS_PER_CYCLE);
     const commands: PendingCommands["commands"] = [];
-    const rejected: string[] = [];
+    const rejected: PendingCommands["rejected"] = [];
     for (const key of keys) {
       const got = await client.getText(bucket, key);
       if (!got.found) continue;
       const command = parseCommand(got.text);
-      if (command) commands.push({ key, command });
-      else {
-        rejected.push(key);
+      if (typeof command === "string") {
+        rejected.push({ key, reason: command });
         await client.remove(bucket, key);
-      }
+      } else commands.push({ key, command });
     }
     return { commands, rejected };
   }
 
-  async function recent(
-    box: string,
-    query: { limit: number; days: number; now: number },
-  ): Promise<StoredEvent[]> {
+  async function recent(box: string, query: RecentEventsQuery): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
     for (let day = 0; day < query.days && events.length < query.limit; day++) {
       const keys = await client.list(
@@ -129,6 +132,7 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
         eventsPrefix(prefix, box, dayOf(query.now - day * 86_400_000)),
       );
       const newest = keys
+        .filter((key) => query.types === undefined || query.types.includes(eventTypeOf(key)))
         .sort()
         .reverse()
         .slice(0, query.limit - events.length);
@@ -144,6 +148,11 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
   }
 }
 
+/** `…/20261125T120304123Z-remediation-requested-1a2b3c4d.json` → "remediation-requested". */
+function eventTypeOf(key: string): string {
+  return /\/\d{8}T\d{9}Z-([a-z-]+)-[0-9a-f]{8}\.json$/.exec(key)?.[1] ?? "";
+}
+
 function invalidReason(text: string): string | undefined {
   let value: unknown;
   try {
@@ -157,13 +166,22 @@ function invalidReason(text: string): string | undefined {
   return `the state object does not match schema version 1 (${first?.path.join(".") || "root"}: ${first?.message})`;
 }
 
-function parseCommand(text: string): OperatorCommand | undefined {
-  try {
-    const parsed = operatorCommandSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
+/** A command object, or why it is not one. The size is checked before anything is parsed. */
+export function parseCommand(text: string): OperatorCommand | string {
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > COMMAND_MAX_BYTES) {
+    return `${bytes} bytes, more than a command's ${COMMAND_MAX_BYTES}`;
   }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "not JSON";
+  }
+  const parsed = operatorCommandSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const first = parsed.error.issues[0];
+  return `not a command (${first?.path.join(".") || "root"}: ${first?.message})`;
 }
 
 function parseEvent(text: string): StoredEvent | undefined {

@@ -5,15 +5,19 @@ import {
   type Action,
   applyOutcomes,
   type BoxState,
+  BUDGET_EVENT_TYPES,
+  type BudgetRecovery,
+  budgetFromEvents,
   describe,
   explain,
   initialState,
+  type OperatorCommand,
   type Outcome,
   resetState,
   serverCheckDue,
 } from "../policy";
 import type { Observations } from "../probes/types";
-import type { LoadResult } from "../state/port";
+import type { LoadResult, PendingCommands } from "../state/port";
 import type { PendingCommand, StoredEvent, StoredState } from "../state/schema";
 import { perform } from "./perform";
 import type { CycleDeps } from "./ports";
@@ -77,8 +81,8 @@ export async function runCycle(
 
   const policy = policyFor(box, deps.config.policy);
   const now = deps.clock();
-  const commands = loaded.commands.map((c) => c.command);
-  const explanation = explain(loaded.stored.policy, observations, now, policy, commands);
+  const screened = screenCommands(loaded.commands, deps.config.alerts.allowedUserIds);
+  const explanation = explain(loaded.stored.policy, observations, now, policy, screened.accepted);
   const plan = describe(explanation);
   if (mode === "dry-run") {
     return report({
@@ -106,7 +110,10 @@ export async function runCycle(
     deps,
     next,
     loaded.commands,
-    eventsOf(explanation.actions, outcomes, box, now, deps.requestId),
+    [
+      ...refusedEvents(loaded.refused, screened.refused, box, now, deps.requestId),
+      ...eventsOf(explanation.actions, outcomes, box, now, deps.requestId),
+    ],
     errors,
     log,
   );
@@ -128,6 +135,39 @@ export async function runCycle(
 interface Loaded {
   stored: StoredState;
   commands: PendingCommand[];
+  /** Objects under commands/ that were no valid command (already removed). */
+  refused: PendingCommands["rejected"];
+}
+
+/**
+ * Only an allowed operator's command is applied: the receiver checks the sender, but anything
+ * that can write to commands/ could claim to be anyone, so the watchdog checks again.
+ */
+function screenCommands(commands: readonly PendingCommand[], allowed: readonly number[]) {
+  const accepted: OperatorCommand[] = [];
+  const refused: OperatorCommand[] = [];
+  for (const { command } of commands) {
+    (allowed.includes(command.by.userId) ? accepted : refused).push(command);
+  }
+  return { accepted, refused };
+}
+
+function refusedEvents(
+  objects: PendingCommands["rejected"],
+  commands: readonly OperatorCommand[],
+  box: BoxConfig,
+  now: number,
+  requestId: string,
+): StoredEvent[] {
+  const base = { at: now, box: box.name, requestId, type: "command-ignored" as const };
+  return [
+    ...objects.map((o) => ({ ...base, detail: `${o.key}: ${o.reason}; removed, not applied` })),
+    ...commands.map((c) => ({
+      ...base,
+      detail: `${c.kind} ${c.id}: user ${c.by.userId} is not in alerts.allowedUserIds; not applied`,
+      by: c.by,
+    })),
+  ];
 }
 
 async function load(
@@ -144,21 +184,61 @@ async function load(
     return undefined;
   }
   const commands = pending.status === "fulfilled" ? pending.value.commands : [];
+  const refused = pending.status === "fulfilled" ? pending.value.rejected : [];
   if (pending.status === "rejected")
     errors.push(`OBS commands: ${(pending.reason as Error).message}`);
-  if (pending.status === "fulfilled" && pending.value.rejected.length > 0) {
-    errors.push(`ignored malformed commands: ${pending.value.rejected.join(", ")}`);
+  if (refused.length > 0) {
+    errors.push(`ignored malformed commands: ${refused.map((r) => r.key).join(", ")}`);
   }
-  return { stored: storedFrom(state.value, box.name, deps.clock()), commands };
+  return { stored: await storedFrom(state.value, box, deps), commands, refused };
 }
 
-function storedFrom(result: LoadResult, box: string, now: number): StoredState {
+async function storedFrom(
+  result: LoadResult,
+  box: BoxConfig,
+  deps: CycleDeps,
+): Promise<StoredState> {
+  const now = deps.clock();
   if (result.kind === "found") return result.stored;
   const policy: BoxState =
     result.kind === "missing"
-      ? initialState(box)
-      : resetState(box, now, `${result.reason}; the old object was kept as ${result.movedTo}`);
+      ? initialState(box.name)
+      : resetState(
+          box.name,
+          now,
+          `${result.reason}; the old object was kept as ${result.movedTo}`,
+          await recoverBudget(box, deps, now),
+          deps.config.policy,
+        );
   return { version: 1, savedAt: 0, policy, probes: {} };
+}
+
+/** Enough for every counted action of a window (the caps allow 40) plus the refused ones. */
+const BUDGET_EVENTS_LIMIT = 200;
+
+/** The lost state's budget, from the audit log; an unreadable or overfull log counts as spent. */
+async function recoverBudget(
+  box: BoxConfig,
+  deps: CycleDeps,
+  now: number,
+): Promise<BudgetRecovery> {
+  const window = deps.config.policy.budget.window;
+  let events: StoredEvent[];
+  try {
+    events = await deps.store.recentEvents(box.name, {
+      limit: BUDGET_EVENTS_LIMIT,
+      days: Math.ceil(window / 86_400_000) + 1,
+      now,
+      types: BUDGET_EVENT_TYPES,
+    });
+  } catch (error) {
+    deps.log.error("audit log unreadable: the budget counts as spent", { box: box.name, error });
+    return { kind: "unknown", why: "the audit log could not be read" };
+  }
+  if (events.length >= BUDGET_EVENTS_LIMIT) {
+    return { kind: "unknown", why: `more than ${BUDGET_EVENTS_LIMIT} actions in the log` };
+  }
+  return budgetFromEvents(events, now, deps.config.policy);
 }
 
 function planFor(stored: StoredState | undefined, deps: CycleDeps, now: number) {
@@ -225,10 +305,13 @@ function eventsOf(
         ...(outcome.jobId ? { jobId: outcome.jobId } : {}),
       });
     } else if (outcome.kind === "remediate-failed") {
+      // The key gives the request's budget back when the budget is rebuilt from this log.
       events.push({
         ...base,
         type: "remediation-failed",
         detail: `${outcome.action}: ${outcome.error}`,
+        action: outcome.action,
+        key: outcome.idempotencyKey,
       });
     } else if (outcome.kind === "notify-failed") {
       events.push({ ...base, type: "notify-failed", detail: outcome.error });

@@ -164,6 +164,10 @@ function manualAction(cycle: Cycle, command: OperatorCommand): void {
     ignored(cycle, command, "manual-action without an action");
     return;
   }
+  if (command.failed) {
+    ignored(cycle, command, `the ${actionLabel(action)} was refused by ECS; nothing happened`);
+    return;
+  }
   const key = `manual:${command.id}`;
   const by = operatorName(command.by);
   recordHistory(state, { action, at: command.at, key, by });

@@ -33,6 +33,8 @@ export const operatorCommandSchema = z.object({
   /** manual-action: what the operator had the receiver do. */
   action: z.optional(z.enum(MANUAL_ACTIONS)),
   jobId: z.optional(z.string().check(z.maxLength(80))),
+  /** manual-action: ECS refused it after the command was written; nothing to count. */
+  failed: z.optional(z.boolean()),
   /** ack: which incident; without it every open incident is acked. */
   incidentComponent: z.optional(z.enum(COMPONENTS)),
   /** ack from a button: incidentRef() of the incident it was drawn for; another one is not acked. */

@@ -126,7 +126,13 @@ function buttonPayload(
       // The incident's reference: pressed once that incident is over, it acks no newer one.
       return incidentId === undefined
         ? { action: "ack", box, arg: ACK_BUTTON_DURATION, component }
-        : { action: "ack", box, arg: ACK_BUTTON_DURATION, component, incident: incidentRef(incidentId) };
+        : {
+            action: "ack",
+            box,
+            arg: ACK_BUTTON_DURATION,
+            component,
+            incident: incidentRef(incidentId),
+          };
     case "mute":
       return { action: "mute", box, arg: MUTE_BUTTON_DURATION };
     case "reboot":

@@ -33,6 +33,7 @@ export {
   type NotificationType,
   notificationSchema,
   type OutboxEntry,
+  PAUSE_LIMITS,
   REMEDIATIONS,
   type Remediation,
   type Severity,

@@ -6,7 +6,7 @@ import "../errors/zod-english";
 import type { BoxConfig } from "../config";
 import { confirmKeyboard, type RenderedMessage, renderReply } from "../notify/render";
 import { budgetUsed } from "../policy/remediation";
-import { MANUAL_ACTIONS, type ManualAction } from "../policy/state";
+import { LIMITS, MANUAL_ACTIONS, type ManualAction } from "../policy/state";
 import { operatorName } from "../policy/text";
 import { type OperatorCommand, operatorSchema } from "../policy/types";
 import { audit } from "./actions";
@@ -263,6 +263,13 @@ function refusalFor(
       button: `${press.action} ${press.box.name}`,
     });
     return { answer: "This button does not match its prompt: nothing done." };
+  }
+  if (record.askedAt > turn.now + LIMITS.clockSkewMs) {
+    // Only the receiver writes these records, dated by its own clock: a future one is forged.
+    turn.log.warn("confirmation record dated in the future; ignored", { box: record.box });
+    return {
+      answer: "This confirmation is unknown or expired: nothing done. Send the command again.",
+    };
   }
   if (turn.now - record.askedAt > turn.settings.confirmTtlMs) {
     return {

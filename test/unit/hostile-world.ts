@@ -221,7 +221,8 @@ export class World {
       {
         method: "POST",
         headers: { [SECRET_HEADER]: secret },
-        body: Buffer.from(JSON.stringify(update)),
+        // JSON.stringify(undefined) is undefined: an empty body then, as a client would send.
+        body: Buffer.from(JSON.stringify(update) ?? ""),
       },
       this.invocation(),
     );

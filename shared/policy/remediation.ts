@@ -67,7 +67,9 @@ export function pruneHistory(cycle: Cycle): void {
   }
 }
 
+/** Once per key: a history rebuilt from the audit log may already hold a pending manual action. */
 export function recordHistory(state: BoxState, entry: HistoryEntry): void {
+  if (state.history.some((e) => e.key === entry.key)) return;
   state.history.push(entry);
 }
 

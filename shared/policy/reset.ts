@@ -12,7 +12,7 @@ import {
   REMEDIATIONS,
   type Remediation,
 } from "./state";
-import { formatDuration, formatTime } from "./text";
+import { formatDuration, formatTime, operatorName } from "./text";
 
 /** What the audit log says about the budget when the state that held it is lost. */
 export type BudgetRecovery =
@@ -26,29 +26,24 @@ export interface BudgetEvent {
   at: number;
   action?: string | undefined;
   key?: string | undefined;
+  by?: { userId: number; username?: string | undefined } | undefined;
 }
 
 /** The event types that carry budget history, for reading only those from the log. */
-export const BUDGET_EVENT_TYPES = [
-  "remediation-requested",
-  "manual-action",
-  "remediation-failed",
-] as const;
+export const BUDGET_EVENT_TYPES = ["remediation-requested", "manual-action"] as const;
 
 /**
  * The reboots and rebootstraps of the budget window, from the audit log: every request and every
- * manual action counts once per key (the receiver and the watchdog both log a manual one), less
- * the requests the cloud refused. A counted event without its action (written before actions
- * were logged) makes the log unusable: the budget then counts as spent.
+ * manual action counts once per key (the receiver and the watchdog both log a manual one). A
+ * request the cloud refused still counts: a "failed" line could be forged to buy reboots back,
+ * and counting one too many is the safe side of a budget. A counted event without its action
+ * (written before actions were logged) makes the log unusable: the budget then counts as spent.
  */
 export function budgetFromEvents(
   events: readonly BudgetEvent[],
   now: number,
   config: PolicyConfig,
 ): BudgetRecovery {
-  const refused = new Set(
-    events.filter((e) => e.type === "remediation-failed" && e.key !== undefined).map((e) => e.key),
-  );
   const byKey = new Map<string, HistoryEntry>();
   for (const event of events) {
     if (event.type !== "remediation-requested" && event.type !== "manual-action") continue;
@@ -57,8 +52,13 @@ export function budgetFromEvents(
     if (action === undefined || typeof event.key !== "string" || event.key.length > 200) {
       return { kind: "unknown", why: `a ${event.type} event without its action or key` };
     }
-    if (budgetKindOf(action) === undefined || refused.has(event.key)) continue;
-    if (!byKey.has(event.key)) byKey.set(event.key, { action, at: event.at, key: event.key });
+    if (budgetKindOf(action) === undefined) continue;
+    if (byKey.has(event.key)) continue;
+    const entry: HistoryEntry = { action, at: event.at, key: event.key };
+    if (event.type === "manual-action" && typeof event.by?.userId === "number") {
+      entry.by = operatorName(event.by);
+    }
+    byKey.set(event.key, entry);
   }
   return { kind: "rebuilt", history: [...byKey.values()].sort((a, b) => a.at - b.at) };
 }

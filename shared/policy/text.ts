@@ -14,6 +14,8 @@ export function formatDuration(ms: number): string {
 
 /** "2024-05-01 12:03 UTC": derived from the `now` argument, never from a clock. */
 export function formatTime(epochMs: number): string {
+  // A stored time outside what a Date can hold must not throw in the middle of a decision.
+  if (!Number.isFinite(epochMs) || Math.abs(epochMs) > 8.64e15) return "(invalid time)";
   return `${new Date(epochMs).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 

@@ -34,6 +34,8 @@ export interface ObsStateStoreOptions {
 const JSON_TYPE = "application/json";
 /** The receiver writes a few hundred bytes per command; anything much larger is not one. */
 export const COMMAND_MAX_BYTES = 4096;
+/** Audit lines are a few hundred bytes; a larger object under events/ is not read. */
+const EVENT_MAX_BYTES = 16_384;
 /** Command objects read per cycle, oldest first; the rest wait for the next cycles. */
 export const COMMANDS_PER_CYCLE = 50;
 
@@ -184,10 +186,19 @@ export function parseCommand(text: string): OperatorCommand | string {
   return `not a command (${first?.path.join(".") || "root"}: ${first?.message})`;
 }
 
+/** An audit line as far as readers rely on it: a real time, a short type, a detail text. */
 function parseEvent(text: string): StoredEvent | undefined {
+  if (text.length > EVENT_MAX_BYTES) return undefined;
   try {
     const value = JSON.parse(text) as StoredEvent;
-    return typeof value.at === "number" && typeof value.type === "string" ? value : undefined;
+    const fine =
+      Number.isFinite(value.at) &&
+      value.at >= 0 &&
+      value.at <= 8.64e15 &&
+      typeof value.type === "string" &&
+      value.type.length <= 40 &&
+      typeof value.detail === "string";
+    return fine ? value : undefined;
   } catch {
     return undefined;
   }

@@ -200,18 +200,36 @@ async function storedFrom(
 ): Promise<StoredState> {
   const now = deps.clock();
   if (result.kind === "found") return result.stored;
-  const policy: BoxState =
-    result.kind === "missing"
-      ? initialState(box.name)
-      : resetState(
-          box.name,
-          now,
-          `${result.reason}; the old object was kept as ${result.movedTo}`,
-          await recoverBudget(box, deps, now),
-          deps.config.policy,
-        );
+  const recovery = await recoverBudget(box, deps, now);
+  const reason =
+    result.kind === "corrupt"
+      ? `${result.reason}; the old object was kept as ${result.movedTo}`
+      : lostState(recovery);
+  if (reason !== undefined) {
+    const policy = resetState(box.name, now, reason, recovery, deps.config.policy);
+    return { version: 1, savedAt: 0, policy, probes: {} };
+  }
+  // A first run still counts what the receiver did before it (a /reboot right after deploy).
+  const policy: BoxState = initialState(box.name);
+  if (recovery.kind === "rebuilt") policy.history = recovery.history;
   return { version: 1, savedAt: 0, policy, probes: {} };
 }
+
+/**
+ * A missing state is a first run, unless the audit log shows the watchdog's own actions: then
+ * state.json was deleted, and the budget must not restart with it. A log that cannot be read at
+ * all says nothing (a first run cannot be told apart), so that starts fresh.
+ */
+function lostState(recovery: BudgetRecovery): string | undefined {
+  if (recovery.kind === "unknown") {
+    return recovery.why === UNREADABLE_LOG ? undefined : `state.json is missing; ${recovery.why}`;
+  }
+  return recovery.history.some((entry) => !entry.key.startsWith("manual:"))
+    ? "state.json is missing although the audit log shows the watchdog's recent actions"
+    : undefined;
+}
+
+const UNREADABLE_LOG = "the audit log could not be read";
 
 /** Enough for every counted action of a window (the caps allow 40) plus the refused ones. */
 const BUDGET_EVENTS_LIMIT = 200;
@@ -233,7 +251,7 @@ async function recoverBudget(
     });
   } catch (error) {
     deps.log.error("audit log unreadable: the budget counts as spent", { box: box.name, error });
-    return { kind: "unknown", why: "the audit log could not be read" };
+    return { kind: "unknown", why: UNREADABLE_LOG };
   }
   if (events.length >= BUDGET_EVENTS_LIMIT) {
     return { kind: "unknown", why: `more than ${BUDGET_EVENTS_LIMIT} actions in the log` };

@@ -225,6 +225,19 @@ describe("6. a corrupt state.json does not reset the remediation budget", () => 
     expect(w.notifier.sent.map((m) => m.notification.type)).toContain("budget-exhausted");
   });
 
+  it("a deleted state.json does not reset it either", async () => {
+    const store = new CorruptibleStore();
+    const w = new World(budgetConfig(), store);
+    await spendTheBudget(w);
+    store.states.delete("prod");
+    await w.cycles(30, "down");
+    expect(w.compute.reboots()).toHaveLength(2);
+    const resets = w.notifier.sent.filter((m) => m.notification.type === "state-reset");
+    expect(resets.map((m) => m.rendered.text)).toEqual([
+      expect.stringContaining("state.json is missing although the audit log shows"),
+    ]);
+  });
+
   it("counts the budget as spent when the audit log cannot be read", async () => {
     const store = new CorruptibleStore();
     const w = new World(budgetConfig(), store);

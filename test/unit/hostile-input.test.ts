@@ -113,6 +113,19 @@ describe("1. the watchdog re-checks every command it reads from OBS", () => {
     expect(events(w, "mute")).toHaveLength(1);
   });
 
+  it("keeps the ids a state saved before this version remembered, for a whole window", () => {
+    const config = hostileConfig().policy;
+    const state = initialState("prod");
+    state.processedCommands = ["old-mute"];
+    const replay = mute("old-mute", T0 - HOUR, { until: T0 + HOUR });
+    const next = decide(state, observations("ok"), T0, config, [replay]).state;
+    expect(next.mute).toBeUndefined();
+    expect(next.processedCommands).toEqual([]);
+    expect(next.seenCommands).toEqual([{ id: "old-mute", at: T0 }]);
+    const later = decide(next, observations("ok"), T0 + 20 * HOUR, config, [replay]).state;
+    expect(later.mute).toBeUndefined();
+  });
+
   it("forgets ids only together with the commands they could replay (the horizon)", () => {
     const config = hostileConfig().policy;
     let state = initialState("prod");

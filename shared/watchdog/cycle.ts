@@ -5,22 +5,18 @@ import {
   type Action,
   applyOutcomes,
   type BoxState,
-  BUDGET_EVENT_TYPES,
-  type BudgetRecovery,
-  budgetFromEvents,
   describe,
   explain,
-  initialState,
   type OperatorCommand,
   type Outcome,
-  resetState,
   serverCheckDue,
 } from "../policy";
 import type { Observations } from "../probes/types";
-import type { LoadResult, PendingCommands } from "../state/port";
+import type { PendingCommands } from "../state/port";
 import type { PendingCommand, StoredEvent, StoredState } from "../state/schema";
 import { perform } from "./perform";
 import type { CycleDeps } from "./ports";
+import { storedFrom } from "./recover";
 
 export type CycleMode = "act" | "dry-run" | "timer";
 
@@ -193,72 +189,6 @@ async function load(
   return { stored: await storedFrom(state.value, box, deps), commands, refused };
 }
 
-async function storedFrom(
-  result: LoadResult,
-  box: BoxConfig,
-  deps: CycleDeps,
-): Promise<StoredState> {
-  const now = deps.clock();
-  if (result.kind === "found") return result.stored;
-  const recovery = await recoverBudget(box, deps, now);
-  const reason =
-    result.kind === "corrupt"
-      ? `${result.reason}; the old object was kept as ${result.movedTo}`
-      : lostState(recovery);
-  if (reason !== undefined) {
-    const policy = resetState(box.name, now, reason, recovery, deps.config.policy);
-    return { version: 1, savedAt: 0, policy, probes: {} };
-  }
-  // A first run still counts what the receiver did before it (a /reboot right after deploy).
-  const policy: BoxState = initialState(box.name);
-  if (recovery.kind === "rebuilt") policy.history = recovery.history;
-  return { version: 1, savedAt: 0, policy, probes: {} };
-}
-
-/**
- * A missing state is a first run, unless the audit log shows the watchdog's own actions: then
- * state.json was deleted, and the budget must not restart with it. A log that cannot be read at
- * all says nothing (a first run cannot be told apart), so that starts fresh.
- */
-function lostState(recovery: BudgetRecovery): string | undefined {
-  if (recovery.kind === "unknown") {
-    return recovery.why === UNREADABLE_LOG ? undefined : `state.json is missing; ${recovery.why}`;
-  }
-  return recovery.history.some((entry) => !entry.key.startsWith("manual:"))
-    ? "state.json is missing although the audit log shows the watchdog's recent actions"
-    : undefined;
-}
-
-const UNREADABLE_LOG = "the audit log could not be read";
-
-/** Enough for every counted action of a window (the caps allow 40) plus the refused ones. */
-const BUDGET_EVENTS_LIMIT = 200;
-
-/** The lost state's budget, from the audit log; an unreadable or overfull log counts as spent. */
-async function recoverBudget(
-  box: BoxConfig,
-  deps: CycleDeps,
-  now: number,
-): Promise<BudgetRecovery> {
-  const window = deps.config.policy.budget.window;
-  let events: StoredEvent[];
-  try {
-    events = await deps.store.recentEvents(box.name, {
-      limit: BUDGET_EVENTS_LIMIT,
-      days: Math.ceil(window / 86_400_000) + 1,
-      now,
-      types: BUDGET_EVENT_TYPES,
-    });
-  } catch (error) {
-    deps.log.error("audit log unreadable: the budget counts as spent", { box: box.name, error });
-    return { kind: "unknown", why: UNREADABLE_LOG };
-  }
-  if (events.length >= BUDGET_EVENTS_LIMIT) {
-    return { kind: "unknown", why: `more than ${BUDGET_EVENTS_LIMIT} actions in the log` };
-  }
-  return budgetFromEvents(events, now, deps.config.policy);
-}
-
 function planFor(stored: StoredState | undefined, deps: CycleDeps, now: number) {
   const policyState = stored?.policy;
   const last = stored?.probes.lastCompletionAt;
@@ -323,7 +253,7 @@ function eventsOf(
         ...(outcome.jobId ? { jobId: outcome.jobId } : {}),
       });
     } else if (outcome.kind === "remediate-failed") {
-      // The key gives the request's budget back when the budget is rebuilt from this log.
+      // Which request failed, by its key (the rebuilt budget still counts it: the safe side).
       events.push({
         ...base,
         type: "remediation-failed",

@@ -12,7 +12,7 @@ import {
   REMEDIATIONS,
   type Remediation,
 } from "./state";
-import { formatDuration, formatTime, operatorName } from "./text";
+import { formatDuration, formatTime, operatorName, truncate } from "./text";
 
 /** What the audit log says about the budget when the state that held it is lost. */
 export type BudgetRecovery =
@@ -86,7 +86,7 @@ export function resetState(
   const state = initialState(box);
   state.history = recovery.kind === "rebuilt" ? capped(recovery.history) : spent(now, config);
   const notice = stateResetNotice(box, now, reason);
-  notice.lines = [...notice.lines, budgetLine(state, recovery, now, config)];
+  notice.lines = [...notice.lines, truncate(budgetLine(state, recovery, now, config))];
   state.outbox.push({
     notification: notice,
     createdAt: now,

@@ -60,8 +60,9 @@ export async function ack(
 /**
  * True when the stored state shows that the button's incident is no longer the open one. A state
  * that cannot be read decides nothing here: the command carries the reference and the watchdog
- * refuses it there. (An incident opened in the cycle still running is not saved yet; it is
- * announced only moments before the save, so a press finds it.)
+ * refuses it there. One window is answered wrongly: the watchdog sends an incident's first message
+ * moments before it saves the state that holds the incident, and a press within those moments is
+ * told "over"; pressed again it acks.
  */
 async function isOver(
   turn: Turn,

@@ -181,7 +181,11 @@ export async function confirmAction(turn: Turn, press: Press): Promise<void> {
     };
     if (!(await claim(turn, press, key, started))) return;
     if (!(await tellWatchdog(turn, press))) {
-      await putQuietly(turn, key, { ...started, state: "failed", error: "not counted" });
+      await putQuietly(turn, key, {
+        ...started,
+        state: "failed",
+        error: "the watchdog could not be told (command not stored); nothing was done",
+      });
       await turn.answer(
         press.queryId,
         "Could not record the action for the watchdog (state store down): nothing done, press again later.",

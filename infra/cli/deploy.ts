@@ -296,6 +296,9 @@ function functionSpecs(
       agency: deployment.agencies.receiver,
       memoryMb: deployment.functions.webhook.memoryMb,
       timeoutSeconds: deployment.functions.webhook.timeoutSeconds,
+      // One instance: two presses of one confirmation then meet in one process, where they are
+      // serialized (OBS has no conditional PUT to settle it across instances; see confirm.ts).
+      maxInstances: 1,
       description: "clawwatch: Telegram commands and buttons from the operators",
     },
   };

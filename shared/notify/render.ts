@@ -1,4 +1,5 @@
 import type { Button, Notification, NotificationType, Severity } from "../policy/state";
+import { incidentRef } from "../policy/text";
 import { type CallbackPayload, encodeCallback } from "./callback-data";
 
 /**
@@ -73,13 +74,13 @@ export function renderReply(input: {
 /** The policy's buttons as an inline keyboard, two per row; undefined when there are none. */
 export function notificationKeyboard(
   box: string,
-  notification: Pick<Notification, "buttons" | "component">,
+  notification: Pick<Notification, "buttons" | "component" | "incidentId">,
 ): InlineKeyboard | undefined {
   const buttons = [...new Set(notification.buttons ?? [])];
   if (buttons.length === 0) return undefined;
   const cells = buttons.map((button) => ({
     text: BUTTON_LABELS[button],
-    callback_data: encodeCallback(buttonPayload(button, box, notification.component)),
+    callback_data: encodeCallback(buttonPayload(button, box, notification)),
   }));
   const rows: InlineKeyboard["inline_keyboard"] = [];
   for (let i = 0; i < cells.length; i += 2) rows.push(cells.slice(i, i + 2));
@@ -117,11 +118,21 @@ const BUTTON_LABELS: Record<Button, string> = {
 function buttonPayload(
   button: Button,
   box: string,
-  component: Notification["component"],
+  notification: Pick<Notification, "component" | "incidentId">,
 ): CallbackPayload {
+  const { component, incidentId } = notification;
   switch (button) {
     case "ack":
-      return { action: "ack", box, arg: ACK_BUTTON_DURATION, component };
+      // The incident's reference: pressed once that incident is over, it acks no newer one.
+      return incidentId === undefined
+        ? { action: "ack", box, arg: ACK_BUTTON_DURATION, component }
+        : {
+            action: "ack",
+            box,
+            arg: ACK_BUTTON_DURATION,
+            component,
+            incident: incidentRef(incidentId),
+          };
     case "mute":
       return { action: "mute", box, arg: MUTE_BUTTON_DURATION };
     case "reboot":

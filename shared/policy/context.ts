@@ -1,5 +1,5 @@
 import type { PolicyConfig } from "../config/policy-schema";
-import type { BoxState } from "./state";
+import { type BoxState, LIMITS } from "./state";
 import type { Action, AuditEvent } from "./types";
 
 /**
@@ -28,4 +28,12 @@ export function isMuted(state: BoxState, now: number): boolean {
 
 export function isAcked(until: number | undefined, now: number): boolean {
   return until !== undefined && now < until;
+}
+
+/**
+ * Inside the window that ends now. A time later than the clock skew allows is nothing that
+ * happened: counting it would keep a window full for as long as the date is ahead.
+ */
+export function isRecent(at: number, now: number, window: number): boolean {
+  return at <= now + LIMITS.clockSkewMs && now - at < window;
 }

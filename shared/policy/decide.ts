@@ -6,6 +6,7 @@ import { audit, type Cycle, note } from "./context";
 import { announcePending, calmFlapping, countVerdict, remind, trackIncident } from "./incidents";
 import { boundOutbox, emitOutbox } from "./notifications";
 import { pruneHistory, remediate } from "./remediation";
+import { repairFutureTimes } from "./sanity";
 import { type BoxState, COMPONENTS } from "./state";
 import { formatTime } from "./text";
 import type { Action, OperatorCommand, Verdicts } from "./types";
@@ -47,6 +48,7 @@ export function explain(
   commands: readonly OperatorCommand[] = [],
 ): Explanation {
   const cycle: Cycle = { state: structuredClone(state), now, config, actions: [], notes: [] };
+  repairFutureTimes(cycle);
   applyCommands(cycle, commands);
   expirePauses(cycle);
   pruneHistory(cycle);

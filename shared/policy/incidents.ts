@@ -1,6 +1,6 @@
 import type { PolicyConfig } from "../config/policy-schema";
 import { CAUSE_INFO, causeClass } from "./causes";
-import { audit, type Cycle, isAcked, isMuted, note } from "./context";
+import { audit, type Cycle, isAcked, isMuted, isRecent, note } from "./context";
 import {
   enqueue,
   flappingEndNotice,
@@ -102,7 +102,9 @@ function openIncident(
 
 function recordOpen(cycle: Cycle, component: Component): number {
   const { state, now, config } = cycle;
-  const recent = [...state.opens[component], now].filter((at) => now - at < config.flapping.window);
+  const recent = [...state.opens[component], now].filter((at) =>
+    isRecent(at, now, config.flapping.window),
+  );
   state.opens[component] = recent.slice(-config.flapping.opens);
   return recent.length;
 }
@@ -237,7 +239,9 @@ export function calmFlapping(cycle: Cycle, component: Component): void {
   const lastOpen = state.opens[component].at(-1) ?? flap.since;
   if (now - lastOpen < config.flapping.window) return;
   state.flapping[component] = undefined;
-  state.opens[component] = state.opens[component].filter((at) => now - at < config.flapping.window);
+  state.opens[component] = state.opens[component].filter((at) =>
+    isRecent(at, now, config.flapping.window),
+  );
   if (flap.noticeId !== undefined) {
     const notice = flappingEndNotice(state, component, flap.since, now, flap.messageId);
     enqueue(state, now, notice, "no incident opened for a whole flapping window");

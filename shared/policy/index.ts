@@ -1,10 +1,17 @@
 export { CAUSE_INFO, type CauseClass, causeClass } from "./causes";
+export { commandMaxAge } from "./commands";
 export { type Decision, decide, describe, type Explanation, explain } from "./decide";
 export { openThreshold, reminderInterval } from "./incidents";
 export { stateResetNotice } from "./notifications";
 export { applyOutcomes } from "./outcomes";
 export { type BudgetKind, budgetKindOf, budgetUsed, graceFor, nextRung } from "./remediation";
-export { resetState } from "./reset";
+export {
+  BUDGET_EVENT_TYPES,
+  type BudgetEvent,
+  type BudgetRecovery,
+  budgetFromEvents,
+  resetState,
+} from "./reset";
 export {
   type BoxState,
   BUTTONS,
@@ -26,12 +33,13 @@ export {
   type NotificationType,
   notificationSchema,
   type OutboxEntry,
+  PAUSE_LIMITS,
   REMEDIATIONS,
   type Remediation,
   type Severity,
   type Step,
 } from "./state";
-export { formatDuration, formatTime } from "./text";
+export { formatDuration, formatTime, incidentRef } from "./text";
 export {
   type Action,
   type AuditEvent,

@@ -233,7 +233,7 @@ export function stateResetNotice(box: string, now: number, reason: string): Noti
     title: `watchdog state reset for ${box}`,
     lines: [
       truncate(reason),
-      "Counters, open incidents and the action budget start from zero; the old object was kept aside.",
+      "Counters and open incidents start from zero; the old object was kept aside.",
     ],
   };
 }

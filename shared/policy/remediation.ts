@@ -2,7 +2,7 @@ import type { PolicyConfig } from "../config/policy-schema";
 import type { Observations } from "../probes/types";
 import { isProbeError } from "../probes/types";
 import { CAUSE_INFO, causeClass } from "./causes";
-import { audit, type Cycle, isAcked, isMuted, note } from "./context";
+import { audit, type Cycle, isAcked, isMuted, isRecent, note } from "./context";
 import { budgetNotice, enqueue, needsHumanNotice, updateNotice } from "./notifications";
 import {
   type BoxState,
@@ -47,14 +47,14 @@ export function budgetUsed(state: BoxState, kind: BudgetKind, now: number, confi
 
 function inWindow(state: BoxState, kind: BudgetKind, now: number, config: PolicyConfig) {
   return state.history.filter(
-    (entry) => budgetKindOf(entry.action) === kind && now - entry.at < config.budget.window,
+    (entry) => budgetKindOf(entry.action) === kind && isRecent(entry.at, now, config.budget.window),
   );
 }
 
 /** Forgets actions older than the budget window and keeps each kind below its cap. */
 export function pruneHistory(cycle: Cycle): void {
   const { state, now, config } = cycle;
-  const recent = state.history.filter((entry) => now - entry.at < config.budget.window);
+  const recent = state.history.filter((entry) => isRecent(entry.at, now, config.budget.window));
   const keep = (kind: BudgetKind) =>
     recent.filter((e) => budgetKindOf(e.action) === kind).slice(-LIMITS.historyPerKind);
   state.history = [...keep("reboots"), ...keep("rebootstraps")].sort((a, b) => a.at - b.at);
@@ -67,7 +67,9 @@ export function pruneHistory(cycle: Cycle): void {
   }
 }
 
+/** Once per key: a history rebuilt from the audit log may already hold a pending manual action. */
 export function recordHistory(state: BoxState, entry: HistoryEntry): void {
+  if (state.history.some((e) => e.key === entry.key)) return;
   state.history.push(entry);
 }
 
@@ -200,6 +202,8 @@ function request(cycle: Cycle, incident: Incident, action: Remediation): void {
     component: "gateway",
     incidentId: incident.id,
     detail: reason,
+    action,
+    key,
   });
   if (isRetry) return;
   const notice = updateNotice(state, incident, `automatic ${actionLabel(action)}`, [

@@ -60,7 +60,16 @@ export type Button = (typeof BUTTONS)[number];
 
 /** Caps that keep the stored state small whatever happens. */
 export const LIMITS = {
+  /** Legacy id list (before seenCommands); read once, then emptied. */
   processedCommands: 50,
+  /**
+   * Command ids remembered with their time. When full, the oldest is forgotten and the horizon
+   * moves up to it: no command older than the horizon is applied, so a forgotten id cannot be
+   * replayed however many commands came since.
+   */
+  seenCommands: 200,
+  /** How far ahead of the watchdog's clock a stored time may be (two clocks never agree). */
+  clockSkewMs: 2 * 60_000,
   /** Above this, old updates/reminders are dropped, then undelivered opened+resolved pairs. */
   outboxSoft: 12,
   /** Above this, anything but the "opened" of a still-open incident is dropped. */
@@ -71,6 +80,12 @@ export const LIMITS = {
   line: 200,
   lines: 8,
 } as const;
+
+/**
+ * Ack and mute last at least a minute and at most a week: longer means "fix the config". The
+ * receiver refuses other durations and the watchdog re-checks every command it reads.
+ */
+export const PAUSE_LIMITS = { minMs: 60_000, maxMs: 7 * 86_400_000 } as const;
 
 const time = z.number().check(z.nonnegative());
 const count = z.number().check(z.int(), z.nonnegative());
@@ -201,6 +216,14 @@ export const boxStateSchema = z.object({
   ingress: z.object({ pendingSince: z.optional(time) }),
   outbox: z.array(outboxEntrySchema),
   processedCommands: z.array(z.string()).check(z.maxLength(LIMITS.processedCommands)),
+  /** Applied or refused command ids with their `at`, kept for as long as a replay could apply. */
+  seenCommands: z.optional(
+    z
+      .array(z.object({ id: z.string().check(z.maxLength(80)), at: time }))
+      .check(z.maxLength(LIMITS.seenCommands)),
+  ),
+  /** Commands dated before this are refused (their ids may have been forgotten). */
+  commandHorizon: z.optional(time),
 });
 export type BoxState = z.infer<typeof boxStateSchema>;
 

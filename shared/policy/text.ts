@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { LIMITS } from "./state";
 
 /** "45 s", "7 m", "1 h 05 m", "2 d 3 h": how operators read elapsed time in a chat. */
@@ -13,6 +14,8 @@ export function formatDuration(ms: number): string {
 
 /** "2024-05-01 12:03 UTC": derived from the `now` argument, never from a clock. */
 export function formatTime(epochMs: number): string {
+  // A stored time outside what a Date can hold must not throw in the middle of a decision.
+  if (!Number.isFinite(epochMs) || Math.abs(epochMs) > 8.64e15) return "(invalid time)";
   return `${new Date(epochMs).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
@@ -26,4 +29,18 @@ export function actionLabel(action: string): string {
 
 export function operatorName(by: { userId: number; username?: string | undefined }): string {
   return by.username ? `@${by.username}` : `user ${by.userId}`;
+}
+
+/** Characters of an incident reference: what fits in a button's 64 bytes of callback data. */
+export const INCIDENT_REF_LENGTH = 7;
+
+/**
+ * A short, stable reference to an incident id (42 bits of its SHA-256, base64url): buttons carry
+ * it so a press can be matched to the incident it was drawn for, whatever the id looks like.
+ */
+export function incidentRef(incidentId: string): string {
+  return createHash("sha256")
+    .update(incidentId, "utf8")
+    .digest("base64url")
+    .slice(0, INCIDENT_REF_LENGTH);
 }

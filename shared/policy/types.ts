@@ -5,6 +5,7 @@ import {
   COMPONENTS,
   type Component,
   MANUAL_ACTIONS,
+  type ManualAction,
   type Notification,
   type Remediation,
 } from "./state";
@@ -32,8 +33,12 @@ export const operatorCommandSchema = z.object({
   /** manual-action: what the operator had the receiver do. */
   action: z.optional(z.enum(MANUAL_ACTIONS)),
   jobId: z.optional(z.string().check(z.maxLength(80))),
+  /** manual-action: ECS refused it after the command was written; nothing to count. */
+  failed: z.optional(z.boolean()),
   /** ack: which incident; without it every open incident is acked. */
   incidentComponent: z.optional(z.enum(COMPONENTS)),
+  /** ack from a button: incidentRef() of the incident it was drawn for; another one is not acked. */
+  incidentRef: z.optional(z.string().check(z.maxLength(16))),
 });
 export type OperatorCommand = z.infer<typeof operatorCommandSchema>;
 
@@ -53,6 +58,7 @@ export type AuditType =
   | "unmute"
   | "manual-action"
   | "command-ignored"
+  | "state-repaired"
   | "notification-dropped";
 
 export interface AuditEvent {
@@ -62,6 +68,9 @@ export interface AuditEvent {
   /** Why, in one sentence: also what a dry run prints. */
   detail: string;
   by?: Operator;
+  /** Reboots and rebootstraps: what was done and its idempotency key, to rebuild the budget. */
+  action?: Remediation | ManualAction;
+  key?: string;
 }
 
 export type Action =

@@ -1,7 +1,7 @@
 import type { BoxConfig } from "../config";
 import { renderReply } from "../notify/render";
 import type { Component } from "../policy/state";
-import { operatorName } from "../policy/text";
+import { incidentRef, operatorName } from "../policy/text";
 import type { OperatorCommand } from "../policy/types";
 import type { StoredEvent } from "../state/schema";
 import { StatusTimeoutError } from "./errors";
@@ -25,12 +25,18 @@ export async function ack(
   box: BoxConfig,
   durationMs: number,
   component?: Component,
+  incident?: string,
 ): Promise<Effect> {
+  if (component && incident && (await isOver(turn, box, component, incident))) {
+    turn.log.info("stale ack button: its incident is over", { box: box.name, component });
+    return { ok: false, summary: "That incident is over: nothing acked." };
+  }
   const until = turn.now + durationMs;
   const what = component ? `${box.name} ${component}` : box.name;
   const command = baseCommand(turn, "ack", {
     until,
     ...(component ? { incidentComponent: component } : {}),
+    ...(incident ? { incidentRef: incident } : {}),
   });
   const failed = await submit(
     turn,
@@ -49,6 +55,30 @@ export async function ack(
     }),
   );
   return { ok: true, summary: `Acked ${what} for ${humanDuration(durationMs)}.` };
+}
+
+/**
+ * True when the stored state shows that the button's incident is no longer the open one. A state
+ * that cannot be read decides nothing here: the command carries the reference and the watchdog
+ * refuses it there. One window is answered wrongly: the watchdog sends an incident's first message
+ * moments before it saves the state that holds the incident, and a press within those moments is
+ * told "over"; pressed again it acks.
+ */
+async function isOver(
+  turn: Turn,
+  box: BoxConfig,
+  component: Component,
+  ref: string,
+): Promise<boolean> {
+  try {
+    const loaded = await turn.services.store.load(box.name);
+    if (loaded.kind !== "found") return false;
+    const open = loaded.stored.policy.incidents[component];
+    return open === undefined || incidentRef(open.id) !== ref;
+  } catch (error) {
+    turn.log.warn("state unreadable: the watchdog checks the ack's incident", { error });
+    return false;
+  }
 }
 
 export async function mute(

@@ -22,6 +22,7 @@ export interface Receiver {
 export const DEFAULT_SETTINGS: ReceiverSettings = {
   statusTimeoutMs: 8_000,
   confirmTtlMs: 10 * 60_000,
+  claimSettleMs: 1_500,
   maxBodyBytes: 256 * 1024,
 };
 

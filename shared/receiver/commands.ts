@@ -1,4 +1,5 @@
 import { parseDuration } from "../config/policy-schema";
+import { PAUSE_LIMITS } from "../policy/state";
 import { humanDuration } from "./summary";
 
 /** What an operator asked for, with the box resolved and durations in milliseconds. */
@@ -31,8 +32,8 @@ export interface CommandContext {
   ackDefaultMs: number;
 }
 
-/** Ack and mute last at least a minute and at most a week: longer means "fix the config". */
-export const PAUSE_LIMITS = { minMs: 60_000, maxMs: 7 * 86_400_000 } as const;
+export { PAUSE_LIMITS };
+
 const REASON_MAX = 200;
 
 const COMMAND = /^\/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?=\s|$)\s*([\s\S]*)$/;

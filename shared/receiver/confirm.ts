@@ -1,10 +1,12 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import * as z from "zod/mini";
 import { bootstrapUserData, hasBootstrap } from "../cloud/user-data";
 import "../errors/zod-english";
 import type { BoxConfig } from "../config";
 import { confirmKeyboard, type RenderedMessage, renderReply } from "../notify/render";
 import { budgetUsed } from "../policy/remediation";
-import { MANUAL_ACTIONS, type ManualAction } from "../policy/state";
+import { LIMITS, MANUAL_ACTIONS, type ManualAction } from "../policy/state";
 import { operatorName } from "../policy/text";
 import { type OperatorCommand, operatorSchema } from "../policy/types";
 import { audit } from "./actions";
@@ -16,6 +18,16 @@ import { clock, humanDuration } from "./summary";
  * record (`confirm/<chat>/<message>` in the ledger) goes pending → started → done | failed, or
  * pending → cancelled, and only the press that moves it from pending to started acts. A second
  * press, a redelivered update or a forged one finds the record past pending and does nothing.
+ *
+ * Across function instances: OBS has no conditional PUT, so "moves it from pending" cannot be one
+ * atomic step. The receiver is deployed with max instances 1 (and the webhook with one
+ * connection), so presses normally meet in one instance, where `serialize` orders them. Should two
+ * instances still run at once, each writes its claim (a fresh id) into the record, waits
+ * `claimSettleMs`, and reads the record back: OBS reads after writes are consistent and the last
+ * write wins, so only the instance whose claim is still there acts. Residual race: an instance
+ * that read "pending" before the other's claim landed, and whose own write then took longer than
+ * the settle time, overwrites a claim the other already confirmed; both would act. That needs an
+ * OBS PUT slower than the settle time on top of two instances and two presses within it.
  */
 
 const recordSchema = z.object({
@@ -28,6 +40,8 @@ const recordSchema = z.object({
   pressedBy: z.optional(operatorSchema),
   jobId: z.optional(z.string()),
   error: z.optional(z.string()),
+  /** The press that moved it to started: a random id, read back before acting. */
+  claim: z.optional(z.string()),
 });
 type ConfirmRecord = z.infer<typeof recordSchema>;
 
@@ -163,19 +177,54 @@ export async function confirmAction(turn: Turn, press: Press): Promise<void> {
       state: "started",
       pressedAt: turn.now,
       pressedBy: turn.by,
+      claim: randomUUID(),
     };
-    try {
-      await turn.services.ledger.put(key, started);
-    } catch (error) {
-      turn.log.error("confirmation not recorded; not acting", { box: press.box.name, error });
+    if (!(await claim(turn, press, key, started))) return;
+    if (!(await tellWatchdog(turn, press))) {
+      await putQuietly(turn, key, {
+        ...started,
+        state: "failed",
+        error: "the watchdog could not be told (command not stored); nothing was done",
+      });
       await turn.answer(
         press.queryId,
-        "Could not record the confirmation (state store down): nothing done, press again later.",
+        "Could not record the action for the watchdog (state store down): nothing done, press again later.",
       );
       return;
     }
     await perform(turn, press, key, started);
   });
+}
+
+/** Writes this press's claim, lets a concurrent one land, and acts only if the claim stayed. */
+async function claim(
+  turn: Turn,
+  press: Press,
+  key: string,
+  started: ConfirmRecord,
+): Promise<boolean> {
+  try {
+    await turn.services.ledger.put(key, started);
+    await sleep(turn.settings.claimSettleMs);
+  } catch (error) {
+    turn.log.error("confirmation not recorded; not acting", { box: press.box.name, error });
+    await turn.answer(
+      press.queryId,
+      "Could not record the confirmation (state store down): nothing done, press again later.",
+    );
+    return false;
+  }
+  const back = await readRecord(turn, key);
+  if (typeof back === "string") {
+    await turn.answer(press.queryId, back);
+    return false;
+  }
+  if (back.claim === started.claim && back.state === "started") return true;
+  turn.log.warn("another instance claimed this confirmation first; not acting", {
+    box: press.box.name,
+  });
+  await turn.answer(press.queryId, "Already in progress: another press was first; see /status.");
+  return false;
 }
 
 async function readRecord(turn: Turn, key: string): Promise<ConfirmRecord | string> {
@@ -219,6 +268,13 @@ function refusalFor(
     });
     return { answer: "This button does not match its prompt: nothing done." };
   }
+  if (record.askedAt > turn.now + LIMITS.clockSkewMs) {
+    // Only the receiver writes these records, dated by its own clock: a future one is forged.
+    turn.log.warn("confirmation record dated in the future; ignored", { box: record.box });
+    return {
+      answer: "This confirmation is unknown or expired: nothing done. Send the command again.",
+    };
+  }
   if (turn.now - record.askedAt > turn.settings.confirmTtlMs) {
     return {
       answer: "Too late: this prompt expired. Send the command again.",
@@ -251,6 +307,7 @@ async function perform(
     const message = (error as Error).message;
     turn.log.error("manual action failed", { box: box.name, action, error });
     await putQuietly(turn, key, { ...started, state: "failed", error: message.slice(0, 300) });
+    await withdraw(turn, press);
     await audit(turn, box, {
       type: "remediation-failed",
       component: "gateway",
@@ -267,27 +324,38 @@ async function perform(
     return;
   }
   await putQuietly(turn, key, { ...started, state: "done", jobId });
-  const told = await tellWatchdog(turn, press, jobId);
+  const told = await tellWatchdog(turn, press, { jobId });
   await audit(turn, box, {
     type: "manual-action",
     component: "gateway",
     detail: `${action} via Telegram (ECS job ${jobId})`,
     jobId,
+    // The watchdog's history key for it: the budget rebuilt from the log counts it once.
+    action,
+    key: `manual:${manualCommandId(turn.chatId, press.messageId)}`,
   });
   turn.log.warn("manual action requested", { box: box.name, action, jobId });
   await turn.edit(press.messageId, doneMessage(turn, press, jobId, told));
   await turn.answer(press.queryId, `${label} of ${box.name} requested.`);
 }
 
-/** The manual-action command makes the watchdog grant the grace period and count the budget. */
-async function tellWatchdog(turn: Turn, press: Press, jobId: string): Promise<boolean> {
+/**
+ * The manual-action command makes the watchdog grant the grace period and count the budget. It is
+ * written before the action (so an action is never left uncounted) and again, same id and object,
+ * with the job id once ECS accepted it.
+ */
+async function tellWatchdog(
+  turn: Turn,
+  press: Press,
+  extra: Pick<OperatorCommand, "jobId" | "failed"> = {},
+): Promise<boolean> {
   const command: OperatorCommand = {
     id: manualCommandId(turn.chatId, press.messageId),
     kind: "manual-action",
     at: turn.now,
     by: turn.by,
     action: press.action,
-    jobId,
+    ...extra,
   };
   try {
     await turn.services.store.addCommand(press.box.name, command);
@@ -299,6 +367,14 @@ async function tellWatchdog(turn: Turn, press: Press, jobId: string): Promise<bo
     });
     return false;
   }
+}
+
+/**
+ * ECS refused: the command written before the action is replaced by one saying so. If the watchdog
+ * already applied the first, the action stays counted: the safe side of a budget.
+ */
+async function withdraw(turn: Turn, press: Press): Promise<void> {
+  await tellWatchdog(turn, press, { failed: true });
 }
 
 function doneMessage(turn: Turn, press: Press, jobId: string, told: boolean): RenderedMessage {

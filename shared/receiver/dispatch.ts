@@ -100,7 +100,7 @@ export async function onButton(turn: Turn, queryId: string, data: string): Promi
       }
       const effect =
         payload.action === "ack"
-          ? await ack(turn, box, duration, payload.component)
+          ? await ack(turn, box, duration, payload.component, payload.incident)
           : await mute(turn, box, duration, "from the alert's button");
       await turn.answer(queryId, effect.summary);
       return;

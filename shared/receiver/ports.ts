@@ -40,6 +40,11 @@ export interface ReceiverSettings {
   statusTimeoutMs: number;
   /** How long a reboot or rebootstrap prompt can be confirmed. */
   confirmTtlMs: number;
+  /**
+   * Between writing a confirmation's claim and reading it back: a second instance's claim written
+   * within it is seen, and only one of them acts (see confirm.ts).
+   */
+  claimSettleMs: number;
   maxBodyBytes: number;
 }
 

@@ -277,11 +277,17 @@ export function humanDuration(ms: number): string {
 
 /** "12:03" today, "11-24 12:03" on other days (UTC). */
 export function clock(at: number, now: number): string {
+  // Times come from OBS objects: one outside what a Date can hold must not break the reply.
+  if (!isDateTime(at) || !isDateTime(now)) return "(invalid time)";
   const iso = new Date(at).toISOString();
   const time = iso.slice(11, 16);
   return iso.slice(0, 10) === new Date(now).toISOString().slice(0, 10)
     ? `${time} UTC`
     : `${iso.slice(5, 10)} ${time} UTC`;
+}
+
+function isDateTime(at: number): boolean {
+  return Number.isFinite(at) && Math.abs(at) <= 8.64e15;
 }
 
 function byText(event: StoredEvent): string {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { StateStoreError } from "../errors";
 import type { OperatorCommand } from "../policy/types";
 import { commandKey, commandsPrefix } from "./keys";
-import type { LoadResult, PendingCommands, StateStore } from "./port";
+import type { LoadResult, PendingCommands, RecentEventsQuery, StateStore } from "./port";
 import type { StoredEvent, StoredState } from "./schema";
 
 /** An in-memory StateStore for unit tests of the cycle; `failing` makes every call throw. */
@@ -49,14 +49,12 @@ export class MemoryStateStore implements StateStore {
     this.events.push(...events);
   }
 
-  async recentEvents(
-    box: string,
-    options: { limit: number; days: number; now: number },
-  ): Promise<StoredEvent[]> {
+  async recentEvents(box: string, options: RecentEventsQuery): Promise<StoredEvent[]> {
     this.check();
     const since = options.now - options.days * 86_400_000;
     return this.events
       .filter((e) => e.box === box && e.at >= since)
+      .filter((e) => options.types === undefined || options.types.includes(e.type))
       .sort((a, b) => b.at - a.at)
       .slice(0, options.limit);
   }

@@ -12,7 +12,7 @@ import {
   eventsPrefix,
   stateKey,
 } from "./keys";
-import type { LoadResult, PendingCommands, StateStore } from "./port";
+import type { LoadResult, PendingCommands, RecentEventsQuery, StateStore } from "./port";
 import { type StoredEvent, type StoredState, storedStateSchema } from "./schema";
 
 /** The few object operations the store needs; shared/state/obs-client.ts provides them on OBS. */
@@ -35,6 +35,12 @@ export interface ObsStateStoreOptions {
 }
 
 const JSON_TYPE = "application/json";
+/** The receiver writes a few hundred bytes per command; anything much larger is not one. */
+export const COMMAND_MAX_BYTES = 4096;
+/** Audit lines are a few hundred bytes; a larger object under events/ is not read. */
+const EVENT_MAX_BYTES = 16_384;
+/** Command objects read per cycle, oldest first; the rest wait for the next cycles. */
+export const COMMANDS_PER_CYCLE = 50;
 
 /**
  * State, commands and audit events as JSON objects in one OBS bucket. A state object that does not
@@ -121,26 +127,26 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
   }
 
   async function pending(box: string): Promise<PendingCommands> {
-    const keys = (await client.list(bucket, commandsPrefix(prefix, box))).sort();
+    // Oldest first, and a bounded number per cycle: a flood of objects waits, it cannot stall.
+    const keys = (await client.list(bucket, commandsPrefix(prefix, box)))
+      .sort()
+      .slice(0, COMMANDS_PER_CYCLE);
     const commands: PendingCommands["commands"] = [];
-    const rejected: string[] = [];
+    const rejected: PendingCommands["rejected"] = [];
     for (const key of keys) {
       const got = await readCapped(key);
       if (got !== "too-large" && !got.found) continue;
-      const command = got === "too-large" ? undefined : parseCommand(got.text);
-      if (command) commands.push({ key, command });
-      else {
-        rejected.push(key);
+      const command =
+        got === "too-large" ? "larger than the OBS client reads" : parseCommand(got.text);
+      if (typeof command === "string") {
+        rejected.push({ key, reason: command });
         await client.remove(bucket, key);
-      }
+      } else commands.push({ key, command });
     }
     return { commands, rejected };
   }
 
-  async function recent(
-    box: string,
-    query: { limit: number; days: number; now: number },
-  ): Promise<StoredEvent[]> {
+  async function recent(box: string, query: RecentEventsQuery): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
     for (let day = 0; day < query.days && events.length < query.limit; day++) {
       const date = dayOf(query.now - day * 86_400_000);
@@ -151,7 +157,10 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
       );
       // Newest first across both folders: the file name starts with the time.
       const name = (key: string) => key.slice(key.lastIndexOf("/") + 1);
-      const keys = folders.flat().sort((a, b) => name(a).localeCompare(name(b)));
+      const keys = folders
+        .flat()
+        .filter((key) => query.types === undefined || query.types.includes(eventTypeOf(key)))
+        .sort((a, b) => name(a).localeCompare(name(b)));
       const newest = keys.reverse().slice(0, query.limit - events.length);
       const texts = await Promise.all(newest.map((key) => readCapped(key)));
       for (const got of texts) {
@@ -163,6 +172,11 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
     }
     return events.sort((a, b) => b.at - a.at).slice(0, query.limit);
   }
+}
+
+/** `…/20261125T120304123Z-remediation-requested-1a2b3c4d.json` → "remediation-requested". */
+function eventTypeOf(key: string): string {
+  return /\/\d{8}T\d{9}Z-([a-z-]+)-[0-9a-f]{8}\.json$/.exec(key)?.[1] ?? "";
 }
 
 function invalidReason(text: string): string | undefined {
@@ -178,19 +192,37 @@ function invalidReason(text: string): string | undefined {
   return `the state object does not match schema version 1 (${first?.path.join(".") || "root"}: ${first?.message})`;
 }
 
-function parseCommand(text: string): OperatorCommand | undefined {
-  try {
-    const parsed = operatorCommandSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
+/** A command object, or why it is not one. The size is checked before anything is parsed. */
+export function parseCommand(text: string): OperatorCommand | string {
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > COMMAND_MAX_BYTES) {
+    return `${bytes} bytes, more than a command's ${COMMAND_MAX_BYTES}`;
   }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "not JSON";
+  }
+  const parsed = operatorCommandSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const first = parsed.error.issues[0];
+  return `not a command (${first?.path.join(".") || "root"}: ${first?.message})`;
 }
 
+/** An audit line as far as readers rely on it: a real time, a short type, a detail text. */
 function parseEvent(text: string): StoredEvent | undefined {
+  if (text.length > EVENT_MAX_BYTES) return undefined;
   try {
     const value = JSON.parse(text) as StoredEvent;
-    return typeof value.at === "number" && typeof value.type === "string" ? value : undefined;
+    const fine =
+      Number.isFinite(value.at) &&
+      value.at >= 0 &&
+      value.at <= 8.64e15 &&
+      typeof value.type === "string" &&
+      value.type.length <= 40 &&
+      typeof value.detail === "string";
+    return fine ? value : undefined;
   } catch {
     return undefined;
   }

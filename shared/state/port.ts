@@ -7,10 +7,18 @@ export type LoadResult =
   /** The object could not be parsed or validated; it was copied to `movedTo` and must be replaced. */
   | { kind: "corrupt"; reason: string; movedTo: string };
 
+export interface RecentEventsQuery {
+  limit: number;
+  days: number;
+  now: number;
+  /** Only these event types (read from the object names, so the others are never fetched). */
+  types?: readonly string[];
+}
+
 export interface PendingCommands {
   commands: PendingCommand[];
-  /** Objects under commands/ that were not valid commands (already moved aside), for the log. */
-  rejected: string[];
+  /** Objects under commands/ that were not valid commands (already removed), with why. */
+  rejected: { key: string; reason: string }[];
 }
 
 /**
@@ -27,9 +35,6 @@ export interface StateStore {
   appendEvents(box: string, events: readonly StoredEvent[]): Promise<void>;
   /** The box's stored bootstrap user_data (base64), when the deploy put one there. */
   bootstrapUserData(box: string): Promise<string | undefined>;
-  /** Newest first, at most `limit`, from the last `days` days of the audit log. */
-  recentEvents(
-    box: string,
-    options: { limit: number; days: number; now: number },
-  ): Promise<StoredEvent[]>;
+  /** Newest first, at most `limit`, from the last `days` days of the audit log (only `types`, if given). */
+  recentEvents(box: string, options: RecentEventsQuery): Promise<StoredEvent[]>;
 }

@@ -33,6 +33,9 @@ export interface StoredEvent {
   by?: z.infer<typeof operatorSchema>;
   jobId?: string;
   requestId?: string;
+  /** Reboots and rebootstraps: the action and its idempotency key (the budget is rebuilt from them). */
+  action?: string;
+  key?: string;
 }
 
 /** An operator command waiting in OBS, with the object key it came from (to delete it later). */

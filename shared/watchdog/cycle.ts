@@ -7,16 +7,16 @@ import {
   type BoxState,
   describe,
   explain,
-  initialState,
+  type OperatorCommand,
   type Outcome,
-  resetState,
   serverCheckDue,
 } from "../policy";
 import type { Observations } from "../probes/types";
-import type { LoadResult } from "../state/port";
+import type { PendingCommands } from "../state/port";
 import type { PendingCommand, StoredEvent, StoredState } from "../state/schema";
 import { perform } from "./perform";
 import type { CycleDeps } from "./ports";
+import { storedFrom } from "./recover";
 
 export type CycleMode = "act" | "dry-run" | "timer";
 
@@ -77,8 +77,8 @@ export async function runCycle(
 
   const policy = policyFor(box, deps.config.policy);
   const now = deps.clock();
-  const commands = loaded.commands.map((c) => c.command);
-  const explanation = explain(loaded.stored.policy, observations, now, policy, commands);
+  const screened = screenCommands(loaded.commands, deps.config.alerts.allowedUserIds);
+  const explanation = explain(loaded.stored.policy, observations, now, policy, screened.accepted);
   const plan = describe(explanation);
   if (mode === "dry-run") {
     return report({
@@ -106,7 +106,10 @@ export async function runCycle(
     deps,
     next,
     loaded.commands,
-    eventsOf(explanation.actions, outcomes, box, now, deps.requestId),
+    [
+      ...refusedEvents(loaded.refused, screened.refused, box, now, deps.requestId),
+      ...eventsOf(explanation.actions, outcomes, box, now, deps.requestId),
+    ],
     errors,
     log,
   );
@@ -128,6 +131,39 @@ export async function runCycle(
 interface Loaded {
   stored: StoredState;
   commands: PendingCommand[];
+  /** Objects under commands/ that were no valid command (already removed). */
+  refused: PendingCommands["rejected"];
+}
+
+/**
+ * Only an allowed operator's command is applied: the receiver checks the sender, but anything
+ * that can write to commands/ could claim to be anyone, so the watchdog checks again.
+ */
+function screenCommands(commands: readonly PendingCommand[], allowed: readonly number[]) {
+  const accepted: OperatorCommand[] = [];
+  const refused: OperatorCommand[] = [];
+  for (const { command } of commands) {
+    (allowed.includes(command.by.userId) ? accepted : refused).push(command);
+  }
+  return { accepted, refused };
+}
+
+function refusedEvents(
+  objects: PendingCommands["rejected"],
+  commands: readonly OperatorCommand[],
+  box: BoxConfig,
+  now: number,
+  requestId: string,
+): StoredEvent[] {
+  const base = { at: now, box: box.name, requestId, type: "command-ignored" as const };
+  return [
+    ...objects.map((o) => ({ ...base, detail: `${o.key}: ${o.reason}; removed, not applied` })),
+    ...commands.map((c) => ({
+      ...base,
+      detail: `${c.kind} ${c.id}: user ${c.by.userId} is not in alerts.allowedUserIds; not applied`,
+      by: c.by,
+    })),
+  ];
 }
 
 async function load(
@@ -144,21 +180,13 @@ async function load(
     return undefined;
   }
   const commands = pending.status === "fulfilled" ? pending.value.commands : [];
+  const refused = pending.status === "fulfilled" ? pending.value.rejected : [];
   if (pending.status === "rejected")
     errors.push(`OBS commands: ${(pending.reason as Error).message}`);
-  if (pending.status === "fulfilled" && pending.value.rejected.length > 0) {
-    errors.push(`ignored malformed commands: ${pending.value.rejected.join(", ")}`);
+  if (refused.length > 0) {
+    errors.push(`ignored malformed commands: ${refused.map((r) => r.key).join(", ")}`);
   }
-  return { stored: storedFrom(state.value, box.name, deps.clock()), commands };
-}
-
-function storedFrom(result: LoadResult, box: string, now: number): StoredState {
-  if (result.kind === "found") return result.stored;
-  const policy: BoxState =
-    result.kind === "missing"
-      ? initialState(box)
-      : resetState(box, now, `${result.reason}; the old object was kept as ${result.movedTo}`);
-  return { version: 1, savedAt: 0, policy, probes: {} };
+  return { stored: await storedFrom(state.value, box, deps), commands, refused };
 }
 
 function planFor(stored: StoredState | undefined, deps: CycleDeps, now: number) {
@@ -225,10 +253,13 @@ function eventsOf(
         ...(outcome.jobId ? { jobId: outcome.jobId } : {}),
       });
     } else if (outcome.kind === "remediate-failed") {
+      // Which request failed, by its key (the rebuilt budget still counts it: the safe side).
       events.push({
         ...base,
         type: "remediation-failed",
         detail: `${outcome.action}: ${outcome.error}`,
+        action: outcome.action,
+        key: outcome.idempotencyKey,
       });
     } else if (outcome.kind === "notify-failed") {
       events.push({ ...base, type: "notify-failed", detail: outcome.error });

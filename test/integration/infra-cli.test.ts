@@ -324,6 +324,9 @@ describe("infra CLI", () => {
     for (const name of FUNCTIONS) expect(await showFunction(fg(), name)).toBeDefined();
     const watchdog = await showFunction(fg(), "clawwatch-watchdog");
     expect(watchdog?.strategy_config?.concurrency).toBe(1);
+    // The receiver too: one confirmation, one instance, one action.
+    const webhook = await showFunction(fg(), "clawwatch-telegram-webhook");
+    expect(webhook?.strategy_config?.concurrency).toBe(1);
     expect(watchdog?.runtime).toBe("Node.js20.15");
     // Secrets only in the encrypted env; the plain env carries references.
     const secrets = localSecretsEnv(cloud.endpoints);

@@ -10,6 +10,7 @@ import { renderNotification } from "../../shared/notify/render";
 import { createTelegramNotifier, type TelegramNotifier } from "../../shared/notify/telegram";
 import { createWebhookNotifier, type WebhookBody, withFallback } from "../../shared/notify/webhook";
 import type { Notification } from "../../shared/policy/state";
+import { incidentRef } from "../../shared/policy/text";
 import type { LogFields, Logger } from "../../shared/runtime/logger";
 import { createRedactor } from "../../shared/runtime/redact";
 
@@ -162,6 +163,8 @@ describe("Telegram notifier against the local Bot API", () => {
       box: "prod",
       arg: "1h",
       component: "gateway",
+      // The incident it was drawn for: a press after it ended acks no newer one.
+      incident: incidentRef("prod.gateway.1"),
     });
     expect(reply).toMatchObject({ messageId: second.messageId, replyTo: first.messageId });
     expect(reply?.buttons).toEqual([]);

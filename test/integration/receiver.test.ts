@@ -138,7 +138,7 @@ beforeAll(async () => {
   logs = [];
   // No redaction on purpose: a secret that reaches the logger at all shows up in the scan.
   log = createJsonLogger({ level: "debug", write: (line) => logs.push(line) });
-  receiver = createReceiver({ config });
+  receiver = createReceiver({ config, settings: { claimSettleMs: 50 } });
   const services = buildServices();
   front = await listen(async (req, res, body) => {
     const event: ApigEvent = {

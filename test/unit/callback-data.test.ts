@@ -10,6 +10,7 @@ import {
   encodeCallback,
 } from "../../shared/notify/callback-data";
 import { COMPONENTS } from "../../shared/policy/state";
+import { incidentRef } from "../../shared/policy/text";
 
 const LONGEST_BOX = `a${"-".repeat(38)}z`;
 const bytes = (text: string): number => Buffer.byteLength(text, "utf8");
@@ -59,6 +60,27 @@ describe("callback data", () => {
     expect(
       decodeCallback(encodeCallback({ action: "reboot-confirm", box: LONGEST_BOX, arg: stamp })),
     ).toBeDefined();
+  });
+
+  it("carries an Ack's incident reference, and still fits 64 bytes with the longest box", () => {
+    const ack: CallbackPayload = {
+      action: "ack",
+      box: LONGEST_BOX,
+      arg: "1h",
+      component: "watchdog",
+      incident: incidentRef(`${LONGEST_BOX}.watchdog.1764849600000`),
+    };
+    const data = encodeCallback(ack);
+    expect(bytes(data)).toBe(CALLBACK_DATA_MAX_BYTES);
+    expect(decodeCallback(data)).toEqual(ack);
+    expect(encodeCallback({ ...ack, box: "b1" })).toBe(`1:a:b1:1h:watchdog:${ack.incident}`);
+    // A reference needs its component, and exactly 7 characters.
+    expect(() => encodeCallback({ action: "ack", box: "b1", incident: "abcdefg" })).toThrow(
+      CallbackDataError,
+    );
+    expect(() => encodeCallback({ ...ack, incident: "abc" })).toThrow(CallbackDataError);
+    expect(decodeCallback("1:a:b1:1h:gateway:abc")).toBeUndefined();
+    expect(decodeCallback("1:a:b1:1h:gateway:abcdefg:x")).toBeUndefined();
   });
 
   it("refuses at encode time what would not fit or could not be read back", () => {

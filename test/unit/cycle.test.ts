@@ -33,7 +33,11 @@ function configFor(names: string[], extra: Record<string, unknown> = {}): Config
       maas: { baseUrl: "http://127.0.0.1:2/v1", apiKey: `maas-key-${name}`, model: "m" },
       ...(name.startsWith("boot") ? { bootstrapUserData: USER_DATA } : {}),
     })),
-    alerts: { botToken: "222222:ALERTS-token-abcdefghijklmnopqrstuvwxyz", chatId: -100123 },
+    alerts: {
+      botToken: "222222:ALERTS-token-abcdefghijklmnopqrstuvwxyz",
+      chatId: -100123,
+      allowedUserIds: [7],
+    },
     cloud: { projectId: "p" },
     state: { bucket: "bucket-1" },
     // One-minute cycles step past each 30 s grace: every rung is one threshold apart.
@@ -279,7 +283,7 @@ describe("runCycle: load → observe → decide → act → save", () => {
     expect(w.store.counts.removeCommands).toBe(1);
     const policy = w.stored("box-a").policy;
     expect(policy.mute).toMatchObject({ reason: "maintenance", by: "@ann" });
-    expect(policy.processedCommands).toEqual(["cmd-1"]);
+    expect(policy.seenCommands?.map((c) => c.id)).toEqual(["cmd-1"]);
     expect(w.types()).toEqual(["mute"]);
 
     // Muted: the box goes down and nothing is done or said.
@@ -306,7 +310,7 @@ describe("runCycle: load → observe → decide → act → save", () => {
     w.store.failSave = false;
     await w.cycle("box-a");
     expect(w.store.commands.size).toBe(0);
-    expect(w.stored("box-a").policy.processedCommands).toEqual(["cmd-mute"]);
+    expect(w.stored("box-a").policy.seenCommands?.map((c) => c.id)).toEqual(["cmd-mute"]);
     expect(w.types()).toEqual(["mute"]);
   });
 

@@ -550,7 +550,7 @@ describe("operators: ack, mute, manual actions", () => {
     const ack = command("ack", trace.now);
     const acks = [0, 1, 2].flatMap(() => audits(trace.step({ maas: "auth" }, { commands: [ack] })));
     expect(acks.filter((type) => type === "ack")).toHaveLength(1);
-    expect(trace.state.processedCommands).toEqual([ack.id]);
+    expect(trace.state.seenCommands?.map((c) => c.id)).toEqual([ack.id]);
   });
 
   it("ignores an ack with nothing to ack", () => {
@@ -717,7 +717,16 @@ describe("failed remediation (ECS API error)", () => {
 
 describe("state and dry run", () => {
   it("tells once that the state was reset", () => {
-    const trace = new Trace(defaultPolicyConfig, resetState("box-1", T0, "state.json: bad JSON"));
+    const trace = new Trace(
+      defaultPolicyConfig,
+      resetState(
+        "box-1",
+        T0,
+        "state.json: bad JSON",
+        { kind: "rebuilt", history: [] },
+        defaultPolicyConfig,
+      ),
+    );
     expect(types(trace.step())).toEqual(["state-reset"]);
     expect(types(trace.step())).toEqual([]);
   });

@@ -162,7 +162,8 @@ function setUp(boxes: string[] = ["prod"], extra: Record<string, unknown> = {}) 
 }
 
 function receiver(settings = {}): Receiver {
-  return createReceiver({ config, clock: () => now, settings });
+  // A short settle time: the claim is still written and read back, the test just waits less.
+  return createReceiver({ config, clock: () => now, settings: { claimSettleMs: 5, ...settings } });
 }
 
 function invocation(): Invocation {

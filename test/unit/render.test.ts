@@ -17,6 +17,7 @@ import {
   type Notification,
   SEVERITIES,
 } from "../../shared/policy/state";
+import { incidentRef } from "../../shared/policy/text";
 
 // The local Telegram fake parses HTML exactly as Telegram does: it is the oracle here.
 
@@ -118,7 +119,13 @@ describe("renderNotification", () => {
       ["🔄 Reboot…", "📋 Status"],
     ]);
     expect(rows.flat().map((b) => decodeCallback(b.callback_data))).toEqual([
-      { action: "ack", box: "prod-eu-1", arg: "1h", component: "gateway" },
+      {
+        action: "ack",
+        box: "prod-eu-1",
+        arg: "1h",
+        component: "gateway",
+        incident: incidentRef("prod.gateway.1"),
+      },
       { action: "mute", box: "prod-eu-1", arg: "4h" },
       { action: "reboot", box: "prod-eu-1" },
       { action: "status", box: "prod-eu-1" },
@@ -137,10 +144,15 @@ describe("renderNotification", () => {
 
   it("keeps the longest box name's buttons within Telegram's 64 bytes", () => {
     const box = `x${"y".repeat(39)}`;
-    const rendered = renderNotification(box, notification({ component: "telegram" }));
-    for (const button of rendered.keyboard?.inline_keyboard.flat() ?? []) {
-      expect(Buffer.byteLength(button.callback_data)).toBeLessThanOrEqual(64);
-      expect(decodeCallback(button.callback_data)?.box).toBe(box);
+    for (const component of ["telegram", "watchdog"] as const) {
+      const rendered = renderNotification(
+        box,
+        notification({ component, incidentId: `${box}.${component}.1764849600000` }),
+      );
+      for (const button of rendered.keyboard?.inline_keyboard.flat() ?? []) {
+        expect(Buffer.byteLength(button.callback_data)).toBeLessThanOrEqual(64);
+        expect(decodeCallback(button.callback_data)?.box).toBe(box);
+      }
     }
   });
 

@@ -50,6 +50,10 @@ export interface Endpoints {
   obs: string;
   functionGraph: string;
   apig: string;
+  /** The APIG over HTTPS (127.a.b.c:8443): where HTTPS triggers' invoke_url points. */
+  apigHttps: string;
+  /** PEM of its self-signed certificate (public; trust it to call apigHttps). */
+  apigCertificate: string;
   vpc: string;
   telegram: string;
   maas: string;
@@ -148,6 +152,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       apigPort: ports.apig,
     });
     started.push(functionGraph);
+    // Telegram delivers webhooks over HTTPS only; the local APIG's certificate is self-signed.
+    telegram.trustCertificate(functionGraph.apigCertificate);
     const vpc = await startVpc({ iam, port: ports.vpc });
     started.push(vpc);
     const services: LocalService[] = [ecs, obs, functionGraph, telegram, maas, vpc];
@@ -177,6 +183,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       obs: obs.url,
       functionGraph: functionGraph.url,
       apig: functionGraph.apigUrl,
+      apigHttps: functionGraph.apigHttpsUrl,
+      apigCertificate: functionGraph.apigCertificate,
       vpc: vpc.url,
       telegram: telegram.url,
       maas: maas.url,

@@ -16,6 +16,11 @@ export interface TelegramOptions {
   time: TimeScale;
   /** How long a webhook receiver may take to answer before the delivery counts as failed. */
   webhookTimeoutMs?: number;
+  /**
+   * PEM certificates a webhook receiver may present: the local APIG's self-signed one (real
+   * Telegram trusts the public CAs, or a certificate uploaded with setWebhook).
+   */
+  trustedCertificates?: readonly string[];
 }
 
 /** One Bot API request as the fake saw it (the token is never kept). */
@@ -68,10 +73,12 @@ export class TelegramService implements LocalService {
   private readonly open = new Set<ServerResponse>();
   private readonly waits = new Set<() => void>();
   private rateLimit: RateLimit | undefined;
+  private readonly trusted: string[];
   private down = false;
   private listening: Listening | undefined;
 
   constructor(private readonly options: TelegramOptions) {
+    this.trusted = [...(options.trustedCertificates ?? [])];
     for (const spec of options.bots) this.addBot(spec);
   }
 
@@ -91,12 +98,18 @@ export class TelegramService implements LocalService {
     const bot = new LocalBot(spec, {
       time: this.options.time,
       webhookTimeoutMs: this.options.webhookTimeoutMs ?? 30_000,
+      trustedCertificates: this.trusted,
       isDown: () => this.down,
     });
     if (this.bots.some((known) => known.token === bot.token || known.username === bot.username)) {
       throw new ControlError(`bot @${bot.username} (or its token) is already registered`, 409);
     }
     this.bots.push(bot);
+  }
+
+  /** Trusts one more receiver certificate (a local APIG started after the fake). */
+  trustCertificate(pem: string): void {
+    if (!this.trusted.includes(pem)) this.trusted.push(pem);
   }
 
   /** Queues a user's message for the bot; returns its update_id and message_id. */
@@ -183,6 +196,19 @@ export class TelegramService implements LocalService {
           username: requiredText(params, "username"),
           firstName: optionalText(params, "firstName"),
         });
+        return { ok: true };
+      case "migrate-chat":
+        return {
+          ok: true,
+          newChatId: this.findBot(optionalText(params, "bot")).migrateChat(
+            requiredNumber(params, "chatId"),
+          ),
+        };
+      case "remove-bot":
+        this.findBot(optionalText(params, "bot")).removeFromChat(requiredNumber(params, "chatId"));
+        return { ok: true };
+      case "forget-chat":
+        this.findBot(optionalText(params, "bot")).forgetChat(requiredNumber(params, "chatId"));
         return { ok: true };
       case "down":
         this.setDown(true);

@@ -1,4 +1,5 @@
 import type { Observations } from "../../shared/probes/types";
+import { clip } from "../../shared/text/clip";
 import type { CycleReport } from "../../shared/watchdog/cycle";
 import type { FleetReport } from "../../shared/watchdog/fleet";
 import { invoke, showFunction } from "../deploy/functions";
@@ -87,7 +88,7 @@ function probeTable(o: Observations): string {
 
 function oneLine(text: string): string {
   const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > 100 ? `${flat.slice(0, 99)}…` : flat;
+  return clip(flat, 100);
 }
 
 function indent(text: string): string {

@@ -137,7 +137,7 @@ export function requestHttps(
   options: {
     method?: string;
     headers?: Record<string, string>;
-    body?: string;
+    body?: string | Buffer;
     ca: readonly string[];
     signal?: AbortSignal;
   },

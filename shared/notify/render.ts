@@ -1,4 +1,5 @@
 import type { Button, Notification, NotificationType, Severity } from "../policy/state";
+import { clip, prefixWithin } from "../text/clip";
 import { type CallbackPayload, encodeCallback } from "./callback-data";
 
 /**
@@ -162,27 +163,17 @@ function compose(
   return { html: `${htmlHead}\n\n${htmlBody}`, text: `${textHead}\n\n${textBody}` };
 }
 
-/** Clips escaped text to `max` units with "…", never inside an entity or a surrogate pair. */
+/** Clips escaped text to `max` units with "…", never inside an entity or a grapheme. */
 export function clipEscaped(escaped: string, max: number): string {
   if (escaped.length <= max) return escaped;
-  let cut = Math.max(0, max - ELLIPSIS.length);
+  if (max < ELLIPSIS.length) return "";
+  let head = prefixWithin(escaped, max - ELLIPSIS.length);
   // In escaped text every "&" starts an entity; back off to it when the entity would be split.
-  const amp = escaped.lastIndexOf("&", cut - 1);
-  if (amp >= 0 && escaped.indexOf(";", amp) >= cut) cut = amp;
-  return withEllipsis(escaped, cut, max);
+  const amp = head.lastIndexOf("&");
+  if (amp >= 0 && !head.includes(";", amp)) head = head.slice(0, amp);
+  return `${head}${ELLIPSIS}`;
 }
 
 function clipPlain(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return withEllipsis(text, Math.max(0, max - ELLIPSIS.length), max);
-}
-
-function withEllipsis(text: string, cut: number, max: number): string {
-  let end = cut;
-  if (end > 0 && isHighSurrogate(text.charCodeAt(end - 1))) end -= 1;
-  return max < ELLIPSIS.length ? "" : `${text.slice(0, end)}${ELLIPSIS}`;
-}
-
-function isHighSurrogate(code: number): boolean {
-  return code >= 0xd800 && code <= 0xdbff;
+  return max < ELLIPSIS.length && text.length > max ? "" : clip(text, max, ELLIPSIS);
 }

@@ -2,6 +2,7 @@ import type { AlertsConfig } from "../config/schema";
 import type { Logger } from "../runtime/logger";
 import { createRedactor, type Redactor } from "../runtime/redact";
 import { BotApiError, BotTransportError, createBotApi } from "../telegram";
+import { clip } from "../text/clip";
 import { type Notifier, type OutgoingMessage, TelegramSendError } from "./port";
 import { type RenderedMessage, renderNotification } from "./render";
 
@@ -116,7 +117,7 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
       await call("answerCallbackQuery", false, () =>
         api.answerCallbackQuery({
           callback_query_id: callbackQueryId,
-          ...(answer.text === undefined ? {} : { text: answer.text.slice(0, 200) }),
+          ...(answer.text === undefined ? {} : { text: clip(answer.text, 200) }),
           ...(answer.showAlert === undefined ? {} : { show_alert: answer.showAlert }),
         }),
       );
@@ -208,7 +209,7 @@ function toSendError(
 
 function fromApiError(method: string, error: BotApiError, redact: Redactor): TelegramSendError {
   const status = error.error_code;
-  const description = redact(error.description).slice(0, DESCRIPTION_MAX);
+  const description = clip(redact(error.description), DESCRIPTION_MAX);
   const retryAfter = error.parameters.retry_after;
   const said = `${status}: ${description}`;
   const details = {
@@ -253,7 +254,7 @@ function adviceFor(
 function describeTransport(error: unknown, redact: Redactor, timeoutMs: number): string {
   if (!(error instanceof BotTransportError)) {
     return error instanceof Error
-      ? redact(error.message).slice(0, DESCRIPTION_MAX)
+      ? clip(redact(error.message), DESCRIPTION_MAX)
       : "unknown failure";
   }
   switch (error.kind) {
@@ -266,15 +267,13 @@ function describeTransport(error: unknown, redact: Redactor, timeoutMs: number):
     case "network":
       return error.code
         ? `network error ${error.code}`
-        : redact(error.message).slice(0, DESCRIPTION_MAX);
+        : clip(redact(error.message), DESCRIPTION_MAX);
   }
 }
 
 /** For anything the client did not wrap (a bug): a redacted copy, never the original. */
 function redactedCopy(error: unknown, redact: Redactor): Error {
-  const copy = new Error(
-    redact(error instanceof Error ? error.message : String(error)).slice(0, 500),
-  );
+  const copy = new Error(clip(redact(error instanceof Error ? error.message : String(error)), 500));
   copy.name = error instanceof Error ? error.name : "Error";
   return copy;
 }

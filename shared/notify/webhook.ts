@@ -1,6 +1,7 @@
 import { NotifyError } from "../errors";
 import type { Logger } from "../runtime/logger";
 import { createRedactor } from "../runtime/redact";
+import { clip } from "../text/clip";
 import { isTelegramUnreachable, type Notifier, type OutgoingMessage } from "./port";
 
 /**
@@ -79,7 +80,7 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): Notifier
         throw new WebhookSendError(
           `Could not reach ${WHERE}: ${transportReason(error, timeoutMs)}. Check the URL and that it accepts POSTs from the function.`,
           undefined,
-          { cause: new Error(redact(errorText(error)).slice(0, 300)) },
+          { cause: new Error(clip(redact(errorText(error)), 300)) },
         );
       }
       // Drain the body so the connection is released; its content is not ours to log.

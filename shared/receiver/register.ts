@@ -1,5 +1,6 @@
 import type { AlertsConfig } from "../config";
 import { BotApiError, createBotApi } from "../telegram";
+import { clip } from "../text/clip";
 import { ReceiverError } from "./errors";
 
 /** The update kinds the receiver handles; Telegram then sends nothing else. */
@@ -29,7 +30,7 @@ export async function registerWebhook(
     });
   } catch (error) {
     // The client's errors hold no token; still, only Telegram's own words are quoted.
-    const said = error instanceof BotApiError ? ` (${error.description.slice(0, 200)})` : "";
+    const said = error instanceof BotApiError ? ` (${clip(error.description, 200)})` : "";
     throw new ReceiverError(
       `setWebhook failed${said}: check alerts.botToken, alerts.apiRoot and that ${url} is a public HTTPS URL`,
       { cause: error },

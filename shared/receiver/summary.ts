@@ -5,6 +5,7 @@ import { type BoxState, COMPONENTS, type Incident } from "../policy/state";
 import { formatDuration, operatorName } from "../policy/text";
 import type { ProbeError, ProbeResult } from "../probes/types";
 import type { StoredEvent } from "../state/schema";
+import { clip as clipText } from "../text/clip";
 import type { CycleReport } from "../watchdog/cycle";
 
 /**
@@ -289,6 +290,5 @@ function byText(event: StoredEvent): string {
 }
 
 function clip(text: string, max = DETAIL_MAX): string {
-  const oneLine = text.replace(/\s+/g, " ").trim();
-  return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
+  return clipText(text.replace(/\s+/g, " ").trim(), max);
 }

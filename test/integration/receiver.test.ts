@@ -5,11 +5,12 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type EcsService, type SeededServer, startEcs } from "../../infra/local/ecs";
-import { type Listening, listen, sendText } from "../../infra/local/http";
+import { listen, sendText } from "../../infra/local/http";
 import { Iam } from "../../infra/local/iam";
 import { type ObsService, startObs } from "../../infra/local/obs";
 import { timeScale } from "../../infra/local/service";
 import { startTelegram, type TelegramService } from "../../infra/local/telegram";
+import { type HttpsListening, listenHttps, requestHttps } from "../../infra/local/tls";
 import type { Compute } from "../../shared/cloud/compute";
 import { type Config, parseConfig, secretsOf } from "../../shared/config";
 import { encodeCallback } from "../../shared/notify/callback-data";
@@ -61,7 +62,7 @@ let dataDir: string;
 let iam: Iam;
 let ecs: EcsService;
 let telegram: TelegramService;
-let front: Listening;
+let front: HttpsListening;
 let server: SeededServer;
 let config: Config;
 let obs: ObsService;
@@ -139,7 +140,8 @@ beforeAll(async () => {
   log = createJsonLogger({ level: "debug", write: (line) => logs.push(line) });
   receiver = createReceiver({ config });
   const services = buildServices();
-  front = await listen(async (req, res, body) => {
+  // Telegram delivers webhooks over HTTPS only, as the APIG trigger serves them.
+  front = await listenHttps(async (req, res, body) => {
     const event: ApigEvent = {
       body: body.toString("base64"),
       isBase64Encoded: true,
@@ -154,6 +156,7 @@ beforeAll(async () => {
     responses.push(result.body);
     sendText(res, result.statusCode, result.body, result.headers["content-type"]);
   });
+  telegram.trustCertificate(front.certificate.cert);
   await registerWebhook(config.alerts, `${front.url}/telegram`);
 });
 
@@ -256,12 +259,13 @@ function press(data: string, messageId: number, from = ANN, chatId = CHAT) {
 }
 
 async function postDirect(body: string | Buffer, headers: Record<string, string>, method = "POST") {
-  const response = await fetch(`${front.url}/telegram`, {
+  const response = await requestHttps(`${front.url}/telegram`, {
     method,
     headers: { "content-type": "application/json", ...headers },
     ...(method === "GET" ? {} : { body }),
+    ca: [front.certificate.cert],
   });
-  return { status: response.status, text: await response.text() };
+  return { status: response.status, text: response.body };
 }
 
 let incidentMessageId: number;
@@ -379,6 +383,20 @@ describe("Telegram receiver on the local cloud", () => {
     );
     expect(await commands()).toHaveLength(before + 3);
     expect(alertCalls("sendMessage")).toHaveLength(sends);
+  });
+
+  it("cuts a long /mute reason on a code point boundary, so the reply is still accepted", async () => {
+    const before = (await commands()).length;
+    const sends = alertCalls("sendMessage").length;
+    // 199 units, then an emoji across the 200-unit limit: a UTF-16 cut leaves a lone surrogate.
+    const reason = `${"x".repeat(198)} 🚀 tail`;
+    await delivered(1, () => say(`/mute prod 30m ${reason}`));
+    const [mute] = (await commands()).slice(before);
+    expect(mute?.reason).toBe(`${"x".repeat(198)} …`);
+    const calls = alertCalls("sendMessage").slice(sends);
+    expect(calls.map((c) => c.status)).toEqual([200]);
+    expect(alertsMessages().at(-1)?.plainText).toContain(`${"x".repeat(198)} …`);
+    await delivered(1, () => say("/unmute prod"));
   });
 
   it("refuses unknown commands, bad arguments and a button naming another box", async () => {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { buildFunctions } from "../../build.mjs";
 import type { Config } from "../../shared/config";
 import { bootstrapKey } from "../../shared/state/keys";
+import { isApigDebugDomain } from "../../shared/telegram";
 import {
   type Change,
   checkEnvLimit,
@@ -135,18 +136,19 @@ async function apply(
     extra: apigExtra(ctx),
   });
   steps.push({ step: "APIG trigger", resource: path, result: apig.change, detail: apig.url });
-  steps.webhookUrl = apig.url;
+  const hookUrl = webhookUrlOf(ctx, apig.url);
+  steps.webhookUrl = hookUrl;
 
   io.status("Telegram webhook…");
   // The secret lives in the receiver's encrypted env: unchanged function, unchanged secret.
-  const registered = await registerWebhook(config.alerts, apig.url, {
+  const registered = await registerWebhook(config.alerts, hookUrl, {
     secretUnchanged: webhookChange === "unchanged",
   });
   steps.push({
     step: "Telegram webhook",
     resource: "alert bot",
     result: registered,
-    detail: `${apig.url} (message, callback_query, secret token)`,
+    detail: `${hookUrl} (message, callback_query, secret token)`,
   });
   return steps;
 }
@@ -204,7 +206,8 @@ async function plan(
     result: apig?.event_data?.invoke_url ? "unchanged" : "would create",
     detail: apig?.event_data?.invoke_url ?? "",
   });
-  const url = apig?.event_data?.invoke_url;
+  const invokeUrl = apig?.event_data?.invoke_url;
+  const url = invokeUrl ? webhookUrlOf(ctx, invokeUrl) : undefined;
   const state = await webhookState(config.alerts);
   steps.push({
     step: "Telegram webhook",
@@ -213,6 +216,21 @@ async function plan(
     detail: state.url ? `now ${state.url}` : "none set now",
   });
   return steps;
+}
+
+/**
+ * The webhook URL: the bound domain (functions.apig.domain) when there is one, else the trigger's
+ * invoke URL, with a warning when that is APIG's debug subdomain (1,000 calls a day).
+ */
+function webhookUrlOf(ctx: CommandContext, invokeUrl: string): string {
+  const domain = ctx.deployment.functions.apig?.domain;
+  const url = domain ? `https://${domain}${new URL(invokeUrl).pathname}` : invokeUrl;
+  if (isApigDebugDomain(url)) {
+    ctx.io.err(
+      `WARNING: the webhook URL ${new URL(url).host} is APIG's debug subdomain: it takes at most 1,000 calls a day and may resolve only inside the gateway's VPC. Bind a domain to the API group and set functions.apig.domain (DEPLOY.md).`,
+    );
+  }
+  return url;
 }
 
 /** VPC functions reach Telegram and MaaS only through a NAT gateway: say so when it is missing. */

@@ -92,7 +92,16 @@ export const functionsSpecSchema = z
         instanceId: z.string().min(1).optional(),
         envId: z.string().min(1).optional(),
         envName: z.string().min(1).default("RELEASE"),
-        protocol: z.enum(["HTTPS", "HTTP"]).default("HTTPS"),
+        /** Telegram delivers webhooks over HTTPS only, so the trigger serves nothing else. */
+        protocol: z.literal("HTTPS").default("HTTPS"),
+        /**
+         * A domain bound to the API group (with its certificate): Telegram's webhook goes there
+         * instead of the trigger's debug subdomain, which takes 1,000 calls a day at most.
+         */
+        domain: z
+          .string()
+          .regex(/^[a-z0-9.-]+(:\d+)?$/i, 'a host name such as "hooks.example.com"')
+          .optional(),
       })
       .strict()
       .optional(),

@@ -1,5 +1,11 @@
 import type { AlertsConfig } from "../../shared/config";
-import { type BotApi, BotApiError, BotTransportError, createBotApi } from "../../shared/telegram";
+import {
+  type BotApi,
+  BotApiError,
+  BotTransportError,
+  createBotApi,
+  webhookUrlProblem,
+} from "../../shared/telegram";
 import type { Change } from "../deploy/functions";
 import { InfraError } from "./servers";
 
@@ -47,6 +53,12 @@ export async function registerWebhook(
   if (!alerts.webhookSecret) {
     throw new InfraError(
       "alerts.webhookSecret is not set: the receiver must be able to tell Telegram's calls from anyone else's (16-256 of A-Z a-z 0-9 _ -)",
+    );
+  }
+  const problem = webhookUrlProblem(url);
+  if (problem) {
+    throw new InfraError(
+      `the receiver's URL ${url} cannot be the alert bot's webhook: ${problem}. Check functions.apig in the deployment file`,
     );
   }
   const before = await webhookState(alerts);

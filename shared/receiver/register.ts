@@ -1,5 +1,5 @@
 import type { AlertsConfig } from "../config";
-import { BotApiError, createBotApi } from "../telegram";
+import { BotApiError, createBotApi, webhookUrlProblem } from "../telegram";
 import { clip } from "../text/clip";
 import { ReceiverError } from "./errors";
 
@@ -19,6 +19,10 @@ export async function registerWebhook(
     throw new ReceiverError(
       "alerts.webhookSecret is not set: add 16-256 characters of A-Z a-z 0-9 _ - before registering the webhook",
     );
+  }
+  const problem = webhookUrlProblem(url);
+  if (problem) {
+    throw new ReceiverError(`the webhook URL ${url} cannot be registered: ${problem}`);
   }
   const api = createBotApi({ token: alerts.botToken, apiRoot: alerts.apiRoot });
   try {

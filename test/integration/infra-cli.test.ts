@@ -242,6 +242,14 @@ describe("infra CLI", () => {
     expect(lines.join("\n")).toContain("functions.apig.groupId");
 
     const raw = JSON.parse(await readFile(file, "utf8"));
+    // Telegram delivers webhooks over HTTPS only: a plain-HTTP trigger is refused up front.
+    raw.functions = { apig: { groupId: "group-1", protocol: "HTTP" } };
+    await writeFile(file, JSON.stringify(raw));
+    const http: string[] = [];
+    const httpIo = { ...captureIo(), env, err: (t: string) => http.push(t) };
+    expect(await run(["status", "--target", "huawei", "--config", file], httpIo)).toBe(1);
+    expect(http.join("\n")).toContain("functions.apig.protocol");
+
     raw.functions = { apig: { groupId: "group-1" } };
     await writeFile(file, JSON.stringify(raw));
     const noKeys: string[] = [];

@@ -231,6 +231,10 @@ async function delivered(count: number, act: () => unknown): Promise<void> {
   const before = handled.length;
   await act();
   await waitFor(() => handled.length >= before + count || undefined, `${count} deliveries`);
+  // The front counts a request before its answer reaches the fake, which only then marks the
+  // update delivered (redeliver needs that).
+  const queued = () => telegram.updates().find((view) => view.bot === ALERTS.username)?.pending;
+  await waitFor(() => queued()?.length === 0 || undefined, "the fake to settle the deliveries");
 }
 
 const alertsMessages = () => telegram.messages({ bot: ALERTS.username });
@@ -397,6 +401,17 @@ describe("Telegram receiver on the local cloud", () => {
     expect(calls.map((c) => c.status)).toEqual([200]);
     expect(alertsMessages().at(-1)?.plainText).toContain(`${"x".repeat(198)} …`);
     await delivered(1, () => say("/unmute prod"));
+  });
+
+  it("refuses to register a webhook URL Telegram would refuse, before calling setWebhook", async () => {
+    const before = alertCalls("setWebhook").length;
+    for (const [url, why] of [
+      ["http://127.0.0.1:8443/telegram", /HTTPS only/],
+      ["https://127.0.0.1:9443/telegram", /ports 443, 80, 88 or 8443, not 9443/],
+    ] as const) {
+      await expect(registerWebhook(config.alerts, url)).rejects.toThrow(why);
+    }
+    expect(alertCalls("setWebhook")).toHaveLength(before);
   });
 
   it("refuses unknown commands, bad arguments and a button naming another box", async () => {

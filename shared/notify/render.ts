@@ -61,6 +61,12 @@ export function renderNotification(box: string, notification: Notification): Ren
   return keyboard === undefined ? rendered : { ...rendered, keyboard };
 }
 
+/** Whether renderReply would show `lines` whole, without clipping them to Telegram's limit. */
+export function fitsOneMessage(title: string, lines: readonly string[]): boolean {
+  const head = `<b>${clipEscaped(escapeHtml(title), TITLE_MAX)}</b>`.length;
+  return head + 2 + lines.map(escapeHtml).join("\n").length <= MAX_MESSAGE_LENGTH;
+}
+
 /** A free-form message (the receiver's /status, /help, confirmations) in the same shape. */
 export function renderReply(input: {
   title: string;

@@ -18,6 +18,13 @@ export interface TelegramNotifierOptions {
   maxRetryAfterSeconds?: number;
   /** Injected by tests to scale or record the 429 wait. */
   sleep?: (ms: number) => Promise<void>;
+  /** The alert chat's id since Telegram migrated it (state); default alerts.chatId. */
+  migratedChatId?: number;
+  /**
+   * Telegram answered that the alert chat became a supergroup: the notifier already sends to
+   * `to` from then on; the caller stores it, tells the chat and writes the audit log.
+   */
+  onChatMigrated?: (from: number | string, to: number) => Promise<void>;
 }
 
 export interface PostOptions {
@@ -65,9 +72,38 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
     sleep: options.sleep ?? sleep,
   });
 
+  let alertChat: number | string = options.migratedChatId ?? alerts.chatId;
+  /**
+   * A basic group upgraded to a supergroup (Telegram does it on its own, e.g. when topics are
+   * enabled) answers 400 with parameters.migrate_to_chat_id: the message goes to the new id.
+   */
+  const followMigration = async (chatId: number | string, error: unknown) => {
+    const to = error instanceof TelegramSendError ? error.migrateToChatId : undefined;
+    if (to === undefined) throw error;
+    if (String(chatId) === String(alertChat)) {
+      const from = alertChat;
+      alertChat = to;
+      log.warn("the alert chat became a supergroup; sending there from now on", { from, to });
+      await options.onChatMigrated?.(from, to).catch((hookError: unknown) => {
+        log.error("the alert chat's new id was not recorded", {
+          error: hookError instanceof Error ? hookError.message : String(hookError),
+        });
+      });
+    }
+    return to;
+  };
+
   const post = async (message: RenderedMessage, postOptions: PostOptions = {}) => {
-    const chatId = postOptions.chatId ?? alerts.chatId;
-    const replyTo = postOptions.replyToMessageId;
+    const chatId = postOptions.chatId ?? alertChat;
+    try {
+      return await postTo(message, chatId, postOptions.replyToMessageId);
+    } catch (error) {
+      // The reply target stayed in the old group: allow_sending_without_reply covers that.
+      return postTo(message, await followMigration(chatId, error), postOptions.replyToMessageId);
+    }
+  };
+
+  const postTo = async (message: RenderedMessage, chatId: number | string, replyTo?: number) => {
     const sent = await call("sendMessage", true, (plain) =>
       api.sendMessage({
         chat_id: chatId,
@@ -93,7 +129,7 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
     },
     post,
     async editMessage(messageId, message, editOptions = {}) {
-      const chatId = editOptions.chatId ?? alerts.chatId;
+      const chatId = editOptions.chatId ?? alertChat;
       try {
         await call("editMessageText", true, (plain) =>
           api.editMessageText({
@@ -110,6 +146,8 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
         if (error instanceof TelegramSendError && /message is not modified/i.test(error.message)) {
           return;
         }
+        // The message stayed in the old group and cannot be edited in the new one.
+        await followMigration(chatId, error);
         throw error;
       }
     },
@@ -212,12 +250,14 @@ function fromApiError(method: string, error: BotApiError, redact: Redactor): Tel
   const description = clip(redact(error.description), DESCRIPTION_MAX);
   const retryAfter = error.parameters.retry_after;
   const said = `${status}: ${description}`;
+  const migrateTo = error.parameters.migrate_to_chat_id;
   const details = {
     method,
     status,
     permanent: status < 500 && status !== 429,
     cause: error,
     ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+    ...(migrateTo === undefined ? {} : { migrateToChatId: migrateTo }),
   };
   return new TelegramSendError(adviceFor(method, status, description, said, retryAfter), details);
 }
@@ -237,6 +277,9 @@ function adviceFor(
   }
   if (status === 403) {
     return `Telegram refused ${method} (${said}): add the alert bot back to the alert chat (alerts.chatId) and unblock it.`;
+  }
+  if (status === 400 && /upgraded to a supergroup/i.test(description)) {
+    return `Telegram refused ${method} (${said}): the alert group became a supergroup; set alerts.chatId to its new id.`;
   }
   if (status === 400 && /chat not found/i.test(description)) {
     return `Telegram refused ${method} (${said}): check alerts.chatId and that the alert bot is a member of that chat.`;

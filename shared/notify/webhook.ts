@@ -2,7 +2,12 @@ import { NotifyError } from "../errors";
 import type { Logger } from "../runtime/logger";
 import { createRedactor } from "../runtime/redact";
 import { clip } from "../text/clip";
-import { isTelegramUnreachable, type Notifier, type OutgoingMessage } from "./port";
+import {
+  isAlertChannelLost,
+  isTelegramUnreachable,
+  type Notifier,
+  type OutgoingMessage,
+} from "./port";
 
 /**
  * The secondary channel: a plain JSON POST to a URL of the operator's choosing, so an outage of
@@ -97,8 +102,9 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): Notifier
 }
 
 /**
- * Telegram first; when Telegram is unreachable (network error, timeout, 5xx — not a 4xx or a
- * 429) the message is also posted to the secondary webhook, and then the Telegram failure is
+ * Telegram first; when Telegram is unreachable (network error, timeout, 5xx — not a 429) or the
+ * alert channel is lost for good (400 chat not found, 403 bot kicked or blocked, 401 revoked
+ * token) the message is also posted to the secondary webhook, and then the Telegram failure is
  * thrown anyway so the policy keeps the message in the outbox for Telegram later.
  *
  * Once per notification, statelessly: the webhook is only tried when `message.resend` is not
@@ -114,7 +120,8 @@ export function withFallback(primary: Notifier, secondary: Notifier, log: Logger
       try {
         return await primary.send(message);
       } catch (error) {
-        if (isTelegramUnreachable(error) && message.resend !== true) {
+        const mirrored = isTelegramUnreachable(error) || isAlertChannelLost(error);
+        if (mirrored && message.resend !== true) {
           await mirror(secondary, message, log);
         }
         throw error;

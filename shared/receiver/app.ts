@@ -1,7 +1,7 @@
 import { type Config, secretsOf } from "../config";
 import type { RenderedMessage } from "../notify/render";
 import { createRedactor } from "../runtime/redact";
-import { checkAccess } from "./access";
+import { checkAccess, isAlertChat } from "./access";
 import { splitCommand } from "./commands";
 import { onButton, onCommand } from "./dispatch";
 import { claimUpdate, RecentIds } from "./ledger";
@@ -99,7 +99,12 @@ export function createReceiver(options: ReceiverOptions): Receiver {
         log.warn("answerCallbackQuery failed", { error: (error as Error).message });
       });
     };
-    const access = checkAccess(config.alerts, incoming.chat, incoming.from?.userId);
+    const access = checkAccess(
+      config.alerts,
+      incoming.chat,
+      incoming.from?.userId,
+      await movedAlertChat(incoming, services, log),
+    );
     if (!access.allowed) {
       log.warn("update ignored: outside the allow list", {
         why: access.why,
@@ -134,6 +139,25 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       // A press is always answered, even when handling it broke half-way.
       if (!turn.answered())
         await turn.answer(incoming.queryId, "Something went wrong: see the log.");
+    }
+  }
+
+  /**
+   * The supergroup Telegram moved the alert group to, read only for an update from a chat other
+   * than alerts.chatId (the usual case costs no OBS read).
+   */
+  async function movedAlertChat(
+    incoming: Incoming,
+    services: ReceiverServices,
+    log: Invocation["log"],
+  ): Promise<number | undefined> {
+    const chat = incoming.chat;
+    if (!chat || isAlertChat(config.alerts.chatId, chat)) return undefined;
+    try {
+      return (await services.store.loadAlertChannel())?.chatId;
+    } catch (error) {
+      log.warn("alert channel record not read", { error: (error as Error).message });
+      return undefined;
     }
   }
 

@@ -329,6 +329,28 @@ describe("Telegram receiver on the local cloud", () => {
     expect(telegram.updates().find((u) => u.bot === ALERTS.username)?.lastErrorMessage).toBeNull();
   });
 
+  it("accepts the supergroup the alert group became, and /status says the chat moved", async () => {
+    const MOVED = -1_000_000_100_777;
+    await delivered(1, () => say("/status prod", ANN, MOVED));
+    expect(alertsMessages().filter((m) => m.chatId === MOVED)).toEqual([]);
+    // What the watchdog stores when Telegram answers migrate_to_chat_id for alerts.chatId.
+    await store.saveAlertChannel({
+      version: 1,
+      chatId: MOVED,
+      migratedFrom: CHAT,
+      migratedAt: Date.now(),
+    });
+    await delivered(1, () => say("/status prod", ANN, MOVED));
+    const reply = await waitFor(
+      () => alertsMessages().find((m) => m.chatId === MOVED),
+      "the reply",
+    );
+    expect(reply.plainText).toContain(`the alert chat moved to ${MOVED} (from ${CHAT})`);
+    expect(reply.plainText).toContain("prod · status");
+    await delivered(1, () => say("/status prod", STRANGER, MOVED));
+    expect(alertsMessages().filter((m) => m.chatId === MOVED)).toHaveLength(1);
+  });
+
   it("acks and mutes from the incident message's buttons", async () => {
     const notifier = createTelegramNotifier({ alerts: config.alerts, log });
     const sent = await notifier.send({

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import "../errors/zod-english";
+import { NOTIFICATION_TYPES } from "../policy/state";
 import { duration, policySchema } from "./policy-schema";
 
 const secret = z.string().check(z.minLength(1, "must not be empty"));
@@ -62,6 +63,11 @@ export const alertsSchema = z.object({
   /** Optional plain JSON POST target, used when Telegram cannot be reached. */
   secondaryWebhookUrl: z.optional(httpUrl),
   apiRoot: z._default(httpUrl, "https://api.telegram.org"),
+  /**
+   * Notification types sent with disable_notification (no sound, no banner): the first alert of
+   * an incident rings, its reminders and the resolved notice arrive quietly.
+   */
+  quietTypes: z._default(z.array(z.enum(NOTIFICATION_TYPES)), ["reminder", "resolved"]),
 });
 
 export const cloudSchema = z.object({

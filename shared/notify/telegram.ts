@@ -7,7 +7,8 @@ import { type Notifier, type OutgoingMessage, TelegramSendError } from "./port";
 import { type RenderedMessage, renderNotification } from "./render";
 
 export interface TelegramNotifierOptions {
-  alerts: Pick<AlertsConfig, "botToken" | "chatId" | "apiRoot">;
+  alerts: Pick<AlertsConfig, "botToken" | "chatId" | "apiRoot"> &
+    Partial<Pick<AlertsConfig, "quietTypes">>;
   log: Logger;
   /** Per request; the call is aborted after it. Default 10 s. */
   fetchTimeoutMs?: number;
@@ -29,6 +30,8 @@ export interface TelegramNotifierOptions {
 
 export interface PostOptions {
   replyToMessageId?: number;
+  /** Sent without sound or banner (Telegram's disable_notification). */
+  quiet?: boolean;
   /** Default: the alert chat (alerts.chatId). */
   chatId?: number | string;
 }
@@ -96,20 +99,22 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
   const post = async (message: RenderedMessage, postOptions: PostOptions = {}) => {
     const chatId = postOptions.chatId ?? alertChat;
     try {
-      return await postTo(message, chatId, postOptions.replyToMessageId);
+      return await postTo(message, chatId, postOptions);
     } catch (error) {
       // The reply target stayed in the old group: allow_sending_without_reply covers that.
-      return postTo(message, await followMigration(chatId, error), postOptions.replyToMessageId);
+      return postTo(message, await followMigration(chatId, error), postOptions);
     }
   };
 
-  const postTo = async (message: RenderedMessage, chatId: number | string, replyTo?: number) => {
+  const postTo = async (message: RenderedMessage, chatId: number | string, to: PostOptions) => {
+    const replyTo = to.replyToMessageId;
     const sent = await call("sendMessage", true, (plain) =>
       api.sendMessage({
         chat_id: chatId,
         text: plain ? message.text : message.html,
         ...(plain ? {} : { parse_mode: "HTML" as const }),
         link_preview_options: { is_disabled: true },
+        ...(to.quiet ? { disable_notification: true } : {}),
         ...(replyTo === undefined
           ? {}
           : { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }),
@@ -123,7 +128,11 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
     async send(outgoing) {
       const { box, notification } = outgoing;
       const replyToMessageId = outgoing.replyToMessageId ?? notification.replyToMessageId;
-      const messageId = await post(renderNotification(box, notification), { replyToMessageId });
+      const quiet = (alerts.quietTypes ?? []).includes(notification.type);
+      const messageId = await post(renderNotification(box, notification), {
+        replyToMessageId,
+        quiet,
+      });
       log.debug("alert sent to Telegram", { box, notificationId: notification.id, messageId });
       return { via: "telegram", messageId };
     },

@@ -349,6 +349,35 @@ describe("secondary webhook", () => {
   });
 });
 
+describe("quiet notifications", () => {
+  it("rings for the first alert, sends reminders and the resolved notice quietly, as configured", async () => {
+    const quietly = (quietTypes?: Notification["type"][]) =>
+      createTelegramNotifier({
+        alerts: {
+          botToken: TOKEN,
+          chatId: CHAT,
+          apiRoot: fake.url,
+          ...(quietTypes ? { quietTypes } : {}),
+        },
+        log,
+      });
+    const defaults = parseConfig({ ...minimalConfig(), alerts: { botToken: TOKEN, chatId: CHAT } });
+    const telegram = quietly(defaults.alerts.quietTypes);
+    for (const type of ["opened", "reminder", "update", "resolved"] as const) {
+      await telegram.send(message(opened({ id: `prod.gateway.1:${type}`, type })));
+    }
+    expect(fake.messages({ bot: BOT }).map((m) => m.disableNotification)).toEqual([
+      false,
+      true,
+      false,
+      true,
+    ]);
+    await fake.control("clear-messages", {});
+    await quietly(["opened"]).send(message());
+    expect(fake.messages({ bot: BOT }).map((m) => m.disableNotification)).toEqual([true]);
+  });
+});
+
 describe("the watchdog's alert channel against the local Bot API", () => {
   const GROUP = -4_711;
   const config = (secondary?: string) =>
@@ -430,3 +459,19 @@ describe("the watchdog's alert channel against the local Bot API", () => {
     expect(alerts.channel()).toBeUndefined();
   });
 });
+
+function minimalConfig() {
+  return {
+    boxes: [
+      {
+        name: "prod",
+        serverId: "srv-prod",
+        gateway: { url: "http://127.0.0.1:1", token: "gw-token" },
+        telegram: { botToken: "7099999999:gateway-bot-token" },
+        maas: { baseUrl: "http://127.0.0.1:1/v1", apiKey: "maas-key", model: "m" },
+      },
+    ],
+    cloud: { projectId: "p" },
+    state: { bucket: "clawwatch-test" },
+  };
+}

@@ -29,19 +29,32 @@ export interface BoxStatus {
   events?: readonly StoredEvent[];
 }
 
+/** /status in one message (clipped by renderReply when it does not fit). */
 export function renderStatus(
   statuses: readonly BoxStatus[],
   policy: PolicyConfig,
 ): RenderedMessage {
+  return renderReply(fullStatus(statuses, policy, []));
+}
+
+function fullStatus(
+  statuses: readonly BoxStatus[],
+  policy: PolicyConfig,
+  notes: readonly string[],
+): { title: string; lines: string[] } {
   const only = statuses.length === 1 ? statuses[0] : undefined;
+  const title = only ? `📋 ${only.box} · status` : `📋 Status of ${statuses.length} boxes`;
+  const lines = [...notes];
   if (only)
-    return renderReply({ title: `📋 ${only.box} · status`, lines: statusLines(only, policy) });
-  const lines: string[] = [];
+    return {
+      title,
+      lines: [...lines, ...(notes.length > 0 ? [""] : []), ...statusLines(only, policy)],
+    };
   for (const status of statuses) {
     if (lines.length > 0) lines.push("");
     lines.push(`▸ ${status.box}`, ...statusLines(status, policy));
   }
-  return renderReply({ title: `📋 Status of ${statuses.length} boxes`, lines });
+  return { title, lines };
 }
 
 /**
@@ -55,13 +68,8 @@ export function renderStatusMessages(
   channel?: AlertChannel,
 ): RenderedMessage[] {
   const notes = alertChannelLines(channel);
-  const only = statuses.length === 1 ? statuses[0] : undefined;
-  const title = only ? `📋 ${only.box} · status` : `📋 Status of ${statuses.length} boxes`;
-  const full = only
-    ? statusLines(only, policy)
-    : statuses.flatMap((s, i) => [...(i > 0 ? [""] : []), `▸ ${s.box}`, ...statusLines(s, policy)]);
-  const lines = [...notes, ...(notes.length > 0 ? [""] : []), ...full];
-  if (only || fitsOneMessage(title, lines)) return [renderReply({ title, lines })];
+  const { title, lines } = fullStatus(statuses, policy, notes);
+  if (statuses.length === 1 || fitsOneMessage(title, lines)) return [renderReply({ title, lines })];
   const compact = [
     ...notes,
     ...statuses.map(compactLine),
@@ -71,8 +79,10 @@ export function renderStatusMessages(
   const messages: string[][] = [[]];
   for (const line of compact) {
     const current = messages.at(-1) as string[];
-    if (current.length > 0 && !fitsOneMessage(title, [...current, line])) messages.push([line]);
-    else current.push(line);
+    // Measured with the longest title a part can get ("… (99/99)").
+    if (current.length > 0 && !fitsOneMessage(`${title} (99/99)`, [...current, line])) {
+      messages.push([line]);
+    } else current.push(line);
   }
   return messages.map((part, i) =>
     renderReply({

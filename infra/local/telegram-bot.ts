@@ -33,8 +33,11 @@ export interface TgMessage {
   chat: TgChat;
   date: number;
   edit_date?: number;
-  text: string;
+  text?: string;
   entities?: MessageEntity[];
+  /** Service messages of a group upgraded to a supergroup. */
+  migrate_to_chat_id?: number;
+  migrate_from_chat_id?: number;
   reply_to_message?: TgMessage;
   reply_markup?: InlineKeyboard["markup"];
 }
@@ -240,7 +243,7 @@ export class LocalBot {
    * A basic group upgraded to a supergroup (Telegram does it on its own, e.g. when topics are
    * enabled): the old id is refused from then on with migrate_to_chat_id. Returns the new id.
    */
-  migrateChat(chatId: number): number {
+  migrateChat(chatId: number, by: TgUser): { to: number; notices: TgMessage[] } {
     const chat = this.chat(chatId);
     if (chat.info.type !== "group" || chat.access.kind !== "member") {
       throw new ControlError(
@@ -249,9 +252,32 @@ export class LocalBot {
       );
     }
     const to = -(1_000_000_000_000 + Math.abs(chatId));
-    this.chat(to).info.title = chat.info.title;
+    const next = this.chat(to);
+    next.info.title = chat.info.title;
     chat.access = { kind: "migrated", to };
-    return to;
+    // Telegram posts a service message in each chat: the old one points to the new id and back.
+    const notice = (
+      log: ChatLog,
+      field: "migrate_to_chat_id" | "migrate_from_chat_id",
+      id: number,
+    ) =>
+      log.store(
+        (messageId) => ({
+          message_id: messageId,
+          from: by,
+          chat: log.info,
+          date: unixNow(),
+          [field]: id,
+        }),
+        false,
+      );
+    return {
+      to,
+      notices: [
+        notice(chat, "migrate_to_chat_id", to),
+        notice(next, "migrate_from_chat_id", chatId),
+      ],
+    };
   }
 
   /** The bot was kicked from a group, or a user blocked it in a private chat. */

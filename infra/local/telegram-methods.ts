@@ -208,8 +208,8 @@ function editMessageReplyMarkup({ bot, params, recordMessage }: MethodContext): 
   const keyboard = readReplyMarkup(params, { inlineOnly: true });
   const message = bot.edit(chatId, messageId, undefined, keyboard);
   const content: MessageText = {
-    raw: message.text,
-    text: message.text,
+    raw: message.text ?? "",
+    text: message.text ?? "",
     entities: message.entities ?? [],
     parseMode: null,
   };
@@ -269,7 +269,7 @@ function toRecord(
     chatId: message.chat.id,
     messageId: message.message_id,
     text: content.raw,
-    plainText: message.text,
+    plainText: message.text ?? "",
     parseMode: content.parseMode,
     replyTo: message.reply_to_message?.message_id ?? null,
     buttons: keyboard?.buttons ?? [],

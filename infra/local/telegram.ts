@@ -142,6 +142,27 @@ export class TelegramService implements LocalService {
     return { updateId: bot.updates.enqueue("callback_query", query), callbackQueryId: id };
   }
 
+  /**
+   * The group becomes a supergroup; bots that take `message` updates get both service messages
+   * (migrate_to_chat_id in the old chat, migrate_from_chat_id in the new), as on Telegram.
+   */
+  private migrateChat(params: Record<string, unknown>): number {
+    const bot = this.findBot(optionalText(params, "bot"));
+    const userId = params.userId === undefined ? 777_000 : requiredNumber(params, "userId");
+    const { to, notices } = bot.migrateChat(
+      requiredNumber(params, "chatId"),
+      user({ userId, firstName: userId === 777_000 ? "Telegram" : undefined }),
+    );
+    for (const notice of notices) {
+      try {
+        bot.updates.enqueue("message", notice);
+      } catch (error) {
+        if (!(error instanceof ControlError)) throw error;
+      }
+    }
+    return to;
+  }
+
   messages(filter: { bot?: string; chatId?: number } = {}): SentMessageRecord[] {
     const username = filter.bot === undefined ? undefined : this.findBot(filter.bot).username;
     return this.sent
@@ -198,12 +219,7 @@ export class TelegramService implements LocalService {
         });
         return { ok: true };
       case "migrate-chat":
-        return {
-          ok: true,
-          newChatId: this.findBot(optionalText(params, "bot")).migrateChat(
-            requiredNumber(params, "chatId"),
-          ),
-        };
+        return { ok: true, newChatId: this.migrateChat(params) };
       case "remove-bot":
         this.findBot(optionalText(params, "bot")).removeFromChat(requiredNumber(params, "chatId"));
         return { ok: true };

@@ -61,6 +61,18 @@ export function renderNotification(box: string, notification: Notification): Ren
   return keyboard === undefined ? rendered : { ...rendered, keyboard };
 }
 
+/** What the chat and the audit log are told when Telegram moved the alert group to a supergroup. */
+export function alertChatMoved(
+  from: number | string,
+  to: number,
+): { detail: string; message: RenderedMessage } {
+  const detail = `Telegram moved the alert chat from ${from} to ${to} (the group became a supergroup); alerts and commands use ${to} now. Set alerts.chatId to ${to} in the config.`;
+  return {
+    detail,
+    message: renderReply({ title: "ℹ️ This chat is now the alert chat", lines: [detail] }),
+  };
+}
+
 /** Whether renderReply would show `lines` whole, without clipping them to Telegram's limit. */
 export function fitsOneMessage(title: string, lines: readonly string[]): boolean {
   const head = `<b>${clipEscaped(escapeHtml(title), TITLE_MAX)}</b>`.length;

@@ -1,5 +1,5 @@
 import { type Config, secretsOf } from "../config";
-import type { RenderedMessage } from "../notify/render";
+import { alertChatMoved, type RenderedMessage } from "../notify/render";
 import { createRedactor } from "../runtime/redact";
 import { checkAccess, isAlertChat } from "./access";
 import { splitCommand } from "./commands";
@@ -93,6 +93,10 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     invocation: Invocation,
   ): Promise<void> {
     const log = invocation.log.child({ updateId: incoming.updateId });
+    if (incoming.kind === "migrated") {
+      await followMigration(incoming, services, log);
+      return;
+    }
     const answerQuietly = async (text: string) => {
       if (incoming.queryId === undefined) return;
       await services.chat.answerCallback(incoming.queryId, { text }).catch((error: unknown) => {
@@ -140,6 +144,47 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       if (!turn.answered())
         await turn.answer(incoming.queryId, "Something went wrong: see the log.");
     }
+  }
+
+  /**
+   * Telegram's service message in the alert group: it became the supergroup `to`. The update
+   * came with the webhook secret, so it is Telegram's word: store the id the watchdog and the
+   * access check use, say so in the new chat and in every box's audit log. Once per migration.
+   */
+  async function followMigration(
+    incoming: Extract<Incoming, { kind: "migrated" }>,
+    services: ReceiverServices,
+    log: Invocation["log"],
+  ): Promise<void> {
+    if (!isAlertChat(config.alerts.chatId, incoming.chat)) {
+      log.info("a chat other than the alert chat became a supergroup; ignored");
+      return;
+    }
+    const { store } = services;
+    const known = await store.loadAlertChannel();
+    if (known?.chatId === incoming.to) return;
+    const from = incoming.chat.id;
+    const { detail, message } = alertChatMoved(from, incoming.to);
+    const at = clock();
+    await store.saveAlertChannel({
+      version: 1,
+      chatId: incoming.to,
+      migratedFrom: from,
+      migratedAt: at,
+    });
+    await Promise.all(
+      config.boxes.map((box) =>
+        store.appendEvents(box.name, [{ at, box: box.name, type: "alert-chat-migrated", detail }]),
+      ),
+    );
+    log.warn("the alert chat became a supergroup; its new id is stored", { from, to: incoming.to });
+    await services.chat
+      .post(message, {
+        chatId: incoming.to,
+      })
+      .catch((error: unknown) =>
+        log.warn("migration notice not sent", { error: (error as Error).message }),
+      );
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Config } from "../config";
 import { isAlertChannelLost, type Notifier, TelegramSendError } from "../notify/port";
-import { renderReply } from "../notify/render";
+import { alertChatMoved } from "../notify/render";
 import { createTelegramNotifier, type TelegramNotifier } from "../notify/telegram";
 import { createWebhookNotifier, withFallback } from "../notify/webhook";
 import type { Logger } from "../runtime/logger";
@@ -55,7 +55,13 @@ export async function createAlertChannelNotifier(
     log,
     ...(record?.chatId === undefined ? {} : { migratedChatId: record.chatId }),
     onChatMigrated: async (from, to) => {
-      const detail = `Telegram moved the alert chat from ${from} to ${to} (the group became a supergroup); alerts and commands use ${to} now. Set alerts.chatId to ${to} in the config.`;
+      // The receiver may have stored it already, from Telegram's service message.
+      const latest = await store.loadAlertChannel().catch(() => record);
+      if (latest?.chatId === to) {
+        record = latest;
+        return;
+      }
+      const { detail, message } = alertChatMoved(from, to);
       const { failure: _, ...kept } = record ?? { version: 1 as const };
       await save(
         { ...kept, chatId: to, migratedFrom: from, migratedAt: clock() },
@@ -63,7 +69,7 @@ export async function createAlertChannelNotifier(
         detail,
       );
       await telegram
-        .post(renderReply({ title: "ℹ️ This chat is now the alert chat", lines: [detail] }), {
+        .post(message, {
           chatId: to,
         })
         .catch((error: unknown) =>

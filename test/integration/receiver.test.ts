@@ -349,6 +349,7 @@ describe("Telegram receiver on the local cloud", () => {
     expect(reply.plainText).toContain("prod · status");
     await delivered(1, () => say("/status prod", STRANGER, MOVED));
     expect(alertsMessages().filter((m) => m.chatId === MOVED)).toHaveLength(1);
+    await store.saveAlertChannel({ version: 1 });
   });
 
   it("acks and mutes from the incident message's buttons", async () => {
@@ -613,6 +614,33 @@ describe("the bundled telegram-webhook function", () => {
     expect(claimed.found).toBe(true);
     for (const secret of [...secretsOf(config), WEBHOOK_SECRET])
       expect(output).not.toContain(secret);
+  });
+
+  // Last: the alert group is a supergroup afterwards.
+  it("learns the alert group's new id from Telegram's service message, and says so", async () => {
+    const seen = alertsMessages().length;
+    let moved = 0;
+    await delivered(2, async () => {
+      moved = (
+        (await telegram.control("migrate-chat", { bot: ALERTS.username, chatId: CHAT })) as {
+          newChatId: number;
+        }
+      ).newChatId;
+    });
+    expect((await store.loadAlertChannel())?.chatId).toBe(moved);
+    const notice = await waitFor(
+      () =>
+        alertsMessages()
+          .slice(seen)
+          .find((m) => m.chatId === moved),
+      "the notice in the new chat",
+    );
+    expect(notice.plainText).toContain(`Telegram moved the alert chat from ${CHAT} to ${moved}`);
+    const migrated = (await events()).filter((e) => e.type === "alert-chat-migrated");
+    expect(migrated).toHaveLength(1);
+    await delivered(1, () => say("/help", ANN, moved));
+    expect(alertsMessages().at(-1)).toMatchObject({ chatId: moved });
+    expect(alertsMessages().at(-1)?.plainText).toContain("clawwatch commands");
   });
 });
 

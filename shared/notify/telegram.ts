@@ -2,7 +2,7 @@ import type { AlertsConfig } from "../config/schema";
 import type { Logger } from "../runtime/logger";
 import { createRedactor, type Redactor } from "../runtime/redact";
 import { BotApiError, BotTransportError, createBotApi } from "../telegram";
-import { clip } from "../text/clip";
+import { clip, wellFormed } from "../text/clip";
 import { type Notifier, type OutgoingMessage, TelegramSendError } from "./port";
 import { type RenderedMessage, renderNotification } from "./render";
 
@@ -111,7 +111,9 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
     const sent = await call("sendMessage", true, (plain) =>
       api.sendMessage({
         chat_id: chatId,
-        text: plain ? message.text : message.html,
+        // Telegram refuses the whole message for one lone surrogate; clip() never makes one,
+        // this guards text cut anywhere else.
+        text: wellFormed(plain ? message.text : message.html),
         ...(plain ? {} : { parse_mode: "HTML" as const }),
         link_preview_options: { is_disabled: true },
         ...(to.quiet ? { disable_notification: true } : {}),
@@ -144,7 +146,7 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
           api.editMessageText({
             chat_id: chatId,
             message_id: messageId,
-            text: plain ? message.text : message.html,
+            text: wellFormed(plain ? message.text : message.html),
             ...(plain ? {} : { parse_mode: "HTML" as const }),
             link_preview_options: { is_disabled: true },
             ...(message.keyboard === undefined ? {} : { reply_markup: message.keyboard }),

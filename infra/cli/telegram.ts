@@ -100,3 +100,30 @@ async function telegram<T>(method: string, fn: () => Promise<T>): Promise<T> {
     throw error;
   }
 }
+
+/** "ok", or what Telegram says stops alerts from reaching alerts.chatId. */
+export async function alertChatState(
+  alerts: Pick<AlertsConfig, "botToken" | "apiRoot" | "chatId">,
+): Promise<{ state: string; detail: string }> {
+  const client = createBotApi({
+    token: alerts.botToken,
+    apiRoot: alerts.apiRoot,
+    timeoutMs: 30_000,
+  });
+  try {
+    await client.call("sendChatAction", { chat_id: alerts.chatId, action: "typing" });
+    return { state: "ok", detail: "the alert bot can write there" };
+  } catch (error) {
+    if (!(error instanceof BotApiError)) {
+      return { state: "unknown", detail: "the Bot API could not be reached; check alerts.apiRoot" };
+    }
+    const to = error.parameters.migrate_to_chat_id;
+    if (to !== undefined) {
+      return {
+        state: "moved",
+        detail: `the group became supergroup ${to}: set alerts.chatId to ${to}`,
+      };
+    }
+    return { state: "FAILING", detail: `${error.error_code} ${error.description}` };
+  }
+}

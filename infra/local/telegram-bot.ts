@@ -280,6 +280,11 @@ export class LocalBot {
     };
   }
 
+  /** Refuses as sendMessage would: migrated, kicked or blocked, or an unknown chat. */
+  assertCanWrite(chatId: number): void {
+    assertWritable(this.chat(chatId));
+  }
+
   /** The bot was kicked from a group, or a user blocked it in a private chat. */
   removeFromChat(chatId: number): void {
     this.chat(chatId).access = { kind: "removed" };

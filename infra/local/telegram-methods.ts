@@ -99,8 +99,9 @@ const METHODS: Readonly<Record<string, Method>> = {
     bot.setCommands(commandScopeKey(params), []);
     return { result: true };
   },
-  sendChatAction: ({ params }) => {
-    chatIdParam(params);
+  sendChatAction: ({ bot, params }) => {
+    // Needs write access, like sendMessage (Client.cpp: check_chat_access with Write rights).
+    bot.assertCanWrite(chatIdParam(params));
     if (!CHAT_ACTIONS.has(optionalString(params, "action") ?? "")) {
       throw badRequest("wrong parameter action in request");
     }

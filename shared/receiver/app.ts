@@ -1,6 +1,7 @@
 import { type Config, secretsOf } from "../config";
 import { alertChatMoved, type RenderedMessage } from "../notify/render";
 import { createRedactor } from "../runtime/redact";
+import { movedAlertChat } from "../state/schema";
 import { checkAccess, isAlertChat } from "./access";
 import { splitCommand } from "./commands";
 import { onButton, onCommand } from "./dispatch";
@@ -107,7 +108,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       config.alerts,
       incoming.chat,
       incoming.from?.userId,
-      await movedAlertChat(incoming, services, log),
+      await supergroupOf(incoming, services, log),
     );
     if (!access.allowed) {
       log.warn("update ignored: outside the allow list", {
@@ -162,7 +163,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     }
     const { store } = services;
     const known = await store.loadAlertChannel();
-    if (known?.chatId === incoming.to) return;
+    if (movedAlertChat(known, config.alerts.chatId) === incoming.to) return;
     const from = incoming.chat.id;
     const { detail, message } = alertChatMoved(from, incoming.to);
     const at = clock();
@@ -191,7 +192,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
    * The supergroup Telegram moved the alert group to, read only for an update from a chat other
    * than alerts.chatId (the usual case costs no OBS read).
    */
-  async function movedAlertChat(
+  async function supergroupOf(
     incoming: Incoming,
     services: ReceiverServices,
     log: Invocation["log"],
@@ -199,7 +200,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     const chat = incoming.chat;
     if (!chat || isAlertChat(config.alerts.chatId, chat)) return undefined;
     try {
-      return (await services.store.loadAlertChannel())?.chatId;
+      return movedAlertChat(await services.store.loadAlertChannel(), config.alerts.chatId);
     } catch (error) {
       log.warn("alert channel record not read", { error: (error as Error).message });
       return undefined;

@@ -36,6 +36,18 @@ export const alertChannelSchema = z.object({
 });
 export type AlertChannel = z.infer<typeof alertChannelSchema>;
 
+/**
+ * The id Telegram moved the configured alert chat to, if it did. A record made for another
+ * alerts.chatId (the operator has since pointed the config elsewhere) no longer applies.
+ */
+export function movedAlertChat(
+  channel: AlertChannel | undefined,
+  configured: number | string,
+): number | undefined {
+  if (channel?.chatId === undefined || channel.migratedFrom === undefined) return undefined;
+  return String(channel.migratedFrom) === String(configured) ? channel.chatId : undefined;
+}
+
 /** One line of the append-only audit log: who did what, why, and how it ended. */
 export interface StoredEvent {
   at: number;
@@ -49,7 +61,8 @@ export interface StoredEvent {
     | "state-reset"
     | "watchdog-error"
     | "alert-chat-migrated"
-    | "alert-channel-failed";
+    | "alert-channel-failed"
+    | "alert-channel-restored";
   detail: string;
   component?: string;
   incidentId?: string;

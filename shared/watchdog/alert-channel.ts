@@ -5,7 +5,7 @@ import { createTelegramNotifier, type TelegramNotifier } from "../notify/telegra
 import { createWebhookNotifier, withFallback } from "../notify/webhook";
 import type { Logger } from "../runtime/logger";
 import type { StateStore } from "../state/port";
-import type { AlertChannel, StoredEvent } from "../state/schema";
+import { type AlertChannel, movedAlertChat, type StoredEvent } from "../state/schema";
 import { clip } from "../text/clip";
 
 export interface AlertChannelDeps {
@@ -53,7 +53,7 @@ export async function createAlertChannelNotifier(
   const telegram: TelegramNotifier = createTelegramNotifier({
     alerts: config.alerts,
     log,
-    ...(record?.chatId === undefined ? {} : { migratedChatId: record.chatId }),
+    ...movedTo(record, config.alerts.chatId),
     onChatMigrated: async (from, to) => {
       // The receiver may have stored it already, from Telegram's service message.
       const latest = await store.loadAlertChannel().catch(() => record);
@@ -86,7 +86,7 @@ export async function createAlertChannelNotifier(
           const { failure, ...rest } = record;
           await save(
             rest,
-            "alert-channel-failed",
+            "alert-channel-restored",
             `the alert chat works again (it failed since ${new Date(failure.at).toISOString()})`,
           );
         }
@@ -114,6 +114,11 @@ export async function createAlertChannelNotifier(
       : tracked,
     channel: () => record,
   };
+}
+
+function movedTo(record: AlertChannel | undefined, configured?: number | string) {
+  const chatId = configured === undefined ? undefined : movedAlertChat(record, configured);
+  return chatId === undefined ? {} : { migratedChatId: chatId };
 }
 
 function messageOf(error: unknown): string {

@@ -433,7 +433,7 @@ describe("the watchdog's alert channel against the local Bot API", () => {
     const store = new MemoryStateStore();
     const alerts = await channelFor(store, `${receiver.url}/hooks/s3cret-path`);
     await fake.control("remove-bot", { bot: BOT, chatId: GROUP - 1 });
-    store.alertChannel = { version: 1, chatId: GROUP - 1 };
+    store.alertChannel = { version: 1, chatId: GROUP - 1, migratedFrom: GROUP };
     const kicked = await channelFor(store, `${receiver.url}/hooks/s3cret-path`);
     const error = await rejection(kicked.notifier.send(message()));
     expect(error.status).toBe(403);
@@ -452,7 +452,7 @@ describe("the watchdog's alert channel against the local Bot API", () => {
     expect(hookBodies).toHaveLength(1);
     // Chat not found is just as permanent.
     await fake.control("forget-chat", { bot: BOT, chatId: GROUP - 2 });
-    store.alertChannel = { version: 1, chatId: GROUP - 2 };
+    store.alertChannel = { version: 1, chatId: GROUP - 2, migratedFrom: GROUP };
     const gone = await channelFor(store, `${receiver.url}/hooks/s3cret-path`);
     expect((await rejection(gone.notifier.send(message()))).status).toBe(400);
     expect(hookBodies).toHaveLength(2);

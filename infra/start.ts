@@ -72,6 +72,7 @@ function scaledPolicy(f: number) {
     policy: {
       grace: { start: ms(3), softReboot: ms(5), hardReboot: ms(5), rebootstrap: ms(15) },
       ingressStallAfter: ms(2),
+      ingressLongestTurn: ms(10),
       reminders: { first: ms(30), max: ms(240) },
     },
     probes: { completionEvery: ms(60) },

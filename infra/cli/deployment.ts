@@ -99,11 +99,12 @@ export const functionsSpecSchema = z
         instanceId: z.string().min(1),
         groupId: z.string().min(1),
         envName: z.string().min(1).default("RELEASE"),
-        protocol: z.enum(["HTTPS", "HTTP"]).default("HTTPS"),
+        /** Telegram delivers webhooks over HTTPS only, so the trigger serves nothing else. */
+        protocol: z.literal("HTTPS").default("HTTPS"),
         /**
-         * A domain bound to the API group: the webhook URL Telegram calls. Without it the
-         * group's debug domain is used, which may resolve only inside the gateway's VPC and
-         * takes 1,000 calls a day; deploy warns.
+         * A domain bound to the API group (with its certificate): the webhook URL Telegram calls.
+         * Without it the group's debug domain is used, which may resolve only inside the
+         * gateway's VPC and takes 1,000 calls a day; deploy warns.
          */
         domain: z
           .string()

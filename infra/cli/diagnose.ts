@@ -1,4 +1,6 @@
 import type { Observations } from "../../shared/probes/types";
+import { alertChannelLines } from "../../shared/receiver/summary";
+import { clip } from "../../shared/text/clip";
 import type { CycleReport } from "../../shared/watchdog/cycle";
 import type { FleetReport } from "../../shared/watchdog/fleet";
 import { invoke, showFunction } from "../deploy/functions";
@@ -32,6 +34,8 @@ export function renderFleet(report: FleetReport): string {
   if (report.skipped.length > 0) {
     parts.push(`not checked (function near its timeout): ${report.skipped.join(", ")}`);
   }
+  const channel = alertChannelLines(report.alertChannel);
+  if (channel.length > 0) parts.push(`alert chat:\n${channel.map((l) => `  ${l}`).join("\n")}`);
   parts.push(`request ${report.requestId}, ${report.durationMs} ms`);
   return parts.join("\n\n");
 }
@@ -87,7 +91,7 @@ function probeTable(o: Observations): string {
 
 function oneLine(text: string): string {
   const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > 100 ? `${flat.slice(0, 99)}…` : flat;
+  return clip(flat, 100);
 }
 
 function indent(text: string): string {

@@ -4,7 +4,7 @@ import { WATCHDOG_FUNCTION, WEBHOOK_FUNCTION } from "./deploy";
 import { findSecurityGroup } from "./network";
 import { addressesOf, findServer, showServer } from "./servers";
 import { table } from "./table";
-import { webhookState } from "./telegram";
+import { alertChatState, webhookState } from "./telegram";
 
 export interface StatusRow {
   kind: string;
@@ -73,6 +73,7 @@ export async function statusCommand(
     }
   }
   const alerts = deployment.resolve().alerts;
+  rows.push(await alertChatRow(alerts));
   try {
     const hook = await webhookState(alerts);
     rows.push({
@@ -100,4 +101,19 @@ export async function statusCommand(
         ),
   );
   return rows;
+}
+
+/**
+ * Whether the alert bot may still write to the alert chat: sendChatAction needs the same write
+ * access as sendMessage (the chat shows "typing…" for a few seconds), so a migrated group, a
+ * kicked or blocked bot and an unknown chat show up here as they would for an alert.
+ */
+async function alertChatRow(alerts: Parameters<typeof alertChatState>[0]): Promise<StatusRow> {
+  const state = await alertChatState(alerts);
+  return {
+    kind: "alert chat",
+    name: String(alerts.chatId),
+    state: state.state,
+    detail: state.detail,
+  };
 }

@@ -1,5 +1,11 @@
 import type { AlertsConfig } from "../../shared/config";
-import { type BotApi, BotApiError, BotTransportError, createBotApi } from "../../shared/telegram";
+import {
+  type BotApi,
+  BotApiError,
+  BotTransportError,
+  createBotApi,
+  webhookUrlProblem,
+} from "../../shared/telegram";
 import type { Change } from "../deploy/functions";
 import { InfraError } from "./servers";
 
@@ -49,6 +55,12 @@ export async function registerWebhook(
       "alerts.webhookSecret is not set: the receiver must be able to tell Telegram's calls from anyone else's (16-256 of A-Z a-z 0-9 _ -)",
     );
   }
+  const problem = webhookUrlProblem(url);
+  if (problem) {
+    throw new InfraError(
+      `the receiver's URL ${url} cannot be the alert bot's webhook: ${problem}. Check functions.apig in the deployment file`,
+    );
+  }
   const before = await webhookState(alerts);
   if (options.secretUnchanged && webhookMatches(before, url)) return "unchanged";
   await telegram("setWebhook", () =>
@@ -86,5 +98,32 @@ async function telegram<T>(method: string, fn: () => Promise<T>): Promise<T> {
       );
     }
     throw error;
+  }
+}
+
+/** "ok", or what Telegram says stops alerts from reaching alerts.chatId. */
+export async function alertChatState(
+  alerts: Pick<AlertsConfig, "botToken" | "apiRoot" | "chatId">,
+): Promise<{ state: string; detail: string }> {
+  const client = createBotApi({
+    token: alerts.botToken,
+    apiRoot: alerts.apiRoot,
+    timeoutMs: 30_000,
+  });
+  try {
+    await client.call("sendChatAction", { chat_id: alerts.chatId, action: "typing" });
+    return { state: "ok", detail: "the alert bot can write there" };
+  } catch (error) {
+    if (!(error instanceof BotApiError)) {
+      return { state: "unknown", detail: "the Bot API could not be reached; check alerts.apiRoot" };
+    }
+    const to = error.parameters.migrate_to_chat_id;
+    if (to !== undefined) {
+      return {
+        state: "moved",
+        detail: `the group became supergroup ${to}: set alerts.chatId to ${to}`,
+      };
+    }
+    return { state: "FAILING", detail: `${error.error_code} ${error.description}` };
   }
 }

@@ -61,6 +61,10 @@ export interface Endpoints {
   apigApi: string;
   apigInstanceId: string;
   apigGroupId: string;
+  /** The APIG over HTTPS (127.a.b.c:8443): where HTTPS triggers' invoke_url points. */
+  apigHttps: string;
+  /** PEM of its self-signed certificate (public; trust it to call apigHttps). */
+  apigCertificate: string;
   vpc: string;
   telegram: string;
   maas: string;
@@ -161,6 +165,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       apigPort: ports.apig,
     });
     started.push(functionGraph);
+    // Telegram delivers webhooks over HTTPS only; the local APIG's certificate is self-signed.
+    telegram.trustCertificate(functionGraph.apigCertificate);
     const vpc = await startVpc({ iam, port: ports.vpc });
     started.push(vpc);
     const services: LocalService[] = [
@@ -201,6 +207,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       apigApi: functionGraph.url,
       apigInstanceId: functionGraph.apigInstance.instanceId,
       apigGroupId: functionGraph.apigInstance.groupId,
+      apigHttps: functionGraph.apigHttpsUrl,
+      apigCertificate: functionGraph.apigCertificate,
       vpc: vpc.url,
       telegram: telegram.url,
       maas: maas.url,

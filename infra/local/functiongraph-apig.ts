@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApigRoute, FunctionRecord, TriggerRecord } from "./functiongraph-model";
 import type { InvocationRecord } from "./functiongraph-runtime";
-import { type Listening, listen, sendJson, sleep } from "./http";
+import { type Handler, type Listening, listen, sendJson, sleep } from "./http";
+import { type HttpsListening, listenHttps } from "./tls";
 
 export interface ApigBackend {
   /** Every ACTIVE APIG trigger with its function. */
@@ -30,7 +31,20 @@ export interface ApigEvent {
  * `{statusCode, headers, body, isBase64Encoded}` becomes the response.
  */
 export function startApig(backend: ApigBackend, port = 0): Promise<Listening> {
-  return listen(async (req, res, body) => {
+  return listen(apigHandler(backend), port);
+}
+
+/**
+ * The same gateway over HTTPS on 127.a.b.c:8443 with a self-signed certificate: what an APIG
+ * trigger's invoke_url points at, since Telegram delivers webhooks only over HTTPS on ports 80,
+ * 88, 443 or 8443 (see tls.ts). Real APIG serves HTTPS on 443 with a trusted certificate.
+ */
+export function startApigHttps(backend: ApigBackend): Promise<HttpsListening> {
+  return listenHttps(apigHandler(backend));
+}
+
+function apigHandler(backend: ApigBackend): Handler {
+  return async (req, res, body) => {
     const requestId = randomBytes(16).toString("hex");
     const latency = backend.latencyMs();
     if (latency > 0) await sleep(latency);
@@ -72,7 +86,7 @@ export function startApig(backend: ApigBackend, port = 0): Promise<Listening> {
       return;
     }
     respond(res, outcome, requestId);
-  }, port);
+  };
 }
 
 function findRoute(

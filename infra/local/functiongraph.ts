@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { ApigInstance, RELEASE_ENV } from "./apig-instance";
-import { startApig } from "./functiongraph-apig";
+import { type ApigBackend, startApig, startApigHttps } from "./functiongraph-apig";
 import {
   asObject,
   codeView,
@@ -27,6 +27,7 @@ import { type Listening, listen, parseJson, sendJson, sleep } from "./http";
 import type { Iam } from "./iam";
 import { ControlError, type LocalService, ServiceFaults, type TimeScale } from "./service";
 import { apigErrorBody, verifySdkHmac } from "./signing";
+import type { HttpsListening } from "./tls";
 
 export type { InvocationRecord } from "./functiongraph-runtime";
 
@@ -43,13 +44,17 @@ export interface FunctionGraphOptions {
 }
 
 export interface FunctionGraphService extends LocalService {
-  /** The API gateway serving APIG triggers: `<apigUrl><trigger path>`. */
+  /** The API gateway over HTTP (HTTP triggers): `<apigUrl><trigger path>`. */
   readonly apigUrl: string;
   /**
    * The dedicated APIG instance the gateway plays, with its one API group. Its management API
    * (env and group lookups) is served at `url` under `/v2/{project_id}/apigw/instances/`.
    */
   readonly apigInstance: { instanceId: string; groupId: string; envName: string };
+  /** The same gateway over HTTPS on 127.a.b.c:8443: HTTPS triggers' (the default) invoke_url. */
+  readonly apigHttpsUrl: string;
+  /** PEM of the HTTPS front's self-signed certificate. */
+  readonly apigCertificate: string;
   /** Recent invocations, oldest first (same as the `invocations` control action). */
   invocations(filter?: { functionName?: string; limit?: number }): InvocationRecord[];
   /** `urn:fss:<region>:<project>:function:<pkg>:<name>:latest` for this emulator. */
@@ -100,6 +105,7 @@ class LocalFunctionGraph implements FunctionGraphService {
   readonly name = "functiongraph";
   private api: Listening | undefined;
   private apig: Listening | undefined;
+  private apigHttps: HttpsListening | undefined;
   private readonly functions = new Map<string, FunctionRecord>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly faults = new ServiceFaults();
@@ -129,27 +135,36 @@ class LocalFunctionGraph implements FunctionGraphService {
     return { instanceId: instance.id, groupId: instance.group.id, envName: RELEASE_ENV.name };
   }
 
+  // The debug domain (sl_domain) is the HTTPS front Telegram can call, once it listens.
   private instance(): ApigInstance {
-    this.dedicated ??= new ApigInstance(new URL(this.apigUrl).host);
+    this.dedicated ??= new ApigInstance(new URL(this.apigHttpsUrl || this.apigUrl).host);
     return this.dedicated;
+  }
+
+  /** HTTPS on an address and port Telegram accepts for webhooks; HTTPS triggers' invoke_url. */
+  get apigHttpsUrl(): string {
+    return this.apigHttps?.url ?? "";
+  }
+
+  /** The HTTPS front's self-signed certificate (PEM), for the Telegram fake to trust. */
+  get apigCertificate(): string {
+    return this.apigHttps?.certificate.cert ?? "";
   }
 
   async start(): Promise<void> {
     this.api = await listen((req, res, body) => this.handle(req, res, body), this.options.port);
+    const backend: ApigBackend = {
+      routes: () => this.apigRoutes(),
+      invoke: (fn, trigger, event) =>
+        this.runtime.invoke(fn, event, "APIG", String(trigger.eventData.name ?? trigger.id)).done,
+      backendTimeoutMs: (trigger) => backendTimeout(trigger) ?? this.apigTimeoutMs,
+      latencyMs: () => this.faults.latencyMs,
+    };
     try {
-      this.apig = await startApig(
-        {
-          routes: () => this.apigRoutes(),
-          invoke: (fn, trigger, event) =>
-            this.runtime.invoke(fn, event, "APIG", String(trigger.eventData.name ?? trigger.id))
-              .done,
-          backendTimeoutMs: (trigger) => backendTimeout(trigger) ?? this.apigTimeoutMs,
-          latencyMs: () => this.faults.latencyMs,
-        },
-        this.options.apigPort,
-      );
+      this.apig = await startApig(backend, this.options.apigPort);
+      this.apigHttps = await startApigHttps(backend);
     } catch (error) {
-      await this.api.close();
+      await Promise.all([this.api.close(), this.apig?.close()]);
       throw error;
     }
   }
@@ -212,7 +227,12 @@ class LocalFunctionGraph implements FunctionGraphService {
     this.closed = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    await Promise.all([this.api?.close(), this.apig?.close(), this.runtime.close()]);
+    await Promise.all([
+      this.api?.close(),
+      this.apig?.close(),
+      this.apigHttps?.close(),
+      this.runtime.close(),
+    ]);
   }
 
   // ---- API ----------------------------------------------------------------------------------
@@ -681,6 +701,8 @@ class LocalFunctionGraph implements FunctionGraphService {
       eventData.name ?? `API_${fn.name.replace(/-/g, "_")}`,
       "FSS.1107",
     );
+    const protocol = String(eventData.protocol ?? "HTTPS").toUpperCase();
+    const front = protocol === "HTTP" ? this.apigUrl : this.apigHttpsUrl;
     return {
       route: { path, method, matchMode, stage } as const,
       eventData: {
@@ -691,12 +713,12 @@ class LocalFunctionGraph implements FunctionGraphService {
         auth,
         match_mode: matchMode,
         env_name: stage,
-        protocol: eventData.protocol ?? "HTTPS",
+        protocol,
         type: eventData.type ?? 1,
         group_name: this.instance().group.name,
         api_id: id,
-        // The debug domain (sl_domain) and path; the local gateway speaks plain HTTP only.
-        invoke_url: `${this.apigUrl}${path}`,
+        // The debug domain (sl_domain) and path, on the front the protocol asks for.
+        invoke_url: `${front}${path}`,
       },
     };
   }

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 
 export type Handler = (
@@ -10,7 +11,7 @@ export type Handler = (
 export interface Listening {
   readonly url: string;
   readonly port: number;
-  readonly server: Server;
+  readonly server: Server | HttpsServer;
   close(): Promise<void>;
 }
 

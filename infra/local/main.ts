@@ -40,6 +40,7 @@ console.table({
   OBS: e.obs,
   FunctionGraph: e.functionGraph,
   APIG: e.apig,
+  "APIG (HTTPS, self-signed)": e.apigHttps,
   "Telegram Bot API": e.telegram,
   MaaS: `${e.maas}/v1`,
   control: e.control,

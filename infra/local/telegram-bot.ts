@@ -1,7 +1,7 @@
 import { ControlError } from "./service";
 import type { InlineKeyboard, MessageText, ReplyTarget } from "./telegram-content";
 import type { MessageEntity } from "./telegram-html";
-import { badRequest } from "./telegram-params";
+import { BotApiError, badRequest } from "./telegram-params";
 import { type ChannelEnv, UpdateChannel } from "./telegram-updates";
 
 export interface BotSpec {
@@ -33,8 +33,11 @@ export interface TgMessage {
   chat: TgChat;
   date: number;
   edit_date?: number;
-  text: string;
+  text?: string;
   entities?: MessageEntity[];
+  /** Service messages of a group upgraded to a supergroup. */
+  migrate_to_chat_id?: number;
+  migrate_from_chat_id?: number;
   reply_to_message?: TgMessage;
   reply_markup?: InlineKeyboard["markup"];
 }
@@ -52,9 +55,17 @@ interface StoredMessage {
 const MAX_MESSAGES_PER_CHAT = 2_000;
 const TOKEN_FORMAT = /^(\d+):[A-Za-z0-9_-]+$/;
 
+/** Whether the bot may still write to a chat; Telegram's refusals when it may not. */
+type ChatAccess =
+  | { kind: "member" }
+  | { kind: "migrated"; to: number }
+  | { kind: "removed" }
+  | { kind: "gone" };
+
 class ChatLog {
   private nextMessageId = 1;
   readonly messages = new Map<number, StoredMessage>();
+  access: ChatAccess = { kind: "member" };
 
   constructor(public info: TgChat) {}
 
@@ -121,6 +132,7 @@ export class LocalBot {
     target: ReplyTarget | undefined,
   ): TgMessage {
     const chat = this.chat(chatId);
+    assertWritable(chat);
     const replied = target === undefined ? undefined : chat.messages.get(target.messageId);
     if (target !== undefined && replied === undefined && !target.allowWithoutReply) {
       throw badRequest("message to be replied not found");
@@ -148,7 +160,9 @@ export class LocalBot {
     content: MessageText | undefined,
     keyboard: InlineKeyboard | undefined,
   ): TgMessage {
-    const stored = this.chats.get(chatId)?.messages.get(messageId);
+    const log = this.chats.get(chatId);
+    if (log !== undefined) assertWritable(log);
+    const stored = log?.messages.get(messageId);
     if (stored === undefined) throw badRequest("message to edit not found");
     if (!stored.fromBot) throw badRequest("message can't be edited");
     const before = stored.message;
@@ -225,6 +239,62 @@ export class LocalBot {
     return [...(this.commands.get(scopeKey) ?? [])];
   }
 
+  /**
+   * A basic group upgraded to a supergroup (Telegram does it on its own, e.g. when topics are
+   * enabled): the old id is refused from then on with migrate_to_chat_id. Returns the new id.
+   */
+  migrateChat(chatId: number, by: TgUser): { to: number; notices: TgMessage[] } {
+    const chat = this.chat(chatId);
+    if (chat.info.type !== "group" || chat.access.kind !== "member") {
+      throw new ControlError(
+        `chat ${chatId} is not an active basic group (negative, not -100…)`,
+        409,
+      );
+    }
+    const to = -(1_000_000_000_000 + Math.abs(chatId));
+    const next = this.chat(to);
+    next.info.title = chat.info.title;
+    chat.access = { kind: "migrated", to };
+    // Telegram posts a service message in each chat: the old one points to the new id and back.
+    const notice = (
+      log: ChatLog,
+      field: "migrate_to_chat_id" | "migrate_from_chat_id",
+      id: number,
+    ) =>
+      log.store(
+        (messageId) => ({
+          message_id: messageId,
+          from: by,
+          chat: log.info,
+          date: unixNow(),
+          [field]: id,
+        }),
+        false,
+      );
+    return {
+      to,
+      notices: [
+        notice(chat, "migrate_to_chat_id", to),
+        notice(next, "migrate_from_chat_id", chatId),
+      ],
+    };
+  }
+
+  /** Refuses as sendMessage would: migrated, kicked or blocked, or an unknown chat. */
+  assertCanWrite(chatId: number): void {
+    assertWritable(this.chat(chatId));
+  }
+
+  /** The bot was kicked from a group, or a user blocked it in a private chat. */
+  removeFromChat(chatId: number): void {
+    this.chat(chatId).access = { kind: "removed" };
+  }
+
+  /** The chat was deleted: Telegram no longer knows it. */
+  forgetChat(chatId: number): void {
+    this.chat(chatId).access = { kind: "gone" };
+  }
+
   private chat(chatId: number): ChatLog {
     let chat = this.chats.get(chatId);
     if (chat === undefined) {
@@ -232,6 +302,37 @@ export class LocalBot {
       this.chats.set(chatId, chat);
     }
     return chat;
+  }
+}
+
+/**
+ * Telegram's answers for a chat the bot may not write to. Source: tdlib/telegram-bot-api
+ * telegram-bot-api/Client.cpp, Client::check_chat_access(): an upgraded basic group → 400
+ * "Bad Request: group chat was upgraded to a supergroup chat" with parameters.migrate_to_chat_id
+ * (the supergroup's -100… id); kicked → 403 "Forbidden: bot was kicked from the group chat" /
+ * "… from the supergroup chat"; a private chat whose user blocked the bot → 403 "Forbidden: bot
+ * was blocked by the user" (Client.cpp, error text mapping of USER_IS_BLOCKED); an unknown chat
+ * → 400 "Bad Request: chat not found".
+ */
+function assertWritable(chat: ChatLog): void {
+  const access = chat.access;
+  switch (access.kind) {
+    case "member":
+      return;
+    case "migrated":
+      throw new BotApiError(400, "Bad Request: group chat was upgraded to a supergroup chat", {
+        migrate_to_chat_id: access.to,
+      });
+    case "gone":
+      throw badRequest("chat not found");
+    case "removed":
+      if (chat.info.type === "private") {
+        throw new BotApiError(403, "Forbidden: bot was blocked by the user");
+      }
+      throw new BotApiError(
+        403,
+        `Forbidden: bot was kicked from the ${chat.info.type === "supergroup" ? "supergroup" : "group"} chat`,
+      );
   }
 }
 

@@ -99,8 +99,9 @@ const METHODS: Readonly<Record<string, Method>> = {
     bot.setCommands(commandScopeKey(params), []);
     return { result: true };
   },
-  sendChatAction: ({ params }) => {
-    chatIdParam(params);
+  sendChatAction: ({ bot, params }) => {
+    // Needs write access, like sendMessage (Client.cpp: check_chat_access with Write rights).
+    bot.assertCanWrite(chatIdParam(params));
     if (!CHAT_ACTIONS.has(optionalString(params, "action") ?? "")) {
       throw badRequest("wrong parameter action in request");
     }
@@ -133,16 +134,7 @@ function setWebhook({ bot, params }: MethodContext): MethodResult {
   const url = optionalString(params, "url") ?? "";
   const drop = optionalBool(params, "drop_pending_updates");
   if (url === "") return { result: true, description: bot.updates.deleteWebhook(drop) };
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw badRequest("bad webhook: invalid webhook URL specified");
-  }
-  // Real Telegram demands HTTPS on ports 443/80/88/8443; a local receiver is plain HTTP.
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw badRequest("bad webhook: An HTTPS URL must be provided for webhook");
-  }
+  checkWebhookUrl(url);
   const secretToken = optionalString(params, "secret_token");
   if (secretToken !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secretToken)) {
     throw badRequest("secret token contains unallowed characters or is longer than 256 characters");
@@ -157,6 +149,34 @@ function setWebhook({ bot, params }: MethodContext): MethodResult {
     drop,
   );
   return { result: true, description };
+}
+
+/**
+ * Telegram's webhook URL rules, checked when the webhook actor starts (setWebhook then fails with
+ * "Bad Request: bad webhook: …"). Source: tdlib/telegram-bot-api telegram-bot-api/WebhookActor.cpp,
+ * WebhookActor::start_up(): HTTP → "An HTTPS URL must be provided for webhook"; an HTTPS port
+ * other than 443, 88, 80 or 8443 → "Webhook can be set up only on ports 80, 88, 443 or 8443";
+ * Client.cpp prefixes both with "Bad Request: bad webhook: ". Both checks are skipped only by a
+ * self-hosted server started with --local, which this fake is not.
+ * Deliberate difference: real Telegram cannot reach loopback addresses; here every receiver is on
+ * 127.0.0.0/8, so a loopback host is accepted (the local APIG serves HTTPS on 127.x.y.z:8443).
+ */
+export const WEBHOOK_PORTS = [80, 88, 443, 8443] as const;
+
+function checkWebhookUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw badRequest("bad webhook: invalid webhook URL specified");
+  }
+  if (parsed.protocol !== "https:") {
+    throw badRequest("bad webhook: An HTTPS URL must be provided for webhook");
+  }
+  const port = parsed.port === "" ? 443 : Number(parsed.port);
+  if (!(WEBHOOK_PORTS as readonly number[]).includes(port)) {
+    throw badRequest("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443");
+  }
 }
 
 function sendMessage({ bot, params, recordMessage }: MethodContext): MethodResult {
@@ -189,8 +209,8 @@ function editMessageReplyMarkup({ bot, params, recordMessage }: MethodContext): 
   const keyboard = readReplyMarkup(params, { inlineOnly: true });
   const message = bot.edit(chatId, messageId, undefined, keyboard);
   const content: MessageText = {
-    raw: message.text,
-    text: message.text,
+    raw: message.text ?? "",
+    text: message.text ?? "",
     entities: message.entities ?? [],
     parseMode: null,
   };
@@ -250,7 +270,7 @@ function toRecord(
     chatId: message.chat.id,
     messageId: message.message_id,
     text: content.raw,
-    plainText: message.text,
+    plainText: message.text ?? "",
     parseMode: content.parseMode,
     replyTo: message.reply_to_message?.message_id ?? null,
     buttons: keyboard?.buttons ?? [],

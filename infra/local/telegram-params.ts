@@ -23,23 +23,75 @@ export type Params = Record<string, unknown>;
  */
 export function readParams(req: IncomingMessage, body: Buffer): Params {
   const url = new URL(req.url ?? "/", "http://local");
-  const params: Params = Object.fromEntries(url.searchParams);
-  if (body.length === 0) return params;
+  const params: Params = Object.fromEntries(decodeForm(url.search.slice(1)));
+  if (body.length === 0) return checkUtf8(params);
   const type = (req.headers["content-type"] ?? "").toLowerCase();
-  if (type.includes("application/x-www-form-urlencoded")) {
-    return { ...params, ...Object.fromEntries(new URLSearchParams(body.toString("utf8"))) };
-  }
   if (type.includes("multipart/form-data")) {
     throw badRequest("multipart/form-data is not supported by the local Bot API; send JSON");
   }
+  const text = utf8(body);
+  if (type.includes("application/x-www-form-urlencoded")) {
+    return checkUtf8({ ...params, ...Object.fromEntries(decodeForm(text)) });
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString("utf8"));
+    parsed = JSON.parse(text);
   } catch {
     throw badRequest("can't parse JSON object in the request body");
   }
   if (!isRecord(parsed)) throw badRequest("the request body must be a JSON object");
-  return { ...params, ...parsed };
+  return checkUtf8({ ...params, ...parsed });
+}
+
+/**
+ * Telegram takes only well-formed UTF-8: TDLib refuses any string that is not (td/telegram/Td.cpp,
+ * CLEAN_INPUT_STRING → 400 "Strings must be encoded in UTF-8"; the Bot API answers
+ * "Bad Request: strings must be encoded in UTF-8"). A lone UTF-16 surrogate in JSON (`"\ud83d"`,
+ * what JSON.stringify writes for a cut emoji) decodes to bytes that are not UTF-8, so it fails the
+ * same way as raw invalid bytes do.
+ */
+const NOT_UTF8 = "strings must be encoded in UTF-8";
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function utf8(body: Buffer): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(body);
+  } catch {
+    throw badRequest(NOT_UTF8);
+  }
+}
+
+function decodeForm(text: string): [string, string][] {
+  if (text === "") return [];
+  return text.split("&").map((pair) => {
+    const at = pair.indexOf("=");
+    const [name, value] = at < 0 ? [pair, ""] : [pair.slice(0, at), pair.slice(at + 1)];
+    try {
+      return [
+        decodeURIComponent(name.replace(/\+/g, " ")),
+        decodeURIComponent(value.replace(/\+/g, " ")),
+      ];
+    } catch {
+      // decodeURIComponent refuses percent-escapes that are not UTF-8, as TDLib does.
+      throw badRequest(NOT_UTF8);
+    }
+  });
+}
+
+function checkUtf8(params: Params): Params {
+  if (hasLoneSurrogate(params)) throw badRequest(NOT_UTF8);
+  return params;
+}
+
+function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === "string") return LONE_SURROGATE.test(value);
+  if (Array.isArray(value)) return value.some(hasLoneSurrogate);
+  if (isRecord(value)) {
+    return Object.entries(value).some(
+      ([key, item]) => LONE_SURROGATE.test(key) || hasLoneSurrogate(item),
+    );
+  }
+  return false;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

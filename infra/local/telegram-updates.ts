@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { ControlError, type TimeScale } from "./service";
 import { BotApiError } from "./telegram-params";
+import { requestHttps } from "./tls";
 
 export interface TgUpdate {
   update_id: number;
@@ -29,7 +30,7 @@ export interface PollRequest {
 export interface ChannelView {
   mode: "polling" | "webhook";
   url: string;
-  /** Queued, not yet fetched (polling) or delivered (webhook). */
+  /** Queued, not yet fetched (polling) or delivered (webhook); pending_update_count adds `unconfirmed`. */
   pending: TgUpdate[];
   /** Fetched by getUpdates, not yet confirmed by a later offset. */
   unconfirmed: number[];
@@ -40,6 +41,8 @@ export interface ChannelView {
 export interface ChannelEnv {
   readonly time: TimeScale;
   readonly webhookTimeoutMs: number;
+  /** PEM certificates webhook receivers may present (Telegram trusts public CAs). */
+  readonly trustedCertificates: readonly string[];
   isDown(): boolean;
 }
 
@@ -74,8 +77,15 @@ export class UpdateChannel {
 
   constructor(private readonly env: ChannelEnv) {}
 
+  /**
+   * What getWebhookInfo reports as pending_update_count: the size of the bot's update queue, which
+   * holds every update until a later getUpdates offset (or a 2xx webhook answer) forgets it, so
+   * updates already fetched but not yet confirmed count too.
+   * Source: tdlib/telegram-bot-api telegram-bot-api/Client.cpp, Client::get_pending_update_count()
+   * returns `tqueue_->get_size(tqueue_id_)`; getUpdates' offset calls tqueue forget_before().
+   */
   get pendingCount(): number {
-    return this.queue.length;
+    return this.queue.length + this.unconfirmed.length;
   }
 
   /** Telegram never creates updates of a kind the bot's allowed_updates leave out. */
@@ -147,7 +157,7 @@ export class UpdateChannel {
     const info: Record<string, unknown> = {
       url: this.webhook?.url ?? "",
       has_custom_certificate: false,
-      pending_update_count: this.queue.length,
+      pending_update_count: this.pendingCount,
     };
     const hook = this.webhook;
     if (hook === undefined) return info;
@@ -327,13 +337,14 @@ export class UpdateChannel {
     if (hook.secretToken !== undefined)
       headers["x-telegram-bot-api-secret-token"] = hook.secretToken;
     try {
-      const response = await fetch(hook.url, {
+      // setWebhook admits HTTPS only; the receiver's certificate must be one Telegram trusts.
+      const response = await requestHttps(hook.url, {
         method: "POST",
         headers,
         body: JSON.stringify(update),
+        ca: this.env.trustedCertificates,
         signal: controller.signal,
       });
-      await response.arrayBuffer().catch(() => undefined);
       if (response.status >= 200 && response.status < 300) return undefined;
       return `Wrong response from the webhook: ${response.status} ${response.statusText}`.trim();
     } catch (error) {
@@ -351,8 +362,8 @@ function isGone(res: ServerResponse): boolean {
 
 function describeNetworkError(error: unknown, timedOut: boolean): string {
   if (timedOut) return "Read timeout expired";
-  const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
-  switch (cause?.code) {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  switch (code) {
     case "ECONNREFUSED":
       return "Connection refused";
     case "ECONNRESET":
@@ -361,6 +372,11 @@ function describeNetworkError(error: unknown, timedOut: boolean): string {
     case "ENOTFOUND":
     case "EAI_AGAIN":
       return "Failed to resolve host: Name or service not known";
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+      return "SSL error {error:0A000086:SSL routines::certificate verify failed}";
     default:
       return "Connection failed";
   }

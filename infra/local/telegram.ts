@@ -16,6 +16,11 @@ export interface TelegramOptions {
   time: TimeScale;
   /** How long a webhook receiver may take to answer before the delivery counts as failed. */
   webhookTimeoutMs?: number;
+  /**
+   * PEM certificates a webhook receiver may present: the local APIG's self-signed one (real
+   * Telegram trusts the public CAs, or a certificate uploaded with setWebhook).
+   */
+  trustedCertificates?: readonly string[];
 }
 
 /** One Bot API request as the fake saw it (the token is never kept). */
@@ -68,10 +73,12 @@ export class TelegramService implements LocalService {
   private readonly open = new Set<ServerResponse>();
   private readonly waits = new Set<() => void>();
   private rateLimit: RateLimit | undefined;
+  private readonly trusted: string[];
   private down = false;
   private listening: Listening | undefined;
 
   constructor(private readonly options: TelegramOptions) {
+    this.trusted = [...(options.trustedCertificates ?? [])];
     for (const spec of options.bots) this.addBot(spec);
   }
 
@@ -91,12 +98,18 @@ export class TelegramService implements LocalService {
     const bot = new LocalBot(spec, {
       time: this.options.time,
       webhookTimeoutMs: this.options.webhookTimeoutMs ?? 30_000,
+      trustedCertificates: this.trusted,
       isDown: () => this.down,
     });
     if (this.bots.some((known) => known.token === bot.token || known.username === bot.username)) {
       throw new ControlError(`bot @${bot.username} (or its token) is already registered`, 409);
     }
     this.bots.push(bot);
+  }
+
+  /** Trusts one more receiver certificate (a local APIG started after the fake). */
+  trustCertificate(pem: string): void {
+    if (!this.trusted.includes(pem)) this.trusted.push(pem);
   }
 
   /** Queues a user's message for the bot; returns its update_id and message_id. */
@@ -127,6 +140,27 @@ export class TelegramService implements LocalService {
       data: input.data,
     };
     return { updateId: bot.updates.enqueue("callback_query", query), callbackQueryId: id };
+  }
+
+  /**
+   * The group becomes a supergroup; bots that take `message` updates get both service messages
+   * (migrate_to_chat_id in the old chat, migrate_from_chat_id in the new), as on Telegram.
+   */
+  private migrateChat(params: Record<string, unknown>): number {
+    const bot = this.findBot(optionalText(params, "bot"));
+    const userId = params.userId === undefined ? 777_000 : requiredNumber(params, "userId");
+    const { to, notices } = bot.migrateChat(
+      requiredNumber(params, "chatId"),
+      user({ userId, firstName: userId === 777_000 ? "Telegram" : undefined }),
+    );
+    for (const notice of notices) {
+      try {
+        bot.updates.enqueue("message", notice);
+      } catch (error) {
+        if (!(error instanceof ControlError)) throw error;
+      }
+    }
+    return to;
   }
 
   messages(filter: { bot?: string; chatId?: number } = {}): SentMessageRecord[] {
@@ -183,6 +217,14 @@ export class TelegramService implements LocalService {
           username: requiredText(params, "username"),
           firstName: optionalText(params, "firstName"),
         });
+        return { ok: true };
+      case "migrate-chat":
+        return { ok: true, newChatId: this.migrateChat(params) };
+      case "remove-bot":
+        this.findBot(optionalText(params, "bot")).removeFromChat(requiredNumber(params, "chatId"));
+        return { ok: true };
+      case "forget-chat":
+        this.findBot(optionalText(params, "bot")).forgetChat(requiredNumber(params, "chatId"));
         return { ok: true };
       case "down":
         this.setDown(true);

@@ -120,7 +120,8 @@ function describeIssues(error: z.core.$ZodError): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.map(String).join(".") || "(root)";
     const last = issue.path.at(-1);
-    const hint = typeof last === "string" ? HINTS[last] : undefined;
+    // Hints explain a value's format; a custom issue (a rule across fields) says all itself.
+    const hint = typeof last === "string" && issue.code !== "custom" ? HINTS[last] : undefined;
     return `${path}: ${issue.message}${hint ? ` (${hint})` : ""}`;
   });
 }

@@ -111,8 +111,27 @@ export const policySchema = z.object({
     }),
     {},
   ),
-  /** Telegram updates pending this long while the gateway is ready = the gateway stopped polling. */
+  /**
+   * The ingress stall. Telegram's pending_update_count also counts updates the gateway fetched
+   * and has not confirmed yet (the next getUpdates offset confirms them), so a count above 0 is
+   * no stall by itself; only a count that never falls is. grammY's runner (OpenClaw's
+   * extensions/telegram monitor: `sink: { concurrency: resolveAgentMaxConcurrent(cfg) }`) calls
+   * getUpdates only when a slot is free, and asks for at most as many updates as are free, so a
+   * gateway whose slots are all in long agent turns holds up to `ingressConcurrency` updates
+   * unconfirmed until a turn ends. Hence: a count that has not fallen for `ingressStallAfter`
+   * and exceeds `ingressConcurrency` is a stall (more waits than the gateway can be working on);
+   * a smaller count is one only once it has not fallen for `ingressLongestTurn`.
+   * (OpenClaw 2026.9.6's isolated polling spool confirms every update within ~0.1 s even while
+   * busy, measured; a count that does not fall means polling stopped.)
+   */
   ingressStallAfter: z._default(duration, 2 * MINUTE),
+  /** OpenClaw's agents.defaults.maxConcurrent (DEFAULT_AGENT_MAX_CONCURRENT = 4). */
+  ingressConcurrency: z._default(intIn(1, 1000), 4),
+  /**
+   * The longest an agent turn may hold a fetched update: OpenClaw's channel ingress retries a
+   * handler after 300 s ("claim→adoption stalled … after 300000ms"); with margin, 10 m.
+   */
+  ingressLongestTurn: z._default(duration, 10 * MINUTE),
   /** The ECS server is shown every Nth cycle even when the gateway is ok (probe runner). */
   serverCheckEvery: z._default(intIn(1, 1000), 10),
 });

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import "../errors/zod-english";
+import { NOTIFICATION_TYPES } from "../policy/state";
 import { duration, policySchema } from "./policy-schema";
 
 const secret = z.string().check(z.minLength(1, "must not be empty"));
@@ -68,6 +69,11 @@ export const alertsSchema = z.object({
   /** Optional plain JSON POST target, used when Telegram cannot be reached. */
   secondaryWebhookUrl: z.optional(httpUrl),
   apiRoot: z._default(httpUrl, "https://api.telegram.org"),
+  /**
+   * Notification types sent with disable_notification (no sound, no banner): the first alert of
+   * an incident rings, its reminders and the resolved notice arrive quietly.
+   */
+  quietTypes: z._default(z.array(z.enum(NOTIFICATION_TYPES)), ["reminder", "resolved"]),
 });
 
 export const cloudSchema = z.object({
@@ -90,47 +96,75 @@ export const probesSchema = z.object({
   completionEvery: z._default(duration, 60 * 60_000),
 });
 
-export const configSchema = z.object({
-  /** Merged under every box by loadConfig; kept here so the key is known to the schema. */
-  boxDefaults: z.optional(z.record(z.string(), z.unknown())),
-  boxes: z.array(boxSchema).check(
-    z.minLength(1, "configure at least one box to watch"),
-    z.refine(
-      (boxes) => new Set(boxes.map((b) => b.name)).size === boxes.length,
-      "box names must be unique",
+/**
+ * The alert bot must not be a gateway's bot: deploy points the alert bot's webhook at the
+ * receiver, and Telegram then answers that gateway's getUpdates with 409 Conflict for as long
+ * as the webhook is set ("can't use getUpdates method while webhook is active"), so the gateway
+ * would never read a message again. The issue names the box, never the token.
+ */
+const alertBotIsNoGatewayBot = z.superRefine(
+  (
+    config: {
+      alerts: { botToken: string };
+      boxes: { name: string; telegram: { botToken: string } }[];
+    },
+    ctx,
+  ) => {
+    for (const [index, box] of config.boxes.entries()) {
+      if (box.telegram.botToken !== config.alerts.botToken) continue;
+      ctx.issues.push({
+        code: "custom",
+        path: ["alerts", "botToken"],
+        input: "(redacted)",
+        message: `is also the gateway bot of box "${box.name}" (boxes.${index}.telegram.botToken): deploy sets the alert bot's webhook, and Telegram then refuses that gateway's getUpdates (409 Conflict) for as long as it is set, so the gateway stops reading Telegram. Create a separate alert bot with @BotFather and put its token here`,
+      });
+    }
+  },
+);
+
+export const configSchema = z
+  .object({
+    /** Merged under every box by loadConfig; kept here so the key is known to the schema. */
+    boxDefaults: z.optional(z.record(z.string(), z.unknown())),
+    boxes: z.array(boxSchema).check(
+      z.minLength(1, "configure at least one box to watch"),
+      z.refine(
+        (boxes) => new Set(boxes.map((b) => b.name)).size === boxes.length,
+        "box names must be unique",
+      ),
     ),
-  ),
-  alerts: alertsSchema,
-  cloud: cloudSchema,
-  state: z.strictObject({
-    bucket: z
-      .string()
-      .check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "not a valid OBS bucket name")),
-    prefix: z._default(z.string().check(z.regex(/^[a-zA-Z0-9_-]+$/)), "clawwatch"),
-  }),
-  probes: z._default(probesSchema, probesSchema.parse({})),
-  policy: z._default(policySchema, policySchema.parse({})),
-  runtime: z.prefault(
-    z.object({
-      /**
-       * How many boxes are checked at once in one invocation. A cycle mostly waits on the network,
-       * so a fleet of 100 runs in a few rounds instead of 13 (bench: fleet).
-       */
-      concurrency: z._default(z.number().check(z.int(), z.gte(1), z.lte(64)), 32),
-      /**
-       * Stop starting work when less than this is left of the function's time: one box's worst
-       * cycle (the MaaS probe's 10 s timeout twice, then OBS) must still end with its state saved.
-       */
-      safetyMargin: z._default(duration, 25_000),
-      /**
-       * A timer cycle that finds the state saved less than this ago backs off: it is an
-       * invocation that queued behind a slow one (max instances 1), not a new minute.
-       */
-      minInterval: z._default(duration, 20_000),
+    alerts: alertsSchema,
+    cloud: cloudSchema,
+    state: z.strictObject({
+      bucket: z
+        .string()
+        .check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "not a valid OBS bucket name")),
+      prefix: z._default(z.string().check(z.regex(/^[a-zA-Z0-9_-]+$/)), "clawwatch"),
     }),
-    {},
-  ),
-});
+    probes: z._default(probesSchema, probesSchema.parse({})),
+    policy: z._default(policySchema, policySchema.parse({})),
+    runtime: z.prefault(
+      z.object({
+        /**
+         * How many boxes are checked at once in one invocation. A cycle mostly waits on the network,
+         * so a fleet of 100 runs in a few rounds instead of 13 (bench: fleet).
+         */
+        concurrency: z._default(z.number().check(z.int(), z.gte(1), z.lte(64)), 32),
+        /**
+         * Stop starting work when less than this is left of the function's time: one box's worst
+         * cycle (the MaaS probe's 10 s timeout twice, then OBS) must still end with its state saved.
+         */
+        safetyMargin: z._default(duration, 25_000),
+        /**
+         * A timer cycle that finds the state saved less than this ago backs off: it is an
+         * invocation that queued behind a slow one (max instances 1), not a new minute.
+         */
+        minInterval: z._default(duration, 20_000),
+      }),
+      {},
+    ),
+  })
+  .check(alertBotIsNoGatewayBot);
 
 export type Config = z.output<typeof configSchema>;
 export type BoxConfig = z.output<typeof boxSchema>;

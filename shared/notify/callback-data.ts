@@ -1,6 +1,7 @@
 import { NotifyError } from "../errors";
 import { COMPONENTS, type Component } from "../policy/state";
 import { INCIDENT_REF_LENGTH } from "../policy/text";
+import { clip } from "../text/clip";
 
 /**
  * The callback_data of our inline buttons, shared by the notifier (which draws them) and the
@@ -73,12 +74,12 @@ export function encodeCallback(payload: CallbackPayload): string {
   if (code === undefined) throw new CallbackDataError(`unknown button action "${String(action)}"`);
   if (!BOX.test(box)) {
     throw new CallbackDataError(
-      `box name "${box.slice(0, 60)}" cannot go in a button: use 1-40 lower-case letters, digits and dashes (as the config requires)`,
+      `box name "${clip(box, 60)}" cannot go in a button: use 1-40 lower-case letters, digits and dashes (as the config requires)`,
     );
   }
   if (arg !== undefined && !ARG.test(arg)) {
     throw new CallbackDataError(
-      `button argument "${arg.slice(0, 60)}" is not allowed: use letters, digits, "_", "." and "-" only`,
+      `button argument "${clip(arg, 60)}" is not allowed: use letters, digits, "_", "." and "-" only`,
     );
   }
   if (component !== undefined && !COMPONENTS.includes(component)) {

@@ -14,6 +14,7 @@ export {
   type MemoryNotifier,
 } from "./memory";
 export {
+  isAlertChannelLost,
   isTelegramUnreachable,
   type Notifier,
   type OutgoingMessage,

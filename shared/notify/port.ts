@@ -41,6 +41,8 @@ export interface TelegramSendErrorDetails {
    * errors, timeouts, 5xx and 429.
    */
   permanent: boolean;
+  /** Telegram's parameters.migrate_to_chat_id: the group became this supergroup. */
+  migrateToChatId?: number;
   cause?: unknown;
 }
 
@@ -54,6 +56,7 @@ export class TelegramSendError extends NotifyError {
   readonly status: number | undefined;
   readonly retryAfterSeconds: number | undefined;
   readonly permanent: boolean;
+  readonly migrateToChatId: number | undefined;
 
   constructor(message: string, details: TelegramSendErrorDetails) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -61,7 +64,19 @@ export class TelegramSendError extends NotifyError {
     this.status = details.status;
     this.retryAfterSeconds = details.retryAfterSeconds;
     this.permanent = details.permanent;
+    this.migrateToChatId = details.migrateToChatId;
   }
+}
+
+/**
+ * The alert channel itself is gone until a person acts: the chat does not exist for the bot
+ * (400 chat not found), the bot was kicked or blocked (403), or its token was revoked (401).
+ * Unlike an outage this does not heal by waiting, so it is mirrored and shown in diagnose.
+ */
+export function isAlertChannelLost(error: unknown): error is TelegramSendError {
+  if (!(error instanceof TelegramSendError) || error.migrateToChatId !== undefined) return false;
+  if (error.status === 401 || error.status === 403) return true;
+  return error.status === 400 && /chat not found/i.test(error.message);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Button, Notification, NotificationType, Severity } from "../policy/state";
 import { incidentRef } from "../policy/text";
+import { clip, prefixWithin } from "../text/clip";
 import { type CallbackPayload, encodeCallback } from "./callback-data";
 
 /**
@@ -59,6 +60,24 @@ export function renderNotification(box: string, notification: Notification): Ren
   const rendered = compose(`${marker} `, notification.title, where, notification.lines);
   const keyboard = notificationKeyboard(box, notification);
   return keyboard === undefined ? rendered : { ...rendered, keyboard };
+}
+
+/** What the chat and the audit log are told when Telegram moved the alert group to a supergroup. */
+export function alertChatMoved(
+  from: number | string,
+  to: number,
+): { detail: string; message: RenderedMessage } {
+  const detail = `Telegram moved the alert chat from ${from} to ${to} (the group became a supergroup); alerts and commands use ${to} now. Set alerts.chatId to ${to} in the config.`;
+  return {
+    detail,
+    message: renderReply({ title: "ℹ️ This chat is now the alert chat", lines: [detail] }),
+  };
+}
+
+/** Whether renderReply would show `lines` whole, without clipping them to Telegram's limit. */
+export function fitsOneMessage(title: string, lines: readonly string[]): boolean {
+  const head = `<b>${clipEscaped(escapeHtml(title), TITLE_MAX)}</b>`.length;
+  return head + 2 + lines.map(escapeHtml).join("\n").length <= MAX_MESSAGE_LENGTH;
 }
 
 /** A free-form message (the receiver's /status, /help, confirmations) in the same shape. */
@@ -173,27 +192,17 @@ function compose(
   return { html: `${htmlHead}\n\n${htmlBody}`, text: `${textHead}\n\n${textBody}` };
 }
 
-/** Clips escaped text to `max` units with "…", never inside an entity or a surrogate pair. */
+/** Clips escaped text to `max` units with "…", never inside an entity or a grapheme. */
 export function clipEscaped(escaped: string, max: number): string {
   if (escaped.length <= max) return escaped;
-  let cut = Math.max(0, max - ELLIPSIS.length);
+  if (max < ELLIPSIS.length) return "";
+  let head = prefixWithin(escaped, max - ELLIPSIS.length);
   // In escaped text every "&" starts an entity; back off to it when the entity would be split.
-  const amp = escaped.lastIndexOf("&", cut - 1);
-  if (amp >= 0 && escaped.indexOf(";", amp) >= cut) cut = amp;
-  return withEllipsis(escaped, cut, max);
+  const amp = head.lastIndexOf("&");
+  if (amp >= 0 && !head.includes(";", amp)) head = head.slice(0, amp);
+  return `${head}${ELLIPSIS}`;
 }
 
 function clipPlain(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return withEllipsis(text, Math.max(0, max - ELLIPSIS.length), max);
-}
-
-function withEllipsis(text: string, cut: number, max: number): string {
-  let end = cut;
-  if (end > 0 && isHighSurrogate(text.charCodeAt(end - 1))) end -= 1;
-  return max < ELLIPSIS.length ? "" : `${text.slice(0, end)}${ELLIPSIS}`;
-}
-
-function isHighSurrogate(code: number): boolean {
-  return code >= 0xd800 && code <= 0xdbff;
+  return max < ELLIPSIS.length && text.length > max ? "" : clip(text, max, ELLIPSIS);
 }

@@ -2,11 +2,13 @@ import type { AlertsConfig } from "../config/schema";
 import type { Logger } from "../runtime/logger";
 import { createRedactor, type Redactor, redactDeep } from "../runtime/redact";
 import { BotApiError, BotTransportError, createBotApi } from "../telegram";
+import { clip, wellFormed } from "../text/clip";
 import { type Notifier, type OutgoingMessage, TelegramSendError } from "./port";
 import { type RenderedMessage, renderNotification } from "./render";
 
 export interface TelegramNotifierOptions {
-  alerts: Pick<AlertsConfig, "botToken" | "chatId" | "apiRoot">;
+  alerts: Pick<AlertsConfig, "botToken" | "chatId" | "apiRoot"> &
+    Partial<Pick<AlertsConfig, "quietTypes">>;
   log: Logger;
   /**
    * The invocation's redactor: every text sent (alerts, replies, edits, callback answers) passes
@@ -22,10 +24,19 @@ export interface TelegramNotifierOptions {
   maxRetryAfterSeconds?: number;
   /** Injected by tests to scale or record the 429 wait. */
   sleep?: (ms: number) => Promise<void>;
+  /** The alert chat's id since Telegram migrated it (state); default alerts.chatId. */
+  migratedChatId?: number;
+  /**
+   * Telegram answered that the alert chat became a supergroup: the notifier already sends to
+   * `to` from then on; the caller stores it, tells the chat and writes the audit log.
+   */
+  onChatMigrated?: (from: number | string, to: number) => Promise<void>;
 }
 
 export interface PostOptions {
   replyToMessageId?: number;
+  /** Sent without sound or banner (Telegram's disable_notification). */
+  quiet?: boolean;
   /** Default: the alert chat (alerts.chatId). */
   chatId?: number | string;
 }
@@ -84,16 +95,49 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
     sleep: options.sleep ?? sleep,
   });
 
+  let alertChat: number | string = options.migratedChatId ?? alerts.chatId;
+  /**
+   * A basic group upgraded to a supergroup (Telegram does it on its own, e.g. when topics are
+   * enabled) answers 400 with parameters.migrate_to_chat_id: the message goes to the new id.
+   */
+  const followMigration = async (chatId: number | string, error: unknown) => {
+    const to = error instanceof TelegramSendError ? error.migrateToChatId : undefined;
+    if (to === undefined) throw error;
+    if (String(chatId) === String(alertChat)) {
+      const from = alertChat;
+      alertChat = to;
+      log.warn("the alert chat became a supergroup; sending there from now on", { from, to });
+      await options.onChatMigrated?.(from, to).catch((hookError: unknown) => {
+        log.error("the alert chat's new id was not recorded", {
+          error: hookError instanceof Error ? hookError.message : String(hookError),
+        });
+      });
+    }
+    return to;
+  };
+
   const post = async (raw: RenderedMessage, postOptions: PostOptions = {}) => {
     const message = clean(raw);
-    const chatId = postOptions.chatId ?? alerts.chatId;
-    const replyTo = postOptions.replyToMessageId;
+    const chatId = postOptions.chatId ?? alertChat;
+    try {
+      return await postTo(message, chatId, postOptions);
+    } catch (error) {
+      // The reply target stayed in the old group: allow_sending_without_reply covers that.
+      return postTo(message, await followMigration(chatId, error), postOptions);
+    }
+  };
+
+  const postTo = async (message: RenderedMessage, chatId: number | string, to: PostOptions) => {
+    const replyTo = to.replyToMessageId;
     const sent = await call("sendMessage", true, (plain) =>
       api.sendMessage({
         chat_id: chatId,
-        text: plain ? message.text : message.html,
+        // Telegram refuses the whole message for one lone surrogate; clip() never makes one,
+        // this guards text cut anywhere else.
+        text: wellFormed(plain ? message.text : message.html),
         ...(plain ? {} : { parse_mode: "HTML" as const }),
         link_preview_options: { is_disabled: true },
+        ...(to.quiet ? { disable_notification: true } : {}),
         ...(replyTo === undefined
           ? {}
           : { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }),
@@ -108,20 +152,21 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
       const { box, notification } = outgoing;
       const replyToMessageId = outgoing.replyToMessageId ?? notification.replyToMessageId;
       const safe = redactDeep(redact, notification);
-      const messageId = await post(renderNotification(box, safe), { replyToMessageId });
+      const quiet = (alerts.quietTypes ?? []).includes(notification.type);
+      const messageId = await post(renderNotification(box, safe), { replyToMessageId, quiet });
       log.debug("alert sent to Telegram", { box, notificationId: notification.id, messageId });
       return { via: "telegram", messageId };
     },
     post,
     async editMessage(messageId, raw, editOptions = {}) {
       const message = clean(raw);
-      const chatId = editOptions.chatId ?? alerts.chatId;
+      const chatId = editOptions.chatId ?? alertChat;
       try {
         await call("editMessageText", true, (plain) =>
           api.editMessageText({
             chat_id: chatId,
             message_id: messageId,
-            text: plain ? message.text : message.html,
+            text: wellFormed(plain ? message.text : message.html),
             ...(plain ? {} : { parse_mode: "HTML" as const }),
             link_preview_options: { is_disabled: true },
             ...(message.keyboard === undefined ? {} : { reply_markup: message.keyboard }),
@@ -132,6 +177,8 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
         if (error instanceof TelegramSendError && /message is not modified/i.test(error.message)) {
           return;
         }
+        // The message stayed in the old group and cannot be edited in the new one.
+        await followMigration(chatId, error);
         throw error;
       }
     },
@@ -139,7 +186,7 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
       await call("answerCallbackQuery", false, () =>
         api.answerCallbackQuery({
           callback_query_id: callbackQueryId,
-          ...(answer.text === undefined ? {} : { text: redact(answer.text).slice(0, 200) }),
+          ...(answer.text === undefined ? {} : { text: clip(redact(answer.text), 200) }),
           ...(answer.showAlert === undefined ? {} : { show_alert: answer.showAlert }),
         }),
       );
@@ -231,15 +278,17 @@ function toSendError(
 
 function fromApiError(method: string, error: BotApiError, redact: Redactor): TelegramSendError {
   const status = error.error_code;
-  const description = redact(error.description).slice(0, DESCRIPTION_MAX);
+  const description = clip(redact(error.description), DESCRIPTION_MAX);
   const retryAfter = error.parameters.retry_after;
   const said = `${status}: ${description}`;
+  const migrateTo = error.parameters.migrate_to_chat_id;
   const details = {
     method,
     status,
     permanent: status < 500 && status !== 429,
     cause: error,
     ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+    ...(migrateTo === undefined ? {} : { migrateToChatId: migrateTo }),
   };
   return new TelegramSendError(adviceFor(method, status, description, said, retryAfter), details);
 }
@@ -260,6 +309,9 @@ function adviceFor(
   if (status === 403) {
     return `Telegram refused ${method} (${said}): add the alert bot back to the alert chat (alerts.chatId) and unblock it.`;
   }
+  if (status === 400 && /upgraded to a supergroup/i.test(description)) {
+    return `Telegram refused ${method} (${said}): the alert group became a supergroup; set alerts.chatId to its new id.`;
+  }
   if (status === 400 && /chat not found/i.test(description)) {
     return `Telegram refused ${method} (${said}): check alerts.chatId and that the alert bot is a member of that chat.`;
   }
@@ -276,7 +328,7 @@ function adviceFor(
 function describeTransport(error: unknown, redact: Redactor, timeoutMs: number): string {
   if (!(error instanceof BotTransportError)) {
     return error instanceof Error
-      ? redact(error.message).slice(0, DESCRIPTION_MAX)
+      ? clip(redact(error.message), DESCRIPTION_MAX)
       : "unknown failure";
   }
   switch (error.kind) {
@@ -291,15 +343,13 @@ function describeTransport(error: unknown, redact: Redactor, timeoutMs: number):
     case "network":
       return error.code
         ? `network error ${error.code}`
-        : redact(error.message).slice(0, DESCRIPTION_MAX);
+        : clip(redact(error.message), DESCRIPTION_MAX);
   }
 }
 
 /** For anything the client did not wrap (a bug): a redacted copy, never the original. */
 function redactedCopy(error: unknown, redact: Redactor): Error {
-  const copy = new Error(
-    redact(error instanceof Error ? error.message : String(error)).slice(0, 500),
-  );
+  const copy = new Error(clip(redact(error instanceof Error ? error.message : String(error)), 500));
   copy.name = error instanceof Error ? error.name : "Error";
   return copy;
 }

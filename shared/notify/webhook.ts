@@ -1,7 +1,13 @@
 import { NotifyError } from "../errors";
 import type { Logger } from "../runtime/logger";
 import { createRedactor, type Redactor, redactDeep } from "../runtime/redact";
-import { isTelegramUnreachable, type Notifier, type OutgoingMessage } from "./port";
+import { clip } from "../text/clip";
+import {
+  isAlertChannelLost,
+  isTelegramUnreachable,
+  type Notifier,
+  type OutgoingMessage,
+} from "./port";
 
 /**
  * The secondary channel: a plain JSON POST to a URL of the operator's choosing, so an outage of
@@ -81,7 +87,7 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): Notifier
         throw new WebhookSendError(
           `Could not reach ${WHERE}: ${transportReason(error, timeoutMs)}. Check the URL and that it accepts POSTs from the function.`,
           undefined,
-          { cause: new Error(redact(errorText(error)).slice(0, 300)) },
+          { cause: new Error(clip(redact(errorText(error)), 300)) },
         );
       }
       // Its content is not ours to read or log: cancelling releases the connection without
@@ -99,8 +105,9 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): Notifier
 }
 
 /**
- * Telegram first; when Telegram is unreachable (network error, timeout, 5xx — not a 4xx or a
- * 429) the message is also posted to the secondary webhook, and then the Telegram failure is
+ * Telegram first; when Telegram is unreachable (network error, timeout, 5xx — not a 429) or the
+ * alert channel is lost for good (400 chat not found, 403 bot kicked or blocked, 401 revoked
+ * token) the message is also posted to the secondary webhook, and then the Telegram failure is
  * thrown anyway so the policy keeps the message in the outbox for Telegram later.
  *
  * Once per notification, statelessly: the webhook is only tried when `message.resend` is not
@@ -116,7 +123,8 @@ export function withFallback(primary: Notifier, secondary: Notifier, log: Logger
       try {
         return await primary.send(message);
       } catch (error) {
-        if (isTelegramUnreachable(error) && message.resend !== true) {
+        const mirrored = isTelegramUnreachable(error) || isAlertChannelLost(error);
+        if (mirrored && message.resend !== true) {
           await mirror(secondary, message, log);
         }
         throw error;

@@ -173,7 +173,7 @@ function manualAction(cycle: Cycle, command: OperatorCommand): void {
   recordHistory(state, { action, at: command.at, key, by });
   startGrace(state, action, command.at, key, config);
   state.remediation.streak = 0;
-  state.ingress.pendingSince = undefined;
+  state.ingress = {};
   const incident = state.incidents.gateway;
   if (incident) {
     addStep(incident, {

@@ -54,8 +54,8 @@ export function explain(
   pruneHistory(cycle);
 
   for (const error of obs.watchdogErrors) note(cycle, `watchdog-side error, not counted: ${error}`);
-  const { verdicts, pendingSince } = evaluate(cycle.state, obs, now, config);
-  cycle.state.ingress.pendingSince = pendingSince;
+  const { verdicts, ingress } = evaluate(cycle.state, obs, now, config);
+  cycle.state.ingress = ingress;
   for (const component of COMPONENTS) {
     countVerdict(cycle.state.counters[component], verdicts[component], now);
   }

@@ -188,7 +188,7 @@ function request(cycle: Cycle, incident: Incident, action: Remediation): void {
   startGrace(state, action, now, key, config);
   state.remediation.streak = 0;
   state.remediation.stallSince = state.ingress.pendingSince;
-  state.ingress.pendingSince = undefined;
+  state.ingress = {};
   const reason = describeRequest(state, incident, action, now, config);
   cycle.actions.push({
     kind: "remediate",

@@ -213,7 +213,11 @@ export const boxStateSchema = z.object({
     ),
   ),
   mute: z.optional(z.object({ until: time, reason: text(LIMITS.text), by: z.string(), at: time })),
-  ingress: z.object({ pendingSince: z.optional(time) }),
+  /**
+   * The ingress-stall clock: since when Telegram has reported pending updates without the count
+   * falling (a fall means the gateway confirmed some), and the count it reported last.
+   */
+  ingress: z.object({ pendingSince: z.optional(time), lastCount: z.optional(count) }),
   outbox: z.array(outboxEntrySchema),
   processedCommands: z.array(z.string()).check(z.maxLength(LIMITS.processedCommands)),
   /** Applied or refused command ids with their `at`, kept for as long as a replay could apply. */

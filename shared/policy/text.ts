@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { clip } from "../text/clip";
 import { LIMITS } from "./state";
 
 /** "45 s", "7 m", "1 h 05 m", "2 d 3 h": how operators read elapsed time in a chat. */
@@ -19,8 +20,9 @@ export function formatTime(epochMs: number): string {
   return `${new Date(epochMs).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
+/** Cuts on a grapheme boundary, so stored and sent text never holds half an emoji. */
 export function truncate(text: string, max: number = LIMITS.line): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  return clip(text, max);
 }
 
 export function actionLabel(action: string): string {

@@ -20,10 +20,12 @@ export function serverCheckDue(state: BoxState, config: PolicyConfig): boolean {
   return state.cycle % config.serverCheckEvery === 0;
 }
 
+/** The ingress-stall clock: pending updates on a ready gateway, and since when they have not fallen. */
+export type IngressClock = BoxState["ingress"];
+
 export interface Evaluation {
   verdicts: Verdicts;
-  /** Since when Telegram has held updates while the gateway was ready (ingress stall clock). */
-  pendingSince: number | undefined;
+  ingress: IngressClock;
 }
 
 export function evaluate(
@@ -33,10 +35,10 @@ export function evaluate(
   config: PolicyConfig,
 ): Evaluation {
   const networkDown = watchdogNetworkDown(obs);
-  const pendingSince = nextPendingSince(state, obs, now);
+  const ingress = nextIngress(state, obs, now);
   const gateway = networkDown
     ? skipUnlessOk(obs.gateway)
-    : withGrace(whileBooting(gatewayVerdict(obs, now, pendingSince, config), obs), state, now);
+    : withGrace(whileBooting(gatewayVerdict(obs, now, ingress, config), obs), state, now);
   return {
     verdicts: {
       gateway,
@@ -44,7 +46,7 @@ export function evaluate(
       telegram: networkDown ? skipForNetwork() : telegramVerdict(obs),
       watchdog: watchdogVerdict(obs, networkDown),
     },
-    pendingSince,
+    ingress,
   };
 }
 
@@ -60,13 +62,13 @@ function skipUnlessOk(gateway: GatewayResult): Verdict {
 function gatewayVerdict(
   obs: Observations,
   now: number,
-  pendingSince: number | undefined,
+  ingress: IngressClock,
   config: PolicyConfig,
 ): Verdict {
   const gateway = obs.gateway;
   switch (gateway.status) {
     case "ok":
-      return ingressVerdict(obs, now, pendingSince, config);
+      return ingressVerdict(obs, now, ingress, config);
     case "booting":
       return { kind: "skip", detail: `booting: ${gateway.detail}` };
     case "degraded":
@@ -110,40 +112,60 @@ function whileBooting(verdict: Verdict, obs: Observations): Verdict {
   };
 }
 
+/**
+ * A stall needs evidence that the gateway stopped consuming, not just pending updates: the count
+ * has not fallen for the window, and the window depends on whether the count fits in what a busy
+ * gateway holds unconfirmed (see PolicyConfig.ingressStallAfter).
+ */
 function ingressVerdict(
   obs: Observations,
   now: number,
-  pendingSince: number | undefined,
+  ingress: IngressClock,
   config: PolicyConfig,
 ): Verdict {
-  if (pendingSince === undefined || now - pendingSince < config.ingressStallAfter) {
-    return { kind: "ok", detail: obs.gateway.detail };
-  }
+  const since = ingress.pendingSince;
+  if (since === undefined) return { kind: "ok", detail: obs.gateway.detail };
   const telegram = obs.telegram;
   const pending = telegram?.status === "ok" ? (telegram.pendingUpdateCount ?? 0) : 0;
+  const held = now - since;
+  const busyLooking = pending <= config.ingressConcurrency;
+  const window = busyLooking
+    ? Math.max(config.ingressStallAfter, config.ingressLongestTurn)
+    : config.ingressStallAfter;
+  if (held < window) return { kind: "ok", detail: obs.gateway.detail };
   if (pending === 0) {
     // Stall suspected, but Telegram could not confirm it this cycle: neither good nor bad news.
     return { kind: "skip", detail: "Telegram updates were pending; not confirmed this cycle" };
   }
+  const why = busyLooking
+    ? `longer than an agent turn may take (${formatDuration(config.ingressLongestTurn)})`
+    : `more than the gateway's ${config.ingressConcurrency} concurrent turns can hold`;
   return {
     kind: "fail",
     cause: "ingress-stalled",
-    detail: `${pending} Telegram update(s) pending for ${formatDuration(now - pendingSince)} while /readyz says ready`,
+    detail: `${pending} Telegram update(s) pending, none confirmed for ${formatDuration(held)} (${why}) while /readyz says ready`,
   };
 }
 
 /**
- * The stall clock runs only while the gateway is ready and Telegram reports pending updates; an
- * unknown count (Telegram not probed or failing) leaves it as it was.
+ * The stall clock runs only while the gateway is ready and Telegram reports pending updates. A
+ * count lower than the last one means the gateway confirmed updates: it consumes, so the clock
+ * starts again. An unknown count (Telegram not probed or failing) leaves the clock as it was.
  */
-function nextPendingSince(state: BoxState, obs: Observations, now: number): number | undefined {
-  if (obs.gateway.status !== "ok") return undefined;
+function nextIngress(state: BoxState, obs: Observations, now: number): IngressClock {
+  if (obs.gateway.status !== "ok") return {};
   const telegram = obs.telegram;
   if (telegram?.status !== "ok" || telegram.pendingUpdateCount === undefined) {
-    return state.ingress.pendingSince;
+    return { ...state.ingress };
   }
-  if (telegram.pendingUpdateCount <= 0) return undefined;
-  return state.ingress.pendingSince ?? now;
+  const count = telegram.pendingUpdateCount;
+  if (count <= 0) return {};
+  const { pendingSince, lastCount } = state.ingress;
+  const fell = lastCount !== undefined && count < lastCount;
+  return {
+    pendingSince: pendingSince === undefined || fell ? now : pendingSince,
+    lastCount: count,
+  };
 }
 
 /** Failures inside the window after an action are the boot the action caused, not news. */

@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { createRedactor } from "../runtime/redact";
+import { clip } from "../text/clip";
 
 /**
  * What the probes share: one retry rule, network-error reading and safe detail text.
@@ -108,7 +109,7 @@ export function safeDetail(text: string, secrets: readonly string[] = []): strin
   const redact = createRedactor(secrets);
   const withoutUrls = text.replace(/https?:\/\/\S*\/bot\S*/gi, "<telegram url>");
   const clean = redact(withoutUrls).replace(/\s+/g, " ").trim();
-  return clean.length <= DETAIL_MAX ? clean : `${clean.slice(0, DETAIL_MAX - 1)}…`;
+  return clip(clean, DETAIL_MAX);
 }
 
 /** host:port of a URL for messages; never the user-info or the path. */

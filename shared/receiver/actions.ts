@@ -6,7 +6,13 @@ import type { OperatorCommand } from "../policy/types";
 import type { StoredEvent } from "../state/schema";
 import { StatusTimeoutError } from "./errors";
 import type { Turn } from "./ports";
-import { type BoxStatus, clock, humanDuration, renderHistory, renderStatus } from "./summary";
+import {
+  type BoxStatus,
+  clock,
+  humanDuration,
+  renderHistory,
+  renderStatusMessages,
+} from "./summary";
 
 /**
  * The operator's non-destructive effects: each becomes one command object for the watchdog
@@ -179,8 +185,16 @@ export async function audit(
 export async function status(turn: Turn, boxes: readonly BoxConfig[]): Promise<void> {
   // Leave time to post the answer; a nearly spent function still gets a short look.
   const budget = Math.min(turn.settings.statusTimeoutMs, Math.max(500, turn.remainingMs() - 3_000));
-  const statuses = await Promise.all(boxes.map((box) => boxStatus(turn, box, budget)));
-  await turn.say(renderStatus(statuses, turn.config.policy));
+  const [statuses, channel] = await Promise.all([
+    Promise.all(boxes.map((box) => boxStatus(turn, box, budget))),
+    turn.services.store.loadAlertChannel().catch((error: unknown) => {
+      turn.log.warn("status: alert channel record unreadable", { error });
+      return undefined;
+    }),
+  ]);
+  for (const message of renderStatusMessages(statuses, turn.config.policy, channel)) {
+    await turn.say(message);
+  }
 }
 
 async function boxStatus(turn: Turn, box: BoxConfig, budgetMs: number): Promise<BoxStatus> {

@@ -1,6 +1,7 @@
 import type { Config } from "../config";
-import type { RenderedMessage } from "../notify/render";
-import { checkAccess } from "./access";
+import { alertChatMoved, type RenderedMessage } from "../notify/render";
+import { movedAlertChat } from "../state/schema";
+import { checkAccess, isAlertChat } from "./access";
 import { splitCommand } from "./commands";
 import { onButton, onCommand } from "./dispatch";
 import { claimUpdate, RecentIds } from "./ledger";
@@ -92,13 +93,22 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     invocation: Invocation,
   ): Promise<void> {
     const log = invocation.log.child({ updateId: incoming.updateId });
+    if (incoming.kind === "migrated") {
+      await followMigration(incoming, services, log);
+      return;
+    }
     const answerQuietly = async (text: string) => {
       if (incoming.queryId === undefined) return;
       await services.chat.answerCallback(incoming.queryId, { text }).catch((error: unknown) => {
         log.warn("answerCallbackQuery failed", { error: (error as Error).message });
       });
     };
-    const access = checkAccess(config.alerts, incoming.chat, incoming.from?.userId);
+    const access = checkAccess(
+      config.alerts,
+      incoming.chat,
+      incoming.from?.userId,
+      await supergroupOf(incoming, services, log),
+    );
     if (!access.allowed) {
       log.warn("update ignored: outside the allow list", {
         why: access.why,
@@ -133,6 +143,66 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       // A press is always answered, even when handling it broke half-way.
       if (!turn.answered())
         await turn.answer(incoming.queryId, "Something went wrong: see the log.");
+    }
+  }
+
+  /**
+   * Telegram's service message in the alert group: it became the supergroup `to`. The update
+   * came with the webhook secret, so it is Telegram's word: store the id the watchdog and the
+   * access check use, say so in the new chat and in every box's audit log. Once per migration.
+   */
+  async function followMigration(
+    incoming: Extract<Incoming, { kind: "migrated" }>,
+    services: ReceiverServices,
+    log: Invocation["log"],
+  ): Promise<void> {
+    if (!isAlertChat(config.alerts.chatId, incoming.chat)) {
+      log.info("a chat other than the alert chat became a supergroup; ignored");
+      return;
+    }
+    const { store } = services;
+    const known = await store.loadAlertChannel();
+    if (movedAlertChat(known, config.alerts.chatId) === incoming.to) return;
+    const from = incoming.chat.id;
+    const { detail, message } = alertChatMoved(from, incoming.to);
+    const at = clock();
+    await store.saveAlertChannel({
+      version: 1,
+      chatId: incoming.to,
+      migratedFrom: from,
+      migratedAt: at,
+    });
+    await Promise.all(
+      config.boxes.map((box) =>
+        store.appendEvents(box.name, [{ at, box: box.name, type: "alert-chat-migrated", detail }]),
+      ),
+    );
+    log.warn("the alert chat became a supergroup; its new id is stored", { from, to: incoming.to });
+    await services.chat
+      .post(message, {
+        chatId: incoming.to,
+      })
+      .catch((error: unknown) =>
+        log.warn("migration notice not sent", { error: (error as Error).message }),
+      );
+  }
+
+  /**
+   * The supergroup Telegram moved the alert group to, read only for an update from a chat other
+   * than alerts.chatId (the usual case costs no OBS read).
+   */
+  async function supergroupOf(
+    incoming: Incoming,
+    services: ReceiverServices,
+    log: Invocation["log"],
+  ): Promise<number | undefined> {
+    const chat = incoming.chat;
+    if (!chat || isAlertChat(config.alerts.chatId, chat)) return undefined;
+    try {
+      return movedAlertChat(await services.store.loadAlertChannel(), config.alerts.chatId);
+    } catch (error) {
+      log.warn("alert channel record not read", { error: (error as Error).message });
+      return undefined;
     }
   }
 

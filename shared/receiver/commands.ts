@@ -1,5 +1,6 @@
 import { parseDuration } from "../config/policy-schema";
 import { PAUSE_LIMITS } from "../policy/state";
+import { clip } from "../text/clip";
 import { humanDuration } from "./summary";
 
 /** What an operator asked for, with the box resolved and durations in milliseconds. */
@@ -129,7 +130,7 @@ function parseMute(args: string[], context: CommandContext): ParsedCommand {
   if (text === undefined) return { ok: false, problem: `Say for how long. ${usage}` };
   const duration = readDuration(text);
   if (typeof duration === "string") return { ok: false, problem: `${duration} ${usage}` };
-  const reason = words.join(" ").slice(0, REASON_MAX);
+  const reason = clip(words.join(" "), REASON_MAX);
   const request: OperatorRequest = { kind: "mute", box: target.box, durationMs: duration };
   if (reason) request.reason = reason;
   return { ok: true, request };
@@ -173,7 +174,7 @@ function findBox(word: string, context: CommandContext): string | undefined {
 }
 
 function unknownBox(word: string, context: CommandContext): string {
-  return `Unknown box "${word.slice(0, 40)}". Boxes: ${context.boxes.join(", ")}.`;
+  return `Unknown box "${clip(word, 40)}". Boxes: ${context.boxes.join(", ")}.`;
 }
 
 function looksLikeDuration(word: string): boolean {
@@ -184,7 +185,7 @@ function looksLikeDuration(word: string): boolean {
 export function readDuration(text: string): number | string {
   if (/^\d+$/.test(text)) return `"${text}" needs a unit: 30m, 2h, 1d.`;
   const ms = parseDuration(text);
-  if (ms === undefined) return `"${text.slice(0, 20)}" is not a duration (like 30m, 2h, 1h30m).`;
+  if (ms === undefined) return `"${clip(text, 20)}" is not a duration (like 30m, 2h, 1h30m).`;
   if (ms < PAUSE_LIMITS.minMs || ms > PAUSE_LIMITS.maxMs) {
     return `${humanDuration(ms)} is out of range: use 1 m to 7 d.`;
   }

@@ -9,6 +9,7 @@ import { budgetUsed } from "../policy/remediation";
 import { LIMITS, MANUAL_ACTIONS, type ManualAction } from "../policy/state";
 import { operatorName } from "../policy/text";
 import { type OperatorCommand, operatorSchema } from "../policy/types";
+import { clip } from "../text/clip";
 import { audit } from "./actions";
 import type { Turn } from "./ports";
 import { clock, humanDuration } from "./summary";
@@ -306,7 +307,7 @@ async function perform(
   } catch (error) {
     const message = (error as Error).message;
     turn.log.error("manual action failed", { box: box.name, action, error });
-    await putQuietly(turn, key, { ...started, state: "failed", error: message.slice(0, 300) });
+    await putQuietly(turn, key, { ...started, state: "failed", error: clip(message, 300) });
     await withdraw(turn, press);
     await audit(turn, box, {
       type: "remediation-failed",

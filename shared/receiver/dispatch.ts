@@ -1,6 +1,7 @@
 import type { BoxConfig } from "../config";
 import { decodeCallback } from "../notify/callback-data";
 import { renderReply } from "../notify/render";
+import { clip } from "../text/clip";
 import { ack, history, mute, status, unmute } from "./actions";
 import { type CommandText, type OperatorRequest, parseCommand, readDuration } from "./commands";
 import { askConfirmation, cancelAction, confirmAction } from "./confirm";
@@ -15,7 +16,7 @@ export async function onCommand(turn: Turn, command: CommandText): Promise<void>
     ackDefaultMs: config.policy.ackDefault,
   });
   if (!parsed) {
-    turn.log.info("unknown command", { command: command.name.slice(0, 32) });
+    turn.log.info("unknown command", { command: clip(command.name, 32, "") });
     await turn.say(
       renderReply({
         title: `Unknown command /${command.name}`,

@@ -33,6 +33,7 @@ export {
   renderHelp,
   renderHistory,
   renderStatus,
+  renderStatusMessages,
   sparkline,
   statusLines,
 } from "./summary";

@@ -1,5 +1,6 @@
 import type { AlertsConfig } from "../config";
-import { BotApiError, createBotApi } from "../telegram";
+import { BotApiError, createBotApi, webhookUrlProblem } from "../telegram";
+import { clip } from "../text/clip";
 import { ReceiverError } from "./errors";
 
 /** The update kinds the receiver handles; Telegram then sends nothing else. */
@@ -19,6 +20,10 @@ export async function registerWebhook(
       "alerts.webhookSecret is not set: add 16-256 characters of A-Z a-z 0-9 _ - before registering the webhook",
     );
   }
+  const problem = webhookUrlProblem(url);
+  if (problem) {
+    throw new ReceiverError(`the webhook URL ${url} cannot be registered: ${problem}`);
+  }
   const api = createBotApi({ token: alerts.botToken, apiRoot: alerts.apiRoot });
   try {
     await api.setWebhook({
@@ -29,7 +34,7 @@ export async function registerWebhook(
     });
   } catch (error) {
     // The client's errors hold no token; still, only Telegram's own words are quoted.
-    const said = error instanceof BotApiError ? ` (${error.description.slice(0, 200)})` : "";
+    const said = error instanceof BotApiError ? ` (${clip(error.description, 200)})` : "";
     throw new ReceiverError(
       `setWebhook failed${said}: check alerts.botToken, alerts.apiRoot and that ${url} is a public HTTPS URL`,
       { cause: error },

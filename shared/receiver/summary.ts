@@ -1,10 +1,11 @@
 import type { PolicyConfig } from "../config/policy-schema";
-import { type RenderedMessage, renderReply } from "../notify/render";
+import { fitsOneMessage, type RenderedMessage, renderReply } from "../notify/render";
 import { budgetUsed } from "../policy/remediation";
 import { type BoxState, COMPONENTS, type Incident } from "../policy/state";
 import { formatDuration, operatorName } from "../policy/text";
 import type { ProbeError, ProbeResult } from "../probes/types";
-import type { StoredEvent } from "../state/schema";
+import type { AlertChannel, StoredEvent } from "../state/schema";
+import { clip as clipText } from "../text/clip";
 import type { CycleReport } from "../watchdog/cycle";
 
 /**
@@ -28,19 +29,100 @@ export interface BoxStatus {
   events?: readonly StoredEvent[];
 }
 
+/** /status in one message (clipped by renderReply when it does not fit). */
 export function renderStatus(
   statuses: readonly BoxStatus[],
   policy: PolicyConfig,
 ): RenderedMessage {
+  return renderReply(fullStatus(statuses, policy, []));
+}
+
+function fullStatus(
+  statuses: readonly BoxStatus[],
+  policy: PolicyConfig,
+  notes: readonly string[],
+): { title: string; lines: string[] } {
   const only = statuses.length === 1 ? statuses[0] : undefined;
+  const title = only ? `📋 ${only.box} · status` : `📋 Status of ${statuses.length} boxes`;
+  const lines = [...notes];
   if (only)
-    return renderReply({ title: `📋 ${only.box} · status`, lines: statusLines(only, policy) });
-  const lines: string[] = [];
+    return {
+      title,
+      lines: [...lines, ...(notes.length > 0 ? [""] : []), ...statusLines(only, policy)],
+    };
   for (const status of statuses) {
     if (lines.length > 0) lines.push("");
     lines.push(`▸ ${status.box}`, ...statusLines(status, policy));
   }
-  return renderReply({ title: `📋 Status of ${statuses.length} boxes`, lines });
+  return { title, lines };
+}
+
+/**
+ * /status as Telegram can take it: one message when everything fits in 4,096 characters; else
+ * one compact line per box (with "/status <box>" for the detail), over as many messages as it
+ * takes, so no box is ever cut off. The alert chat's own trouble comes first.
+ */
+export function renderStatusMessages(
+  statuses: readonly BoxStatus[],
+  policy: PolicyConfig,
+  channel?: AlertChannel,
+): RenderedMessage[] {
+  const notes = alertChannelLines(channel);
+  const { title, lines } = fullStatus(statuses, policy, notes);
+  if (statuses.length === 1 || fitsOneMessage(title, lines)) return [renderReply({ title, lines })];
+  const compact = [
+    ...notes,
+    ...statuses.map(compactLine),
+    "",
+    "Send /status <box> for one box's detail.",
+  ];
+  const messages: string[][] = [[]];
+  for (const line of compact) {
+    const current = messages.at(-1) as string[];
+    // Measured with the longest title a part can get ("… (99/99)").
+    if (current.length > 0 && !fitsOneMessage(`${title} (99/99)`, [...current, line])) {
+      messages.push([line]);
+    } else current.push(line);
+  }
+  return messages.map((part, i) =>
+    renderReply({
+      title: messages.length > 1 ? `${title} (${i + 1}/${messages.length})` : title,
+      lines: part,
+    }),
+  );
+}
+
+/** "▸ prod: 🔴 gateway down for 7 m · maas ok · telegram ok" */
+function compactLine(status: BoxStatus): string {
+  const observations = status.report?.observations;
+  const open = status.report?.openIncidents ?? [];
+  const incidents = open.map(
+    (i) => `🔴 ${i.component} ${i.cause} for ${formatDuration(status.now - i.openedAt)}`,
+  );
+  if (!observations) {
+    return `▸ ${status.box}: ⚠️ no fresh check${incidents.length > 0 ? ` · ${incidents.join(" · ")}` : ""}`;
+  }
+  const probes = (["gateway", "maas", "telegram"] as const)
+    .map((name) => [name, observations[name]] as const)
+    .filter(([, result]) => result !== undefined)
+    .map(([name, result]) => `${statusIcon(result?.status ?? "")} ${name} ${result?.status}`);
+  return `▸ ${status.box}: ${[...incidents, ...probes].join(" · ")}`;
+}
+
+/** What /status says about the alert chat itself, from the watchdog's record. */
+export function alertChannelLines(channel: AlertChannel | undefined): string[] {
+  const lines: string[] = [];
+  if (channel?.failure) {
+    lines.push(
+      `⚠️ alert chat failing since ${new Date(channel.failure.at).toISOString().slice(0, 16).replace("T", " ")} UTC: ${clip(channel.failure.error, 200)}`,
+    );
+  }
+  if (channel?.chatId !== undefined) {
+    lines.push(
+      `ℹ️ the alert chat moved to ${channel.chatId} (from ${channel.migratedFrom ?? "?"}): set alerts.chatId to ${channel.chatId}`,
+    );
+  }
+  return lines;
 }
 
 export function statusLines(status: BoxStatus, policy: PolicyConfig): string[] {
@@ -295,6 +377,5 @@ function byText(event: StoredEvent): string {
 }
 
 function clip(text: string, max = DETAIL_MAX): string {
-  const oneLine = text.replace(/\s+/g, " ").trim();
-  return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
+  return clipText(text.replace(/\s+/g, " ").trim(), max);
 }

@@ -21,6 +21,8 @@ const messageSchema = z.object({
   chat: chatSchema,
   from: z.optional(userSchema),
   text: z.optional(z.string().check(z.maxLength(8_192))),
+  /** Telegram's service message when the group became a supergroup with this id. */
+  migrate_to_chat_id: z.optional(integer),
 });
 const callbackSchema = z.object({
   id: z.string().check(z.minLength(1), z.maxLength(128)),
@@ -57,6 +59,7 @@ export type Incoming =
       messageId: number;
       data: string;
     })
+  | (Base & { kind: "migrated"; chat: ChatRef; to: number })
   | (Base & { kind: "ignored"; why: string });
 
 /** Reads a parsed JSON body; undefined when it is not a Telegram update at all. */
@@ -71,6 +74,9 @@ export function readUpdate(json: unknown): Incoming | undefined {
 
 function fromMessage(updateId: number, message: z.infer<typeof messageSchema>): Incoming {
   const chat = chatRef(message.chat);
+  if (message.migrate_to_chat_id !== undefined) {
+    return { kind: "migrated", updateId, chat, to: message.migrate_to_chat_id };
+  }
   const from = message.from;
   if (!from) return { kind: "ignored", updateId, chat, why: "a message without a sender" };
   const base = { updateId, chat, from: operator(from) };

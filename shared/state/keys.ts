@@ -41,6 +41,11 @@ export function eventKey(
   return `${eventsPrefix(prefix, box, dayOf(at), writer)}${stamp(at)}-${safe(id)}.json`;
 }
 
+/** Beside the boxes' folders: box names never start with "_". */
+export function alertChannelKey(prefix: string): string {
+  return `${prefix}/_alert-channel.json`;
+}
+
 /** The box's bootstrap user_data (base64), put there by `infra deploy`. */
 export function bootstrapKey(prefix: string, box: string): string {
   return `${prefix}/${box}/bootstrap/user-data.b64`;

@@ -3,7 +3,7 @@ import { StateStoreError } from "../errors";
 import type { OperatorCommand } from "../policy/types";
 import { commandKey, commandsPrefix } from "./keys";
 import type { LoadResult, PendingCommands, RecentEventsQuery, StateStore } from "./port";
-import type { StoredEvent, StoredState } from "./schema";
+import type { AlertChannel, StoredEvent, StoredState } from "./schema";
 
 /** An in-memory StateStore for unit tests of the cycle; `failing` makes every call throw. */
 export class MemoryStateStore implements StateStore {
@@ -11,7 +11,18 @@ export class MemoryStateStore implements StateStore {
   readonly commands = new Map<string, OperatorCommand>();
   readonly events: StoredEvent[] = [];
   readonly bootstraps = new Map<string, string>();
+  alertChannel: AlertChannel | undefined;
   failing = false;
+
+  async loadAlertChannel(): Promise<AlertChannel | undefined> {
+    this.check();
+    return this.alertChannel === undefined ? undefined : structuredClone(this.alertChannel);
+  }
+
+  async saveAlertChannel(channel: AlertChannel): Promise<void> {
+    this.check();
+    this.alertChannel = structuredClone(channel);
+  }
 
   async load(box: string): Promise<LoadResult> {
     this.check();

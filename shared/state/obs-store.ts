@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { StateStoreError } from "../errors";
 import { type OperatorCommand, operatorCommandSchema } from "../policy/types";
 import {
+  alertChannelKey,
   bootstrapKey,
   commandKey,
   commandsPrefix,
@@ -13,7 +14,12 @@ import {
   stateKey,
 } from "./keys";
 import type { LoadResult, PendingCommands, RecentEventsQuery, StateStore } from "./port";
-import { type StoredEvent, type StoredState, storedStateSchema } from "./schema";
+import {
+  alertChannelSchema,
+  type StoredEvent,
+  type StoredState,
+  storedStateSchema,
+} from "./schema";
 
 /** The few object operations the store needs; shared/state/obs-client.ts provides them on OBS. */
 export interface ObjectStore {
@@ -93,6 +99,21 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
         );
       }),
     recentEvents: (box, query) => guard("reading of the audit log", () => recent(box, query)),
+    loadAlertChannel: () =>
+      guard("read of the alert channel", async () => {
+        const got = await client.getText(bucket, alertChannelKey(prefix));
+        if (!got.found || got.text.length > 4_096) return undefined;
+        try {
+          const parsed = alertChannelSchema.safeParse(JSON.parse(got.text));
+          return parsed.success ? parsed.data : undefined;
+        } catch {
+          return undefined;
+        }
+      }),
+    saveAlertChannel: (channel) =>
+      guard("write of the alert channel", async () => {
+        await client.putText(bucket, alertChannelKey(prefix), JSON.stringify(channel), JSON_TYPE);
+      }),
     bootstrapUserData: (box) =>
       guard("read of the bootstrap user_data", async () => {
         const got = await client.getText(bucket, bootstrapKey(prefix, box));

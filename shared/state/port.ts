@@ -1,5 +1,5 @@
 import type { OperatorCommand } from "../policy/types";
-import type { PendingCommand, StoredEvent, StoredState } from "./schema";
+import type { AlertChannel, PendingCommand, StoredEvent, StoredState } from "./schema";
 
 export type LoadResult =
   | { kind: "found"; stored: StoredState }
@@ -33,6 +33,9 @@ export interface StateStore {
   removeCommands(keys: readonly string[]): Promise<void>;
   addCommand(box: string, command: OperatorCommand): Promise<void>;
   appendEvents(box: string, events: readonly StoredEvent[]): Promise<void>;
+  /** What is known about the alert chat beyond the config; undefined when nothing (or invalid). */
+  loadAlertChannel(): Promise<AlertChannel | undefined>;
+  saveAlertChannel(channel: AlertChannel): Promise<void>;
   /** The box's stored bootstrap user_data (base64), when the deploy put one there. */
   bootstrapUserData(box: string): Promise<string | undefined>;
   /** Newest first, at most `limit`, from the last `days` days of the audit log (only `types`, if given). */

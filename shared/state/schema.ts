@@ -15,6 +15,39 @@ export const storedStateSchema = z.object({
 });
 export type StoredState = z.infer<typeof storedStateSchema>;
 
+const whole = z.number().check(z.int());
+const instant = z.number().check(z.int(), z.nonnegative());
+const note = z.string().check(z.maxLength(500));
+
+/**
+ * `<prefix>/_alert-channel.json`: what the watchdog learnt about the alert chat that the config
+ * does not say. Telegram moves a group that becomes a supergroup to a new id on its own; the
+ * receiver accepts that id and the notifier sends there. A permanent failure (chat not found,
+ * bot kicked or blocked, alert token revoked) stays here until a send works again, for
+ * diagnose and /status.
+ */
+export const alertChannelSchema = z.object({
+  version: z.literal(1),
+  /** The alert chat's current id when Telegram migrated it away from alerts.chatId. */
+  chatId: z.optional(whole),
+  migratedFrom: z.optional(z.union([whole, z.string().check(z.maxLength(64))])),
+  migratedAt: z.optional(instant),
+  failure: z.optional(z.object({ at: instant, status: whole, error: note })),
+});
+export type AlertChannel = z.infer<typeof alertChannelSchema>;
+
+/**
+ * The id Telegram moved the configured alert chat to, if it did. A record made for another
+ * alerts.chatId (the operator has since pointed the config elsewhere) no longer applies.
+ */
+export function movedAlertChat(
+  channel: AlertChannel | undefined,
+  configured: number | string,
+): number | undefined {
+  if (channel?.chatId === undefined || channel.migratedFrom === undefined) return undefined;
+  return String(channel.migratedFrom) === String(configured) ? channel.chatId : undefined;
+}
+
 /** One line of the append-only audit log: who did what, why, and how it ended. */
 export interface StoredEvent {
   at: number;
@@ -26,7 +59,10 @@ export interface StoredEvent {
     | "notified"
     | "notify-failed"
     | "state-reset"
-    | "watchdog-error";
+    | "watchdog-error"
+    | "alert-chat-migrated"
+    | "alert-channel-failed"
+    | "alert-channel-restored";
   detail: string;
   component?: string;
   incidentId?: string;

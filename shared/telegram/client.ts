@@ -1,5 +1,6 @@
 import { BODY_LIMITS, readBoundedText, tooLargeIn } from "../runtime/bounded-body";
 import { createRedactor, type Redactor } from "../runtime/redact";
+import { clip } from "../text/clip";
 import { BotApiError, type BotErrorParameters, BotTransportError } from "./errors";
 import type {
   AnswerCallbackQueryParams,
@@ -123,7 +124,7 @@ function readEnvelope<T>(method: string, status: number, text: string, redact: R
   const code = typeof envelope.error_code === "number" ? envelope.error_code : status;
   const description =
     typeof envelope.description === "string"
-      ? redact(envelope.description).slice(0, TEXT_MAX)
+      ? clip(redact(envelope.description), TEXT_MAX)
       : `HTTP ${status}`;
   throw new BotApiError(method, code, description, errorParameters(envelope.parameters));
 }
@@ -167,7 +168,7 @@ function transportError(method: string, error: unknown, context: TransportContex
     );
   }
   const code = firstCode(error);
-  const reason = code ?? context.redact(firstMessage(error)).slice(0, TEXT_MAX);
+  const reason = code ?? clip(context.redact(firstMessage(error)), TEXT_MAX);
   return new BotTransportError(`Network request for ${method} failed: ${reason}`, {
     method,
     kind: "network",
@@ -202,7 +203,7 @@ function firstMessage(error: unknown): string {
  */
 function redactedCopy(error: unknown, redact: Redactor, depth = 0): Error {
   const source = error instanceof Error ? error : undefined;
-  const message = redact(source?.message ?? String(error)).slice(0, TEXT_MAX);
+  const message = clip(redact(source?.message ?? String(error)), TEXT_MAX);
   const nested = source?.cause;
   const copy =
     nested !== undefined && depth < 3

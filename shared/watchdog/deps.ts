@@ -2,9 +2,6 @@ import type { Compute } from "../cloud/compute";
 import type { HuaweiAuth } from "../cloud/huawei-sdk";
 import type { Config } from "../config";
 import { InvocationError } from "../errors";
-import type { Notifier } from "../notify/port";
-import { createTelegramNotifier } from "../notify/telegram";
-import { createWebhookNotifier, withFallback } from "../notify/webhook";
 import { observe } from "../probes/observe";
 import { agencyCredentials, type FunctionContext } from "../runtime/context";
 import type { Logger } from "../runtime/logger";
@@ -13,6 +10,7 @@ import { createObsClient } from "../state/obs-client";
 import { createObsStateStore } from "../state/obs-store";
 import type { StateStore } from "../state/port";
 import { redactingObjects } from "../state/redacting";
+import { createAlertChannelNotifier } from "./alert-channel";
 import type { CycleDeps } from "./ports";
 
 /** The agency's temporary key for this invocation, or a clear error when the function has none. */
@@ -50,18 +48,6 @@ export async function createStore(
   return createObsStateStore({ client, bucket: config.state.bucket, prefix: config.state.prefix });
 }
 
-export function createNotifier(config: Config, log: Logger, redact: Redactor): Notifier {
-  const telegram = createTelegramNotifier({ alerts: config.alerts, log, redact });
-  const secondary = config.alerts.secondaryWebhookUrl;
-  return secondary
-    ? withFallback(
-        telegram,
-        createWebhookNotifier({ url: secondary, timeoutMs: 5_000, redact }),
-        log,
-      )
-    : telegram;
-}
-
 /** Loads the ECS adapter only on first use (its SDK costs ~85 ms to load) and keeps it. */
 export function lazyCompute(config: Config, auth: HuaweiAuth): () => Promise<Compute> {
   let compute: Promise<Compute> | undefined;
@@ -93,10 +79,13 @@ export async function buildCycleDeps(
 ): Promise<CycleDeps> {
   const auth = authFrom(context, config);
   const compute = lazyCompute(config, auth);
+  const store = await createStore(config, auth, redact);
+  const alerts = await createAlertChannelNotifier({ config, store, log, clock, redact });
   return {
     config,
-    store: await createStore(config, auth, redact),
-    notifier: createNotifier(config, log, redact),
+    store,
+    notifier: alerts.notifier,
+    alertChannel: alerts.channel,
     compute,
     observe: (box, plan) =>
       observe(

@@ -1,4 +1,5 @@
 import type { BoxConfig } from "../config";
+import type { AlertChannel } from "../state/schema";
 import { type CycleMode, type CycleReport, runCycle } from "./cycle";
 import type { CycleDeps } from "./ports";
 
@@ -9,6 +10,8 @@ export interface FleetReport {
   /** Boxes not checked because the function ran out of time. */
   skipped: string[];
   durationMs: number;
+  /** The alert chat beyond the config: a migrated id, a permanent failure. Absent when fine. */
+  alertChannel?: AlertChannel;
 }
 
 /**
@@ -39,12 +42,16 @@ export async function runFleet(
   reports.sort(
     (a, b) => boxes.findIndex((x) => x.name === a.box) - boxes.findIndex((x) => x.name === b.box),
   );
+  const alertChannel = deps.alertChannel?.();
   return {
     requestId: deps.requestId,
     mode,
     boxes: reports,
     skipped,
     durationMs: deps.clock() - started,
+    ...(alertChannel && (alertChannel.chatId !== undefined || alertChannel.failure)
+      ? { alertChannel }
+      : {}),
   };
 }
 

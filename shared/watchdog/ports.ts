@@ -4,6 +4,7 @@ import type { Notifier } from "../notify/port";
 import type { Observations } from "../probes/types";
 import type { Logger } from "../runtime/logger";
 import type { StateStore } from "../state/port";
+import type { AlertChannel } from "../state/schema";
 
 export interface ObservePlan {
   serverDue: boolean;
@@ -15,6 +16,8 @@ export interface CycleDeps {
   config: Config;
   store: StateStore;
   notifier: Notifier;
+  /** What the notifier knows about the alert chat (migration, permanent failure), for reports. */
+  alertChannel?: () => AlertChannel | undefined;
   /** Lazy: the ECS SDK is loaded only when a cycle needs the server or acts on it. */
   compute: () => Promise<Compute>;
   observe: (box: BoxConfig, plan: ObservePlan) => Promise<Observations>;

@@ -18,6 +18,7 @@ export const WATCHDOG = "clawwatch-watchdog";
 export const FAST_POLICY = {
   grace: { start: "1500ms", softReboot: "1500ms", hardReboot: "1500ms", rebootstrap: "2s" },
   ingressStallAfter: "1s",
+  ingressLongestTurn: "2s",
   reminders: { first: "1h" },
 };
 export const FAST_PROBES = {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFunctions } from "../../build.mjs";
 import { ensureApig, upsertFunction } from "../../infra/deploy/functions";
 import { LOCAL_AGENCIES, localGateway, localProductConfig } from "../../infra/local/product";
+import { requestHttps } from "../../infra/local/tls";
 import { registerWebhook } from "../../shared/receiver/register";
 import {
   eventually,
@@ -176,11 +177,13 @@ describe("Telegram receiver on the local cloud", () => {
         text: "/reboot box-1",
       },
     };
+    // The APIG trigger's URL is HTTPS with the local cloud's self-signed certificate.
     const post = (headers: Record<string, string>, body: string) =>
-      fetch(webhookUrl, {
+      requestHttps(webhookUrl, {
         method: "POST",
         headers: { "content-type": "application/json", ...headers },
         body,
+        ca: [e().apigCertificate],
       });
     expect((await post({}, JSON.stringify(update))).status).toBe(401);
     expect(

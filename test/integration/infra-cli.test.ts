@@ -10,6 +10,7 @@ import type { CliIo } from "../../infra/cli/io";
 import { run } from "../../infra/cli/main";
 import { checkEgress } from "../../infra/cli/network";
 import { localCloud } from "../../infra/cli/target";
+import { alertChatState } from "../../infra/cli/telegram";
 import { listTriggers, showFunction } from "../../infra/deploy/functions";
 import { type LocalCloud, startLocalCloud } from "../../infra/local/cloud";
 import { Iam } from "../../infra/local/iam";
@@ -247,6 +248,14 @@ describe("infra CLI", () => {
     );
 
     const raw = JSON.parse(await readFile(file, "utf8"));
+    // Telegram delivers webhooks over HTTPS only: a plain-HTTP trigger is refused up front.
+    raw.functions = { apig: { groupId: "group-1", protocol: "HTTP" } };
+    await writeFile(file, JSON.stringify(raw));
+    const http: string[] = [];
+    const httpIo = { ...captureIo(), env, err: (t: string) => http.push(t) };
+    expect(await run(["status", "--target", "huawei", "--config", file], httpIo)).toBe(1);
+    expect(http.join("\n")).toContain("functions.apig.protocol");
+
     raw.functions = { apig: { groupId: "group-1" } };
     await writeFile(file, JSON.stringify(raw));
     const noInstance: string[] = [];
@@ -439,6 +448,23 @@ describe("infra CLI", () => {
     expect(text).toMatch(/TIMER trigger\s+clawwatch-timer\s+ACTIVE/);
     expect(text).toMatch(/DEDICATEDGATEWAY trigger/);
     expect(text).toMatch(/webhook\s+alert bot\s+set/);
+    expect(text).toMatch(/alert chat\s+-?\d+\s+ok\s+the alert bot can write there/);
+  });
+
+  it("status names what stops alerts: a kicked bot, a group that became a supergroup", async () => {
+    const e = cloud.endpoints;
+    const bot = e.telegramBots.alerts;
+    const alerts = { botToken: bot.token, apiRoot: e.telegram };
+    await cloud.control("telegram", "remove-bot", { bot: bot.username, chatId: -9_001 });
+    expect(await alertChatState({ ...alerts, chatId: -9_001 })).toEqual({
+      state: "FAILING",
+      detail: "403 Forbidden: bot was kicked from the group chat",
+    });
+    await cloud.control("telegram", "migrate-chat", { bot: bot.username, chatId: -9_002 });
+    expect(await alertChatState({ ...alerts, chatId: -9_002 })).toEqual({
+      state: "moved",
+      detail: "the group became supergroup -1000000009002: set alerts.chatId to -1000000009002",
+    });
   });
 
   it("the egress check finds a missing NAT route and a present one", async () => {

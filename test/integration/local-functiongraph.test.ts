@@ -41,6 +41,7 @@ import { sleep } from "../../infra/local/http";
 import { Iam, repositoryAgencyPolicy } from "../../infra/local/iam";
 import { timeScale } from "../../infra/local/service";
 import { sdkCanonicalRequest } from "../../infra/local/signing";
+import { requestHttps } from "../../infra/local/tls";
 import { createFunctionGraphClient, decodeInvocationLog } from "../../shared/cloud/fgs-client";
 
 interface InvokeResult {
@@ -814,7 +815,9 @@ describe("local FunctionGraph: DEDICATEDGATEWAY triggers", () => {
     expect(trigger.trigger_type_code).toBe("DEDICATEDGATEWAY");
     invokeUrl = String(trigger.event_data.invoke_url);
     apiId = trigger.trigger_id;
-    expect(invokeUrl).toBe(`${fg.apigUrl}/hooks`);
+    // HTTPS on a port Telegram delivers webhooks to; the same routes answer over HTTP too.
+    expect(invokeUrl).toBe(`${fg.apigHttpsUrl}/hooks`);
+    expect(new URL(invokeUrl)).toMatchObject({ protocol: "https:", port: "8443" });
   });
 
   it("refuses the shared gateway's APIG type and a dedicated trigger without its required fields", async () => {
@@ -863,15 +866,16 @@ describe("local FunctionGraph: DEDICATEDGATEWAY triggers", () => {
 
   it("turns a request into the APIG event and the function's result into the response", async () => {
     const payload = JSON.stringify({ update_id: 7, text: "héllo" });
-    const res = await fetch(`${invokeUrl}/echo?chat=42`, {
+    const res = await requestHttps(`${invokeUrl}/echo?chat=42`, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": "t0k" },
       body: payload,
+      ca: [fg.apigCertificate],
     });
     expect(res.status).toBe(201);
-    expect(res.headers.get("x-probe")).toBe("apig");
-    expect(res.headers.get("content-type")).toBe("application/json");
-    const echo = (await res.json()) as { headers: Record<string, string> };
+    expect(res.headers["x-probe"]).toBe("apig");
+    expect(res.headers["content-type"]).toBe("application/json");
+    const echo = JSON.parse(res.body) as { headers: Record<string, string> };
     expect(echo).toMatchObject({
       method: "POST",
       path: "/hooks/echo",
@@ -889,10 +893,11 @@ describe("local FunctionGraph: DEDICATEDGATEWAY triggers", () => {
   });
 
   it("answers 502 when the function fails or returns a malformed result", async () => {
-    const malformed = await fetch(`${invokeUrl}/malformed`);
+    const http = `${fg.apigUrl}/hooks`;
+    const malformed = await fetch(`${http}/malformed`);
     expect(malformed.status).toBe(502);
     expect(await malformed.json()).toMatchObject({ error_code: "FSS.1206" });
-    const thrown = await fetch(`${invokeUrl}/throw`, { method: "POST", body: "{}" });
+    const thrown = await fetch(`${http}/throw`, { method: "POST", body: "{}" });
     expect(thrown.status).toBe(502);
     expect(await thrown.json()).toMatchObject({ error_code: "APIG.0202" });
   });

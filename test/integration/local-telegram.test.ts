@@ -1,12 +1,12 @@
 import { Api, Bot, GrammyError, HttpError } from "grammy";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Listening, listen } from "../../infra/local/http";
 import { timeScale } from "../../infra/local/service";
 import {
   type SentMessageRecord,
   startTelegram,
   type TelegramService,
 } from "../../infra/local/telegram";
+import { type HttpsListening, listenHttps } from "../../infra/local/tls";
 
 const GATEWAY = {
   token: "111111:gateway-SECRET_abc",
@@ -252,7 +252,10 @@ describe("Telegram Bot API fake through grammY", () => {
         "echo: hello",
       ]);
       expect(replies[1]?.replyTo).toBe(injected.messageId + 2);
-      expect((await api(spec.token).getWebhookInfo()).pending_update_count).toBe(0);
+      // The last update stays pending until grammY's next getUpdates confirms it by offset.
+      await waitFor(async () =>
+        (await api(spec.token).getWebhookInfo()).pending_update_count === 0 ? true : undefined,
+      );
     } finally {
       await bot.stop();
       await polling;
@@ -266,7 +269,7 @@ describe("Telegram Bot API fake through grammY", () => {
   it("answers getUpdates with 409 while a webhook is set", async () => {
     const spec = freshBot();
     const client = api(spec.token);
-    await client.setWebhook("http://127.0.0.1:9/never-called");
+    await client.setWebhook("https://127.0.0.1:8443/never-called");
     const error = await botApiError(client.getUpdates());
     expect(error.error_code).toBe(409);
     expect(error.description).toBe(
@@ -300,22 +303,26 @@ describe("Telegram Bot API fake through grammY", () => {
     expect((await client.getWebhookInfo()).pending_update_count).toBe(1);
     const [update] = await client.getUpdates();
     expect(update?.message?.text).toBe("ping");
+    // Fetched but not yet confirmed by a later offset: still pending, as on Telegram.
+    expect((await client.getWebhookInfo()).pending_update_count).toBe(1);
+    await client.getUpdates({ offset: (update?.update_id ?? 0) + 1 });
     expect((await client.getWebhookInfo()).pending_update_count).toBe(0);
   });
 
   describe("webhook delivery", () => {
-    let receiver: Listening;
+    let receiver: HttpsListening;
     let failing = true;
     const attempts: { updateId: number; secret: string | undefined; status: number }[] = [];
 
     beforeAll(async () => {
-      receiver = await listen((req, res, body) => {
+      receiver = await listenHttps((req, res, body) => {
         const update = JSON.parse(body.toString("utf8")) as { update_id: number };
         const status = failing ? 500 : 200;
         const secret = req.headers["x-telegram-bot-api-secret-token"];
         attempts.push({ updateId: update.update_id, secret: secret as string | undefined, status });
         res.writeHead(status).end();
       });
+      fake.trustCertificate(receiver.certificate.cert);
     });
 
     afterAll(async () => {
@@ -362,6 +369,97 @@ describe("Telegram Bot API fake through grammY", () => {
       expect(bad.error_code).toBe(400);
       await client.deleteWebhook();
     });
+  });
+
+  it("refuses webhook URLs Telegram refuses: plain HTTP, other ports (WebhookActor.cpp)", async () => {
+    const client = api(freshBot().token);
+    const http = await botApiError(client.setWebhook("http://127.0.0.1:8443/telegram"));
+    expect(http.description).toBe(
+      "Bad Request: bad webhook: An HTTPS URL must be provided for webhook",
+    );
+    for (const url of ["https://127.0.0.1:9443/telegram", "https://127.0.0.1:8080/x"]) {
+      const port = await botApiError(client.setWebhook(url));
+      expect(port.description).toBe(
+        "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443",
+      );
+    }
+    for (const url of [
+      "https://example.test/t",
+      "https://example.test:88/t",
+      "https://a.test:80/",
+    ]) {
+      expect(await client.setWebhook(url)).toBe(true);
+    }
+    await client.deleteWebhook();
+  });
+
+  it("counts fetched but unconfirmed updates as pending until a later offset confirms them", async () => {
+    const spec = freshBot();
+    const client = api(spec.token);
+    fake.injectMessage({ bot: spec.username, chatId: 8, userId: 8, text: "one" });
+    fake.injectMessage({ bot: spec.username, chatId: 8, userId: 8, text: "two" });
+    const fetched = await client.getUpdates({ limit: 1 });
+    // Fetched, being worked on (a busy runner slot), not confirmed: Telegram still counts it.
+    expect((await client.getWebhookInfo()).pending_update_count).toBe(2);
+    const last = fetched.at(-1)?.update_id ?? 0;
+    await client.getUpdates({ offset: last + 1, limit: 1 });
+    expect((await client.getWebhookInfo()).pending_update_count).toBe(1);
+    await client.getUpdates({ offset: last + 2, timeout: 0 });
+    expect((await client.getWebhookInfo()).pending_update_count).toBe(0);
+  });
+
+  it("rejects text that is not well-formed UTF-8, a lone surrogate from a cut emoji included", async () => {
+    const alerts = api(ALERTS.token);
+    const cut = "rocket 🚀".slice(0, -1);
+    const error = await botApiError(alerts.sendMessage(1006, cut));
+    expect(error.error_code).toBe(400);
+    expect(error.description).toBe("Bad Request: strings must be encoded in UTF-8");
+    const raw = await fetch(`${fake.url}/bot${ALERTS.token}/sendMessage`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: Buffer.concat([
+        Buffer.from('{"chat_id":1006,"text":"'),
+        Buffer.from([0xed, 0xa0, 0xbd]),
+        Buffer.from('"}'),
+      ]),
+    });
+    expect(await raw.json()).toMatchObject({
+      ok: false,
+      description: "Bad Request: strings must be encoded in UTF-8",
+    });
+    expect((await alerts.sendMessage(1006, "rocket 🚀")).text).toBe("rocket 🚀");
+  });
+
+  it("answers a migrated group with migrate_to_chat_id, kicked and blocked bots with 403", async () => {
+    const spec = freshBot();
+    const client = api(spec.token);
+    const group = -4_711;
+    await client.sendMessage(group, "before");
+    const { newChatId } = (await fake.control("migrate-chat", {
+      bot: spec.username,
+      chatId: group,
+    })) as { newChatId: number };
+    expect(newChatId).toBe(-1_000_000_004_711);
+    const moved = await botApiError(client.sendMessage(group, "after"));
+    expect(moved.error_code).toBe(400);
+    expect(moved.description).toBe("Bad Request: group chat was upgraded to a supergroup chat");
+    expect(moved.parameters.migrate_to_chat_id).toBe(newChatId);
+    expect((await client.sendMessage(newChatId, "after")).chat.type).toBe("supergroup");
+
+    await fake.control("remove-bot", { bot: spec.username, chatId: newChatId });
+    expect((await botApiError(client.sendMessage(newChatId, "x"))).description).toBe(
+      "Forbidden: bot was kicked from the supergroup chat",
+    );
+    await fake.control("remove-bot", { bot: spec.username, chatId: OPERATOR });
+    const blocked = await botApiError(client.sendMessage(OPERATOR, "x"));
+    expect([blocked.error_code, blocked.description]).toEqual([
+      403,
+      "Forbidden: bot was blocked by the user",
+    ]);
+    await fake.control("forget-chat", { bot: spec.username, chatId: -99 });
+    expect((await botApiError(client.sendMessage(-99, "x"))).description).toBe(
+      "Bad Request: chat not found",
+    );
   });
 
   it("answers 429 with retry_after, then recovers", async () => {

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Listening, listen, parseJson, sendJson } from "../../infra/local/http";
 import { timeScale } from "../../infra/local/service";
 import { startTelegram, type TelegramService } from "../../infra/local/telegram";
+import { parseConfig } from "../../shared/config";
 import { NotifyError } from "../../shared/errors";
 import { decodeCallback } from "../../shared/notify/callback-data";
 import { type OutgoingMessage, TelegramSendError } from "../../shared/notify/port";
@@ -13,6 +14,8 @@ import type { Notification } from "../../shared/policy/state";
 import { incidentRef } from "../../shared/policy/text";
 import type { LogFields, Logger } from "../../shared/runtime/logger";
 import { createRedactor } from "../../shared/runtime/redact";
+import { MemoryStateStore } from "../../shared/state/memory";
+import { createAlertChannelNotifier } from "../../shared/watchdog/alert-channel";
 
 // A token shaped like a real one, so a leak would also show up in the redaction patterns' blind spots.
 const TOKEN = "7012345678:AAHq3Zr-realLooking_tokenSECRET0123456";
@@ -326,13 +329,16 @@ describe("secondary webhook", () => {
     expect(logLines.some((line) => line.includes("s3cret-path"))).toBe(false);
   });
 
-  it("is not used when Telegram answers (429, 401) and never hides the Telegram error", async () => {
+  it("is not used for a 429, is used for a revoked alert token, and never hides the Telegram error", async () => {
     await fake.control("rate-limit", { retryAfter: 60 });
     await rejection(fallback().send(message()));
-    fake.reset();
-    await fake.control("revoke-token", { bot: BOT });
-    await rejection(fallback().send(message()));
     expect(hookBodies).toEqual([]);
+    fake.reset();
+    // A revoked alert token loses the alert channel for good: the webhook is all that is left.
+    await fake.control("revoke-token", { bot: BOT });
+    expect((await rejection(fallback().send(message()))).status).toBe(401);
+    expect(hookBodies).toHaveLength(1);
+    hookBodies.length = 0;
 
     fake.reset();
     await fake.control("down", {});
@@ -348,3 +354,137 @@ describe("secondary webhook", () => {
     expect(hookBodies).toEqual([]);
   });
 });
+
+describe("quiet notifications", () => {
+  it("rings for the first alert, sends reminders and the resolved notice quietly, as configured", async () => {
+    const quietly = (quietTypes?: Notification["type"][]) =>
+      createTelegramNotifier({
+        alerts: {
+          botToken: TOKEN,
+          chatId: CHAT,
+          apiRoot: fake.url,
+          ...(quietTypes ? { quietTypes } : {}),
+        },
+        log,
+        redact: createRedactor([TOKEN]),
+      });
+    const defaults = parseConfig({ ...minimalConfig(), alerts: { botToken: TOKEN, chatId: CHAT } });
+    const telegram = quietly(defaults.alerts.quietTypes);
+    for (const type of ["opened", "reminder", "update", "resolved"] as const) {
+      await telegram.send(message(opened({ id: `prod.gateway.1:${type}`, type })));
+    }
+    expect(fake.messages({ bot: BOT }).map((m) => m.disableNotification)).toEqual([
+      false,
+      true,
+      false,
+      true,
+    ]);
+    await fake.control("clear-messages", {});
+    await quietly(["opened"]).send(message());
+    expect(fake.messages({ bot: BOT }).map((m) => m.disableNotification)).toEqual([true]);
+  });
+});
+
+describe("the watchdog's alert channel against the local Bot API", () => {
+  const GROUP = -4_711;
+  const config = (secondary?: string) =>
+    parseConfig({
+      boxes: ["prod", "lab"].map((name) => ({
+        name,
+        serverId: `srv-${name}`,
+        gateway: { url: "http://127.0.0.1:1", token: "gw-token" },
+        telegram: { botToken: "7099999999:gateway-bot-token" },
+        maas: { baseUrl: "http://127.0.0.1:1/v1", apiKey: "maas-key", model: "m" },
+      })),
+      alerts: {
+        botToken: TOKEN,
+        chatId: GROUP,
+        apiRoot: fake.url,
+        ...(secondary ? { secondaryWebhookUrl: secondary } : {}),
+      },
+      cloud: { projectId: "p" },
+      state: { bucket: "clawwatch-test" },
+    });
+  const channelFor = (store: MemoryStateStore, secondary?: string) =>
+    createAlertChannelNotifier({
+      config: config(secondary),
+      store,
+      log,
+      clock: () => 1_000,
+      redact: createRedactor([TOKEN]),
+    });
+
+  it("follows a group that became a supergroup: resends, stores the id, tells the chat and the audit log", async () => {
+    const store = new MemoryStateStore();
+    const first = await channelFor(store);
+    await first.notifier.send(message());
+    const { newChatId } = (await fake.control("migrate-chat", { bot: BOT, chatId: GROUP })) as {
+      newChatId: number;
+    };
+    await first.notifier.send(message(opened({ id: "prod.gateway.1:reminder-1" })));
+    const moved = fake.messages({ bot: BOT, chatId: newChatId }).map((m) => m.plainText);
+    expect(moved).toEqual([
+      expect.stringMatching(/This chat is now the alert chat[\s\S]*from -4711 to -1000000004711/),
+      expect.stringContaining("gateway down on prod"),
+    ]);
+    expect(store.alertChannel).toMatchObject({ chatId: newChatId, migratedFrom: GROUP });
+    expect(store.events.map((e) => [e.box, e.type])).toEqual([
+      ["prod", "alert-chat-migrated"],
+      ["lab", "alert-chat-migrated"],
+    ]);
+    expect(first.channel()?.chatId).toBe(newChatId);
+
+    // The next invocation sends to the new id at once: no refused call first.
+    await fake.control("clear-calls", {});
+    const next = await channelFor(store);
+    await next.notifier.send(message(opened({ id: "prod.gateway.1:reminder-2" })));
+    const calls = fake.calls({ bot: BOT, method: "sendMessage" });
+    expect(calls.map((c) => [c.params.chat_id, c.status])).toEqual([[newChatId, 200]]);
+  });
+
+  it("mirrors a permanent failure of the alert chat to the secondary webhook and records it", async () => {
+    const store = new MemoryStateStore();
+    const alerts = await channelFor(store, `${receiver.url}/hooks/s3cret-path`);
+    await fake.control("remove-bot", { bot: BOT, chatId: GROUP - 1 });
+    store.alertChannel = { version: 1, chatId: GROUP - 1, migratedFrom: GROUP };
+    const kicked = await channelFor(store, `${receiver.url}/hooks/s3cret-path`);
+    const error = await rejection(kicked.notifier.send(message()));
+    expect(error.status).toBe(403);
+    expect(hookBodies).toEqual([expect.objectContaining({ title: "gateway down on prod" })]);
+    expect(store.alertChannel?.failure).toMatchObject({
+      status: 403,
+      error: expect.stringContaining("kicked"),
+    });
+    expect(kicked.channel()?.failure?.status).toBe(403);
+    expect(store.events.map((e) => e.type)).toEqual([
+      "alert-channel-failed",
+      "alert-channel-failed",
+    ]);
+    // A resend of the same notification is not mirrored again.
+    await rejection(kicked.notifier.send({ ...message(), resend: true }));
+    expect(hookBodies).toHaveLength(1);
+    // Chat not found is just as permanent.
+    await fake.control("forget-chat", { bot: BOT, chatId: GROUP - 2 });
+    store.alertChannel = { version: 1, chatId: GROUP - 2, migratedFrom: GROUP };
+    const gone = await channelFor(store, `${receiver.url}/hooks/s3cret-path`);
+    expect((await rejection(gone.notifier.send(message()))).status).toBe(400);
+    expect(hookBodies).toHaveLength(2);
+    expect(alerts.channel()).toBeUndefined();
+  });
+});
+
+function minimalConfig() {
+  return {
+    boxes: [
+      {
+        name: "prod",
+        serverId: "srv-prod",
+        gateway: { url: "http://127.0.0.1:1", token: "gw-token" },
+        telegram: { botToken: "7099999999:gateway-bot-token" },
+        maas: { baseUrl: "http://127.0.0.1:1/v1", apiKey: "maas-key", model: "m" },
+      },
+    ],
+    cloud: { projectId: "p" },
+    state: { bucket: "clawwatch-test" },
+  };
+}

@@ -18,7 +18,9 @@ import { startTelegram, type TelegramService } from "../../infra/local/telegram"
 import type { Compute } from "../../shared/cloud/compute";
 import { createEcsClient } from "../../shared/cloud/ecs-client";
 import type { BoxConfig } from "../../shared/config";
+import { defaultPolicyConfig } from "../../shared/config/policy-schema";
 import { ComputeError } from "../../shared/errors";
+import { explain, initialState } from "../../shared/policy";
 import {
   type GatewayProbeOptions,
   type GatewayResult,
@@ -430,6 +432,42 @@ describe("probeTelegram", () => {
       await ecs.control("resume-polling", { serverId: main.id });
     }
     await waitFor(async () => (await probe()).pendingUpdateCount === 0);
+  });
+
+  it("counts updates a busy gateway fetched but has not confirmed; the policy waits out the longest turn", async () => {
+    // A grammY runner with every slot in a long agent turn: it fetched three DMs and sends no
+    // getUpdates (whose offset would confirm them) until a slot frees.
+    for (const chatId of [701, 702, 703]) {
+      telegram.injectMessage({ bot: "spare_bot", chatId, userId: chatId, text: "long question" });
+    }
+    const runner = createBotApi({ token: SPARE_TOKEN, apiRoot: telegram.url });
+    const taken = await runner.call<{ update_id: number }[]>("getUpdates", {
+      limit: 4,
+      timeout: 0,
+    });
+    expect(taken).toHaveLength(3);
+    let state = initialState("busy");
+    const start = Date.UTC(2026, 0, 1, 12, 0);
+    const ready: GatewayResult = { status: "ok", latencyMs: 1, detail: "ready", failing: [] };
+    for (let minute = 0; minute < 9; minute++) {
+      const seen = await probe({ botToken: SPARE_TOKEN });
+      expect(seen.pendingUpdateCount).toBe(3);
+      const obs = { gateway: ready, telegram: seen, watchdogErrors: [] };
+      const decision = explain(state, obs, start + minute * 60_000, defaultPolicyConfig);
+      expect(decision.verdicts.gateway.kind, `minute ${minute}`).toBe("ok");
+      state = decision.state;
+    }
+    // The turns end: the next poll's offset confirms all three, and the count drops to 0.
+    await runner.call("getUpdates", { offset: (taken.at(-1)?.update_id ?? 0) + 1, timeout: 0 });
+    const drained = await probe({ botToken: SPARE_TOKEN });
+    expect(drained.pendingUpdateCount).toBe(0);
+    const after = explain(
+      state,
+      { gateway: ready, telegram: drained, watchdogErrors: [] },
+      start + 9 * 60_000,
+      defaultPolicyConfig,
+    );
+    expect(after.state.ingress).toEqual({});
   });
 
   it("says token-revoked on 401 without retrying", async () => {

@@ -5,11 +5,12 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type EcsService, type SeededServer, startEcs } from "../../infra/local/ecs";
-import { type Listening, listen, sendText } from "../../infra/local/http";
+import { listen, sendText } from "../../infra/local/http";
 import { Iam } from "../../infra/local/iam";
 import { type ObsService, startObs } from "../../infra/local/obs";
 import { timeScale } from "../../infra/local/service";
 import { startTelegram, type TelegramService } from "../../infra/local/telegram";
+import { type HttpsListening, listenHttps, requestHttps } from "../../infra/local/tls";
 import type { Compute } from "../../shared/cloud/compute";
 import { type Config, parseConfig, secretsOf } from "../../shared/config";
 import { encodeCallback } from "../../shared/notify/callback-data";
@@ -62,7 +63,7 @@ let dataDir: string;
 let iam: Iam;
 let ecs: EcsService;
 let telegram: TelegramService;
-let front: Listening;
+let front: HttpsListening;
 let server: SeededServer;
 let config: Config;
 let obs: ObsService;
@@ -140,7 +141,8 @@ beforeAll(async () => {
   log = createJsonLogger({ level: "debug", write: (line) => logs.push(line) });
   receiver = createReceiver({ config, settings: { claimSettleMs: 50 } });
   const services = buildServices();
-  front = await listen(async (req, res, body) => {
+  // Telegram delivers webhooks over HTTPS only, as the APIG trigger serves them.
+  front = await listenHttps(async (req, res, body) => {
     const event: ApigEvent = {
       body: body.toString("base64"),
       isBase64Encoded: true,
@@ -155,6 +157,7 @@ beforeAll(async () => {
     responses.push(result.body);
     sendText(res, result.statusCode, result.body, result.headers["content-type"]);
   });
+  telegram.trustCertificate(front.certificate.cert);
   await registerWebhook(config.alerts, `${front.url}/telegram`);
 });
 
@@ -234,6 +237,10 @@ async function delivered(count: number, act: () => unknown): Promise<void> {
   const before = handled.length;
   await act();
   await waitFor(() => handled.length >= before + count || undefined, `${count} deliveries`);
+  // The front counts a request before its answer reaches the fake, which only then marks the
+  // update delivered (redeliver needs that).
+  const queued = () => telegram.updates().find((view) => view.bot === ALERTS.username)?.pending;
+  await waitFor(() => queued()?.length === 0 || undefined, "the fake to settle the deliveries");
 }
 
 const alertsMessages = () => telegram.messages({ bot: ALERTS.username });
@@ -262,12 +269,13 @@ function press(data: string, messageId: number, from = ANN, chatId = CHAT) {
 }
 
 async function postDirect(body: string | Buffer, headers: Record<string, string>, method = "POST") {
-  const response = await fetch(`${front.url}/telegram`, {
+  const response = await requestHttps(`${front.url}/telegram`, {
     method,
     headers: { "content-type": "application/json", ...headers },
     ...(method === "GET" ? {} : { body }),
+    ca: [front.certificate.cert],
   });
-  return { status: response.status, text: await response.text() };
+  return { status: response.status, text: response.body };
 }
 
 let incidentMessageId: number;
@@ -325,6 +333,29 @@ describe("Telegram receiver on the local cloud", () => {
     expect(reply.plainText).toContain("24 h ▁▁▁");
     expect(reply.parseMode).toBe("HTML");
     expect(telegram.updates().find((u) => u.bot === ALERTS.username)?.lastErrorMessage).toBeNull();
+  });
+
+  it("accepts the supergroup the alert group became, and /status says the chat moved", async () => {
+    const MOVED = -1_000_000_100_777;
+    await delivered(1, () => say("/status prod", ANN, MOVED));
+    expect(alertsMessages().filter((m) => m.chatId === MOVED)).toEqual([]);
+    // What the watchdog stores when Telegram answers migrate_to_chat_id for alerts.chatId.
+    await store.saveAlertChannel({
+      version: 1,
+      chatId: MOVED,
+      migratedFrom: CHAT,
+      migratedAt: Date.now(),
+    });
+    await delivered(1, () => say("/status prod", ANN, MOVED));
+    const reply = await waitFor(
+      () => alertsMessages().find((m) => m.chatId === MOVED),
+      "the reply",
+    );
+    expect(reply.plainText).toContain(`the alert chat moved to ${MOVED} (from ${CHAT})`);
+    expect(reply.plainText).toContain("prod · status");
+    await delivered(1, () => say("/status prod", STRANGER, MOVED));
+    expect(alertsMessages().filter((m) => m.chatId === MOVED)).toHaveLength(1);
+    await store.saveAlertChannel({ version: 1 });
   });
 
   it("acks and mutes from the incident message's buttons", async () => {
@@ -389,6 +420,31 @@ describe("Telegram receiver on the local cloud", () => {
     );
     expect(await commands()).toHaveLength(before + 3);
     expect(alertCalls("sendMessage")).toHaveLength(sends);
+  });
+
+  it("cuts a long /mute reason on a code point boundary, so the reply is still accepted", async () => {
+    const before = (await commands()).length;
+    const sends = alertCalls("sendMessage").length;
+    // 199 units, then an emoji across the 200-unit limit: a UTF-16 cut leaves a lone surrogate.
+    const reason = `${"x".repeat(198)} 🚀 tail`;
+    await delivered(1, () => say(`/mute prod 30m ${reason}`));
+    const [mute] = (await commands()).slice(before);
+    expect(mute?.reason).toBe(`${"x".repeat(198)} …`);
+    const calls = alertCalls("sendMessage").slice(sends);
+    expect(calls.map((c) => c.status)).toEqual([200]);
+    expect(alertsMessages().at(-1)?.plainText).toContain(`${"x".repeat(198)} …`);
+    await delivered(1, () => say("/unmute prod"));
+  });
+
+  it("refuses to register a webhook URL Telegram would refuse, before calling setWebhook", async () => {
+    const before = alertCalls("setWebhook").length;
+    for (const [url, why] of [
+      ["http://127.0.0.1:8443/telegram", /HTTPS only/],
+      ["https://127.0.0.1:9443/telegram", /ports 443, 80, 88 or 8443, not 9443/],
+    ] as const) {
+      await expect(registerWebhook(config.alerts, url)).rejects.toThrow(why);
+    }
+    expect(alertCalls("setWebhook")).toHaveLength(before);
   });
 
   it("refuses unknown commands, bad arguments and a button naming another box", async () => {
@@ -570,6 +626,33 @@ describe("the bundled telegram-webhook function", () => {
     expect(claimed.found).toBe(true);
     for (const secret of [...secretsOf(config), WEBHOOK_SECRET])
       expect(output).not.toContain(secret);
+  });
+
+  // Last: the alert group is a supergroup afterwards.
+  it("learns the alert group's new id from Telegram's service message, and says so", async () => {
+    const seen = alertsMessages().length;
+    let moved = 0;
+    await delivered(2, async () => {
+      moved = (
+        (await telegram.control("migrate-chat", { bot: ALERTS.username, chatId: CHAT })) as {
+          newChatId: number;
+        }
+      ).newChatId;
+    });
+    expect((await store.loadAlertChannel())?.chatId).toBe(moved);
+    const notice = await waitFor(
+      () =>
+        alertsMessages()
+          .slice(seen)
+          .find((m) => m.chatId === moved),
+      "the notice in the new chat",
+    );
+    expect(notice.plainText).toContain(`Telegram moved the alert chat from ${CHAT} to ${moved}`);
+    const migrated = (await events()).filter((e) => e.type === "alert-chat-migrated");
+    expect(migrated).toHaveLength(1);
+    await delivered(1, () => say("/help", ANN, moved));
+    expect(alertsMessages().at(-1)).toMatchObject({ chatId: moved });
+    expect(alertsMessages().at(-1)?.plainText).toContain("clawwatch commands");
   });
 });
 

@@ -128,14 +128,14 @@ describe("Bot API client against the local Bot API", () => {
     const client = api();
     expect(
       await client.setWebhook({
-        url: "http://127.0.0.1:9/telegram",
+        url: "https://127.0.0.1:8443/telegram",
         secret_token: "s3cret_token-value",
         allowed_updates: ["message", "callback_query"],
         max_connections: 1,
       }),
     ).toBe(true);
     expect(await client.getWebhookInfo()).toMatchObject({
-      url: "http://127.0.0.1:9/telegram",
+      url: "https://127.0.0.1:8443/telegram",
       max_connections: 1,
     });
     expect(await client.deleteWebhook()).toBe(true);

@@ -25,6 +25,7 @@ export const REAL_POLICY = {
   // neither counts, so the grace only needs to bridge the moments in between.
   grace: { start: "30s", softReboot: "30s", hardReboot: "30s", rebootstrap: "2m" },
   ingressStallAfter: "10s",
+  ingressLongestTurn: "20s",
   reminders: { first: "1h" },
 };
 /** A busy 2-core machine can take a second or two to answer /readyz of a gateway that boots. */

@@ -93,6 +93,18 @@ describe("config", () => {
     );
   });
 
+  it("rejects an alert bot token that is a gateway's bot token, naming the box, not the token", () => {
+    const same = { ...env, ALERT_BOT_TOKEN: env.GATEWAY_BOT_TOKEN };
+    const problems = problemsOf(() => loadConfig(same));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^alerts\.botToken: is also the gateway bot of box "main" \(boxes\.0\.telegram\.botToken\)/,
+    );
+    expect(problems[0]).toMatch(/409 Conflict/);
+    expect(problems[0]).toMatch(/separate alert bot/);
+    expect(problems.join("\n")).not.toContain(env.GATEWAY_BOT_TOKEN);
+  });
+
   it("rejects duplicate box names", () => {
     const twice = { ...valid, boxes: [valid.boxes[0], valid.boxes[0]] };
     expect(problemsOf(() => parseConfig(twice, [])).join()).toMatch(/unique/);

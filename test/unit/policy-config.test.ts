@@ -61,6 +61,8 @@ describe("policySchema", () => {
       reminders: { first: 30 * MINUTE, backoff: 2, max: 4 * HOUR },
       flapping: { opens: 4, window: 2 * HOUR },
       ingressStallAfter: 2 * MINUTE,
+      ingressConcurrency: 4,
+      ingressLongestTurn: 10 * MINUTE,
       serverCheckEvery: 10,
     });
   });

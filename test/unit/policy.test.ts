@@ -400,6 +400,32 @@ describe("ingress stall", () => {
     expect(types(trace.run(2))).toEqual(["resolved"]);
   });
 
+  it("reads a busy gateway (fetched updates unconfirmed during long turns) as no stall", () => {
+    // Three DMs in three runner slots, each turn minutes long: Telegram counts them as pending
+    // until the next getUpdates, which the runner only sends when a slot frees.
+    const trace = new Trace();
+    trace.run(3, { pending: 2 });
+    trace.run(6, { pending: 3 }); // 12:00 … 12:08, never falling, never above 4
+    expect(trace.gateway.consecutiveFailures).toBe(0);
+    expect(trace.state.incidents.gateway).toBeUndefined();
+    trace.step({ pending: 1 }); // a turn ended: updates confirmed, the clock starts again
+    expect(trace.state.ingress).toEqual({ pendingSince: T0 + 9 * MINUTE, lastCount: 1 });
+    trace.run(9, { pending: 1 }); // 12:18
+    expect(trace.gateway.consecutiveFailures).toBe(0);
+  });
+
+  it("calls a count within the gateway's concurrency a stall only after the longest turn", () => {
+    const trace = new Trace();
+    trace.run(10, { pending: 1 }); // 12:00 … 12:09: could be one long turn
+    expect(trace.gateway.consecutiveFailures).toBe(0);
+    trace.step({ pending: 1 }); // 12:10: no turn takes that long
+    expect(trace.gateway).toMatchObject({ consecutiveFailures: 1, lastStatus: "ingress-stalled" });
+    trace.run(2, { pending: 1 });
+    expect(trace.state.incidents.gateway?.detail).toMatch(
+      /^1 Telegram update\(s\) pending, none confirmed for 12 m \(longer than an agent turn may take \(10 m\)\)/,
+    );
+  });
+
   it("resets the clock when the updates drain or the gateway is not ready", () => {
     const trace = new Trace();
     trace.run(2, { pending: 3 });

@@ -7,6 +7,7 @@ import {
   renderHelp,
   renderHistory,
   renderStatus,
+  renderStatusMessages,
   sparkline,
 } from "../../shared/receiver";
 import type { StoredEvent } from "../../shared/state/schema";
@@ -188,5 +189,61 @@ describe("history and help", () => {
     expect(multi).toContain("/ack <box> [duration]");
     expect(multi).toContain("Boxes: prod, lab.");
     expect(multi).toContain("data disk is kept");
+  });
+});
+
+describe("renderStatusMessages", () => {
+  const many = (count: number) =>
+    Array.from({ length: count }, (_, i) => {
+      const box = `box-${String(i + 1).padStart(3, "0")}`;
+      const long = `${"connection refused by the gateway after a long wait 🚀 ".repeat(3)}`;
+      const base = report({ box });
+      return {
+        box,
+        now: NOW,
+        report: {
+          ...base,
+          observations: base.observations && {
+            ...base.observations,
+            gateway: { ...base.observations.gateway, detail: long },
+          },
+        },
+      };
+    });
+
+  it("is the one full message while it fits", () => {
+    const messages = renderStatusMessages(many(2), defaultPolicyConfig);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]?.text).toContain("▸ box-001");
+    expect(messages[0]?.text).toContain("gateway: down");
+  });
+
+  it("never drops a box: compact lines with /status <box>, split over messages under 4,096", () => {
+    for (const count of [40, 150]) {
+      const messages = renderStatusMessages(many(count), defaultPolicyConfig);
+      const text = messages.map((m) => m.text).join("\n");
+      for (let i = 1; i <= count; i++)
+        expect(text).toContain(`▸ box-${String(i).padStart(3, "0")}:`);
+      for (const m of messages) expect(m.html.length).toBeLessThanOrEqual(4096);
+      expect(text).toContain(
+        "🔴 gateway down for 7 m · 🔴 gateway down · ✅ maas ok · ✅ telegram ok",
+      );
+      expect(text).toContain("Send /status <box> for one box's detail.");
+      if (count === 150) expect(messages.length).toBeGreaterThan(1);
+    }
+  });
+
+  it("puts the alert chat's own trouble first", () => {
+    const [first] = renderStatusMessages(many(1), defaultPolicyConfig, {
+      version: 1,
+      failure: {
+        at: NOW,
+        status: 403,
+        error: "Telegram refused sendMessage (403: Forbidden: bot was kicked from the group chat)",
+      },
+    });
+    expect(first?.text.split("\n")[2]).toBe(
+      "⚠️ alert chat failing since 2026-11-25 12:00 UTC: Telegram refused sendMessage (403: Forbidden: bot was kicked from the group chat)",
+    );
   });
 });

@@ -486,7 +486,8 @@ describe("fuzz: generated OBS objects through the watchdog cycle", () => {
     expect(saved.found && (JSON.parse(saved.text) as StoredState).policy.mute).toBeUndefined();
     const events = await store.recentEvents("prod", { limit: 10, days: 1, now: w.now });
     expect(events.map((e) => [e.type, e.detail])).toEqual([
-      ["command-ignored", expect.stringMatching(/20971\d+ bytes, more than a command's 4096/)],
+      // The OBS client's body cap stops the download before the command's own size check.
+      ["command-ignored", expect.stringMatching(/larger than the OBS client reads; removed/)],
     ]);
     expect(await client.list(BUCKET, `${prefix}/prod/commands/`)).toEqual([]);
   });

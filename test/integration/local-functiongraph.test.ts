@@ -803,7 +803,8 @@ describe("local FunctionGraph: DEDICATEDGATEWAY triggers", () => {
     );
     expect(gateway).toMatchObject({
       envId: "DEFAULT_ENVIRONMENT_RELEASE_ID",
-      slDomain: new URL(fg.apigUrl).host,
+      // The debug domain is the HTTPS front Telegram can call (issue 16).
+      slDomain: new URL(fg.apigHttpsUrl).host,
       boundDomains: [],
     });
     const urn = await createFunction("webhook", "probe");

@@ -1,10 +1,7 @@
-import { execFileSync } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpsServer, request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { generate } from "selfsigned";
 import { type Handler, type Listening, readBody, sendJson } from "./http";
 
 /**
@@ -23,44 +20,21 @@ export interface Certificate {
   cert: string;
 }
 
-/** A throw-away self-signed P-256 certificate for `ip`, made with the openssl CLI at start. */
-export function selfSignedCertificate(ip: string): Certificate {
-  const dir = mkdtempSync(join(tmpdir(), "clawwatch-tls-"));
-  try {
-    const keyPath = join(dir, "key.pem");
-    const certPath = join(dir, "cert.pem");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=clawwatch local APIG",
-        "-addext",
-        `subjectAltName=IP:${ip}`,
-        "-keyout",
-        keyPath,
-        "-out",
-        certPath,
-      ],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
-    return { key: readFileSync(keyPath, "utf8"), cert: readFileSync(certPath, "utf8") };
-  } catch (error) {
-    throw new Error(
-      "could not make the local APIG's TLS certificate with `openssl req`: install OpenSSL (apt-get install -y openssl)",
-      { cause: error },
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/**
+ * A throw-away self-signed P-256 certificate for `ip`, made in-process (selfsigned, on Node's
+ * WebCrypto) so the local cloud needs no OpenSSL command on the machine.
+ */
+export async function selfSignedCertificate(ip: string): Promise<Certificate> {
+  const now = Date.now();
+  const pems = await generate([{ name: "commonName", value: "clawwatch local APIG" }], {
+    keyType: "ec",
+    curve: "P-256",
+    algorithm: "sha256",
+    notBeforeDate: new Date(now - 60_000),
+    notAfterDate: new Date(now + 2 * 86_400_000),
+    extensions: [{ name: "subjectAltName", altNames: [{ type: 7, ip }] }],
+  });
+  return { key: pems.private, cert: pems.cert };
 }
 
 export interface HttpsListening extends Listening {
@@ -75,7 +49,7 @@ export async function listenHttps(handler: Handler): Promise<HttpsListening> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 20; attempt++) {
     const host = `127.${randomInt(1, 255)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
-    const certificate = selfSignedCertificate(host);
+    const certificate = await selfSignedCertificate(host);
     try {
       return await bind(handler, host, certificate);
     } catch (error) {

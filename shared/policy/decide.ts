@@ -6,6 +6,7 @@ import { audit, type Cycle, note } from "./context";
 import { announcePending, calmFlapping, countVerdict, remind, trackIncident } from "./incidents";
 import { boundOutbox, emitOutbox } from "./notifications";
 import { pruneHistory, remediate } from "./remediation";
+import { classifyGateway, observeRestarts } from "./restarts";
 import { type BoxState, COMPONENTS } from "./state";
 import { formatTime } from "./text";
 import type { Action, OperatorCommand, Verdicts } from "./types";
@@ -54,6 +55,8 @@ export function explain(
   for (const error of obs.watchdogErrors) note(cycle, `watchdog-side error, not counted: ${error}`);
   const { verdicts, pendingSince } = evaluate(cycle.state, obs, now, config);
   cycle.state.ingress.pendingSince = pendingSince;
+  observeRestarts(cycle, obs);
+  verdicts.gateway = classifyGateway(cycle, verdicts.gateway, obs);
   for (const component of COMPONENTS) {
     countVerdict(cycle.state.counters[component], verdicts[component], now);
   }

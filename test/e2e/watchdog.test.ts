@@ -132,6 +132,80 @@ describe("watchdog on the local cloud", () => {
     );
   });
 
+  it("crash: systemd brings it back; no incident, no ECS call, one restart seen", async () => {
+    await untilHealthy("box-10");
+    const alertsBefore = (await h.alerts("box-10")).length;
+    await ecs("crash", { serverId: h.serverOf("box-10") });
+    const reports = [];
+    for (let i = 0; i < 40; i++) {
+      reports.push((await h.cycle("box-10")).boxes[0]);
+      const restarts = ((await h.stateOf("box-10")) as unknown as RestartState).policy.selfRestarts;
+      if (reports.at(-1)?.observations?.gateway.status === "ok" && restarts?.times.length) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await cycles("box-10", 3);
+    const state = (await h.stateOf("box-10")) as unknown as RestartState;
+    const server = await h.server("box-10");
+    // One object, so a failure shows the whole picture.
+    expect({
+      alerts: (await h.alerts("box-10")).slice(alertsBefore).map((m) => m.plainText),
+      ecsCalls: await h.ecsCalls("box-10"),
+      incident: state.policy.incidents.gateway,
+      restartsSeen: state.policy.selfRestarts?.times.length,
+      unit: { nRestarts: server.nRestarts, lastExit: server.lastExit },
+    }).toEqual({
+      alerts: [],
+      ecsCalls: [],
+      incident: undefined,
+      restartsSeen: 1,
+      unit: { nRestarts: 1, lastExit: "killed (SIGABRT)" },
+    });
+  });
+
+  it("exit-config (78): the alert names the config; one reboot (it re-runs the repair), then a human", async () => {
+    await untilHealthy("box-11");
+    await ecs("exit-config", { serverId: h.serverOf("box-11") });
+    const needsHuman = async () =>
+      (await titles("box-11")).some((t) => /needs a human/.test(t ?? ""));
+    await cycleUntil("box-11", "needs a human", needsHuman, 60);
+    const text = (await h.alerts("box-11")).map((m) => m.plainText).join("\n");
+    expect(text).toMatch(/exit 78/);
+    expect(text).toMatch(/config/);
+    expect(text).toMatch(/gateway unit failed \(config\?\)/);
+    for (let i = 0; i < 4; i++) await h.cycle("box-11");
+    // No hard reboot, no rebootstrap: systemd (and so a reboot) cannot fix a config.
+    expect(await h.ecsActions("box-11")).toEqual(["reboot SOFT"]);
+    expect(await h.server("box-11")).toMatchObject({ unit: "failed", lastExit: "exit 78" });
+    await ecs("heal", { serverId: h.serverOf("box-11") });
+  });
+
+  it("oom-every: one warning with the count, no action, while systemd keeps healing it", async () => {
+    await untilHealthy("box-12");
+    const alertsBefore = (await h.alerts("box-12")).length;
+    await ecs("oom-every", { serverId: h.serverOf("box-12"), ms: 2_500 });
+    const warned = async () =>
+      (await h.alerts("box-12")).some((m) => /restarted itself/.test(m.plainText));
+    await cycleUntil("box-12", "the warning", warned, 200);
+    // One more kill and its restart: still the one warning.
+    const before = (await h.server("box-12")).nRestarts;
+    await eventually(
+      async () => (await h.server("box-12")).nRestarts > before,
+      "another kill",
+      100,
+    );
+    await cycles("box-12", 10);
+    const alerts = (await h.alerts("box-12")).slice(alertsBefore);
+    expect(alerts.map((m) => m.plainText.split("\n")[0])).toEqual([
+      expect.stringMatching(/gateway restarted itself 3 times in 1 h on box-12/),
+    ]);
+    expect(alerts[0]?.plainText).toMatch(/no action was taken/);
+    expect(await h.ecsCalls("box-12")).toEqual([]);
+    const state = (await h.stateOf("box-12")) as unknown as RestartState;
+    expect(state.policy.incidents.gateway).toBeUndefined();
+    expect(state.policy.selfRestarts?.warning?.count).toBeGreaterThanOrEqual(3);
+    await ecs("heal", { serverId: h.serverOf("box-12") });
+  });
+
   it("server SHUTOFF: alerts and starts it", async () => {
     await ecs("set-status", { serverId: h.serverOf("box-4"), status: "SHUTOFF" });
     await cycleUntil(
@@ -220,80 +294,6 @@ describe("watchdog on the local cloud", () => {
     })) as unknown[];
     expect(kept.length).toBe(1);
     expect(await h.stateOf("box-9")).toMatchObject({ version: 1 });
-  });
-
-  it("crash: systemd brings it back; no incident, no ECS call, one restart seen", async () => {
-    await untilHealthy("box-10");
-    const alertsBefore = (await h.alerts("box-10")).length;
-    await ecs("crash", { serverId: h.serverOf("box-10") });
-    const reports = [];
-    for (let i = 0; i < 40; i++) {
-      reports.push((await h.cycle("box-10")).boxes[0]);
-      const restarts = ((await h.stateOf("box-10")) as unknown as RestartState).policy.selfRestarts;
-      if (reports.at(-1)?.observations?.gateway.status === "ok" && restarts?.times.length) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await cycles("box-10", 3);
-    const state = (await h.stateOf("box-10")) as unknown as RestartState;
-    const server = await h.server("box-10");
-    // One object, so a failure shows the whole picture.
-    expect({
-      alerts: (await h.alerts("box-10")).slice(alertsBefore).map((m) => m.plainText),
-      ecsCalls: await h.ecsCalls("box-10"),
-      incident: state.policy.incidents.gateway,
-      restartsSeen: state.policy.selfRestarts?.times.length,
-      unit: { nRestarts: server.nRestarts, lastExit: server.lastExit },
-    }).toEqual({
-      alerts: [],
-      ecsCalls: [],
-      incident: undefined,
-      restartsSeen: 1,
-      unit: { nRestarts: 1, lastExit: "killed (SIGABRT)" },
-    });
-  });
-
-  it("exit-config (78): the alert names the config; one reboot (it re-runs the repair), then a human", async () => {
-    await untilHealthy("box-11");
-    await ecs("exit-config", { serverId: h.serverOf("box-11") });
-    const needsHuman = async () =>
-      (await titles("box-11")).some((t) => /needs a human/.test(t ?? ""));
-    await cycleUntil("box-11", "needs a human", needsHuman, 60);
-    const text = (await h.alerts("box-11")).map((m) => m.plainText).join("\n");
-    expect(text).toMatch(/exit 78/);
-    expect(text).toMatch(/config/);
-    expect(text).toMatch(/gateway unit failed \(config\?\)/);
-    for (let i = 0; i < 4; i++) await h.cycle("box-11");
-    // No hard reboot, no rebootstrap: systemd (and so a reboot) cannot fix a config.
-    expect(await h.ecsActions("box-11")).toEqual(["reboot SOFT"]);
-    expect(await h.server("box-11")).toMatchObject({ unit: "failed", lastExit: "exit 78" });
-    await ecs("heal", { serverId: h.serverOf("box-11") });
-  });
-
-  it("oom-every: one warning with the count, no action, while systemd keeps healing it", async () => {
-    await untilHealthy("box-12");
-    const alertsBefore = (await h.alerts("box-12")).length;
-    await ecs("oom-every", { serverId: h.serverOf("box-12"), ms: 2_500 });
-    const warned = async () =>
-      (await h.alerts("box-12")).some((m) => /restarted itself/.test(m.plainText));
-    await cycleUntil("box-12", "the warning", warned, 200);
-    // One more kill and its restart: still the one warning.
-    const before = (await h.server("box-12")).nRestarts;
-    await eventually(
-      async () => (await h.server("box-12")).nRestarts > before,
-      "another kill",
-      100,
-    );
-    await cycles("box-12", 10);
-    const alerts = (await h.alerts("box-12")).slice(alertsBefore);
-    expect(alerts.map((m) => m.plainText.split("\n")[0])).toEqual([
-      expect.stringMatching(/gateway restarted itself 3 times in 1 h on box-12/),
-    ]);
-    expect(alerts[0]?.plainText).toMatch(/no action was taken/);
-    expect(await h.ecsCalls("box-12")).toEqual([]);
-    const state = (await h.stateOf("box-12")) as unknown as RestartState;
-    expect(state.policy.incidents.gateway).toBeUndefined();
-    expect(state.policy.selfRestarts?.warning?.count).toBeGreaterThanOrEqual(3);
-    await ecs("heal", { serverId: h.serverOf("box-12") });
   });
 
   it("no secret appears in any function log or Telegram message", async () => {

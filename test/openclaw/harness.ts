@@ -59,6 +59,10 @@ export interface ServerView {
   boots: number;
   hung: boolean;
   pollingStalled: boolean;
+  /** The gateway's systemd-like unit (ecs-unit.ts): running, auto-restart, failed, stopped. */
+  unit: string;
+  nRestarts: number;
+  lastExit?: string;
 }
 
 export interface OpenclawHarness {

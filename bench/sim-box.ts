@@ -121,11 +121,13 @@ export class SimBox {
   private inject(fault: SimFault): void {
     switch (fault.kind) {
       case "crash":
-        return this.kill(fault.at);
+        this.kill(fault.at);
+        return;
       case "oom-every":
         this.oomUntil = fault.at + this.t.oomEpisodeMs;
         this.nextOom = fault.at + this.t.oomEveryMs;
-        return this.kill(fault.at);
+        this.kill(fault.at);
+        return;
       case "crash-loop":
         this.mode = "loop";
         this.loopSince = fault.at;

@@ -55,7 +55,7 @@ function see(cycle: Cycle, record: SelfRestarts, obs: Observations): void {
   const slack = config.selfRestart.uptimeSlack;
   // A start time from the future is a wrong clock or a wrong answer: not believed.
   const startedAt =
-    gateway.startedAt !== undefined && gateway.startedAt <= now + slack
+    gateway.startedAt !== undefined && gateway.startedAt >= 0 && gateway.startedAt <= now + slack
       ? gateway.startedAt
       : undefined;
   const restartedAt = restartSeen(record, startedAt, slack);

@@ -252,6 +252,26 @@ describe("probeGateway", () => {
       expect(result.detail).toContain("first attempt: down");
     });
 
+    it("takes the gateway's uptime (booting too) and drops one that is not a sane number", async () => {
+      // Booting is asked twice (the one retry).
+      scripted.script(503, { ready: false, failing: ["startup-sidecars"], uptimeMs: 2_000 });
+      scripted.script(503, { ready: false, failing: ["startup-sidecars"], uptimeMs: 2_256.7 });
+      const before = Date.now();
+      const booting = await probeGateway({ ...QUICK, url: scripted.url, token: GATEWAY_TOKEN });
+      keep(booting);
+      expect(booting).toMatchObject({ status: "booting", uptimeMs: 2_257 });
+      expect(booting.startedAt).toBeGreaterThanOrEqual(before - 2_257);
+      expect(booting.startedAt).toBeLessThanOrEqual(Date.now() - 2_257);
+      for (const uptimeMs of [-5, 10 * 365 * 86_400_000, "12", null]) {
+        scripted.script(200, { ready: true, failing: [], uptimeMs });
+        const odd = await probeGateway({ ...QUICK, url: scripted.url, token: GATEWAY_TOKEN });
+        keep(odd);
+        expect(odd).toMatchObject({ status: "ok", detail: "ready" });
+        expect(odd.uptimeMs).toBeUndefined();
+        expect(odd.startedAt).toBeUndefined();
+      }
+    });
+
     it("reads 5xx without JSON as down and JSON without ready as misconfigured", async () => {
       scripted.script(500, "Internal Server Error");
       scripted.script(500, "Internal Server Error");

@@ -1,8 +1,7 @@
 import type { Observations } from "../probes/types";
 import { audit, type Cycle, note } from "./context";
 import { enqueue } from "./notifications";
-import type { BoxState, Component, Notification } from "./state";
-import { LIMITS } from "./state";
+import { type BoxState, type Component, LIMITS, type Notification } from "./state";
 import { actionLabel, formatDuration, formatTime } from "./text";
 import type { Verdict } from "./types";
 import { watchdogNetworkDown } from "./verdicts";

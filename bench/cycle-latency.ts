@@ -71,14 +71,14 @@ export async function measureCycleLatency(
 
   const probes = probesSchema.parse({});
   const serverId = e.boxes[0]?.serverId;
-  await cloud.control("ecs", "hang-guest", { serverId });
+  await cloud.control("ecs", "hang", { serverId });
   let hung: CycleReport | undefined;
   let hungInvocation: number | undefined;
   try {
     hung = (await run()).boxes[0];
     hungInvocation = (await lastInvocation())?.durationMs;
   } finally {
-    await cloud.control("ecs", "resume-guest", { serverId });
+    await cloud.control("ecs", "resume", { serverId });
   }
 
   const floor = Math.max(LATENCY.gatewayMs, LATENCY.maasMs, LATENCY.telegramMs) + 2 * LATENCY.obsMs;
@@ -133,7 +133,7 @@ export async function measureCycleLatency(
       hung?.durationMs ?? null,
       "ms",
       Math.round(hangFloor * 1.1),
-      `gateway SIGSTOPped (ecs hang-guest): floor = gatewayTimeout ${probes.gatewayTimeout} + retryDelay ${probes.retryDelay} + gatewayTimeout ${probes.gatewayTimeout} = ${hangFloor} ms, target floor + 10 %; gateway verdict ${hung?.observations?.gateway.status ?? "?"}, invocation ${hungInvocation ?? "?"} ms`,
+      `gateway SIGSTOPped (ecs hang): floor = gatewayTimeout ${probes.gatewayTimeout} + retryDelay ${probes.retryDelay} + gatewayTimeout ${probes.gatewayTimeout} = ${hangFloor} ms, target floor + 10 %; gateway verdict ${hung?.observations?.gateway.status ?? "?"}, invocation ${hungInvocation ?? "?"} ms`,
     ),
   };
   return {

@@ -11,19 +11,43 @@ import type {
 } from "../shared/probes/types";
 import type { ObservePlan } from "../shared/watchdog/ports";
 
-/** Real-world durations of the local ECS (ecs-model.ts) and issue 7's stand-in boot delay. */
+/** Real-world durations of the local ECS (ecs-model.ts), the gateway's unit and its start. */
 export const SIM_TIMINGS = {
   /** From the reboot request until the gateway answers /readyz ready. */
   bootDelayMs: 2 * 60_000,
   softRebootJobMs: 40_000,
   hardRebootJobMs: 20_000,
   reinstallJobMs: 180_000,
+  /** The unit's RestartSec=5 (infra/bootstrap/installed-files.ts). */
+  restartSecMs: 5_000,
+  /** From the process start: listening (503 startup-sidecars), then ready (25–35 s on 2 cores). */
+  listenMs: 8_000,
+  readyMs: 30_000,
+  /** A crash-looping gateway dies this long after it listens. */
+  loopRunMs: 3_000,
+  /** oom-every: a kill this often, for this long. */
+  oomEveryMs: 20 * 60_000,
+  oomEpisodeMs: 3 * 60 * 60_000,
+  /** exit-config: a human fixes the config this long after it broke. */
+  humanFixMs: 2 * 60 * 60_000,
 } as const;
+
+/**
+ * What can happen to the gateway (issue 22): a crash systemd heals; OOM kills every few minutes,
+ * each healed; a crash loop; a hang (SIGSTOP); a failed unit (exit 78, a config problem).
+ */
+export const FAULT_CLASSES = ["crash", "oom-every", "crash-loop", "hang", "exit-config"] as const;
+export type FaultClass = (typeof FAULT_CLASSES)[number];
+
+export interface SimFault {
+  readonly at: number;
+  readonly kind: FaultClass;
+}
 
 export interface SimAction {
   at: number;
   action: string;
-  /** The gateway was not crashed when the action was asked for. */
+  /** Nothing systemd could not heal was wrong with the gateway when the action was asked for. */
   wrong: boolean;
 }
 
@@ -39,40 +63,116 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+export type SimGateway =
+  | { state: "ok" | "booting"; startedAt: number }
+  | { state: "refused" | "hung" | "rebooting" };
+
 /**
- * One watched box on a simulated clock: its gateway process crashes at the scheduled times and
- * stays down until the box is rebooted; a reboot shows REBOOT for the job's duration, then the
- * gateway boots ("booting" on /readyz) and is ready `bootDelayMs` after the request.
+ * One watched box on a simulated clock, its gateway run by a systemd-like unit: a crash or a kill
+ * is restarted after RestartSec and is ready `readyMs` later; a crash loop dies again after every
+ * start; a hang is never restarted; exit 78 stays down. A reboot (any action) shows REBOOT for the
+ * job's duration and starts the gateway afresh; it cures a loop and a hang, not a config.
  */
+export type SimTimings = { readonly [K in keyof typeof SIM_TIMINGS]: number };
+
 export class SimBox {
   readonly actions: SimAction[] = [];
-  private crashedAt: number | undefined;
-  private nextCrash = 0;
+  private nextFault = 0;
+  /** The current process started here (it may still be booting). */
+  private startedAt: number;
+  private mode: "normal" | "loop" | "hung" | "config" = "normal";
+  private loopSince = 0;
+  private configFixAt = 0;
+  private oomUntil = 0;
+  private nextOom = 0;
   private jobUntil = 0;
   private jobStatus: ServerStatus = "ACTIVE";
-  private readyAt = 0;
 
   constructor(
     readonly serverId: string,
-    private readonly crashes: readonly number[],
-  ) {}
+    private readonly faults: readonly SimFault[],
+    start: number,
+    private readonly t: SimTimings = SIM_TIMINGS,
+  ) {
+    this.startedAt = start - 24 * 60 * 60_000;
+  }
 
-  /** Applies every crash scheduled up to `now`. */
+  /** Applies every fault (and every OOM kill, and the human's config fix) due by `now`. */
   advance(now: number): void {
-    while (this.nextCrash < this.crashes.length && (this.crashes[this.nextCrash] ?? 0) <= now) {
-      this.crashedAt ??= this.crashes[this.nextCrash];
-      this.nextCrash += 1;
+    for (;;) {
+      const fault = this.faults[this.nextFault];
+      const oomAt = this.nextOom < this.oomUntil ? this.nextOom : Number.POSITIVE_INFINITY;
+      const fixAt = this.mode === "config" ? this.configFixAt : Number.POSITIVE_INFINITY;
+      const at = Math.min(fault?.at ?? Number.POSITIVE_INFINITY, oomAt, fixAt);
+      if (at > now) return;
+      if (at === fixAt) {
+        this.mode = "normal";
+        this.startedAt = at;
+      } else if (at === oomAt) {
+        this.nextOom += this.t.oomEveryMs;
+        this.kill(at);
+      } else if (fault) {
+        this.nextFault += 1;
+        this.inject(fault);
+      }
     }
   }
 
-  isCrashed(): boolean {
-    return this.crashedAt !== undefined;
+  private inject(fault: SimFault): void {
+    switch (fault.kind) {
+      case "crash":
+        this.kill(fault.at);
+        return;
+      case "oom-every":
+        this.oomUntil = fault.at + this.t.oomEpisodeMs;
+        this.nextOom = fault.at + this.t.oomEveryMs;
+        this.kill(fault.at);
+        return;
+      case "crash-loop":
+        this.mode = "loop";
+        this.loopSince = fault.at;
+        return;
+      case "hang":
+        this.mode = "hung";
+        return;
+      case "exit-config":
+        this.mode = "config";
+        this.configFixAt = fault.at + this.t.humanFixMs;
+        return;
+    }
   }
 
-  gateway(now: number): "ok" | "down" | "booting" {
-    if (now < this.jobUntil) return "down";
-    if (now < this.readyAt) return "booting";
-    return this.crashedAt === undefined ? "ok" : "down";
+  /** The process dies; systemd starts the next one RestartSec later. */
+  private kill(at: number): void {
+    if (this.mode === "normal") this.startedAt = at + this.t.restartSecMs;
+  }
+
+  /** Something systemd cannot heal is wrong with the gateway. */
+  isBroken(): boolean {
+    return this.mode !== "normal";
+  }
+
+  gateway(now: number): SimGateway {
+    if (now < this.jobUntil) return { state: "rebooting" };
+    switch (this.mode) {
+      case "hung":
+        return { state: "hung" };
+      case "config":
+        return { state: "refused" };
+      case "loop": {
+        const { restartSecMs, listenMs, loopRunMs } = this.t;
+        const period = restartSecMs + listenMs + loopRunMs;
+        const phase = (now - this.loopSince) % period;
+        if (phase < restartSecMs + listenMs) return { state: "refused" };
+        return { state: "booting", startedAt: now - (phase - restartSecMs) };
+      }
+      case "normal": {
+        const uptime = now - this.startedAt;
+        if (uptime < this.t.listenMs) return { state: "refused" };
+        const state = uptime < this.t.readyMs ? "booting" : "ok";
+        return { state, startedAt: this.startedAt };
+      }
+    }
   }
 
   server(now: number): ServerStatus {
@@ -80,12 +180,12 @@ export class SimBox {
   }
 
   restart(now: number, action: string, jobMs: number, status: ServerStatus): void {
-    this.actions.push({ at: now, action, wrong: this.crashedAt === undefined });
-    // Restarting the box restarts the gateway process: the crash is healed by the boot.
-    this.crashedAt = undefined;
+    this.actions.push({ at: now, action, wrong: !this.isBroken() });
+    // A reboot starts a fresh gateway: it cures a loop and a hang, not a broken config.
+    if (this.mode !== "config") this.mode = "normal";
     this.jobUntil = now + jobMs;
     this.jobStatus = status;
-    this.readyAt = now + Math.max(jobMs, SIM_TIMINGS.bootDelayMs);
+    this.startedAt = now + Math.max(jobMs, this.t.bootDelayMs) - this.t.readyMs;
   }
 }
 
@@ -156,7 +256,7 @@ export function simObserve(
     const now = clock();
     box.advance(now);
     const gateway = await withOneRetry(
-      async () => gatewayAttempt(box.gateway(now), random() < loss),
+      async () => gatewayAttempt(box.gateway(now), now, random() < loss),
       (r) => r.status === "down" || r.status === "booting",
       0,
     );
@@ -184,7 +284,7 @@ export function simObserve(
   };
 }
 
-function gatewayAttempt(state: "ok" | "down" | "booting", isLost: boolean): GatewayResult {
+function gatewayAttempt(gateway: SimGateway, now: number, isLost: boolean): GatewayResult {
   if (isLost) {
     return {
       status: "down",
@@ -194,25 +294,38 @@ function gatewayAttempt(state: "ok" | "down" | "booting", isLost: boolean): Gate
       unreachable: true,
     };
   }
-  if (state === "down") {
+  if (gateway.state === "refused") {
     return {
       status: "down",
       latencyMs: 1,
       detail: "connection refused",
       failing: [],
       unreachable: true,
+      refused: true,
     };
   }
-  if (state === "booting") {
+  if (!("startedAt" in gateway)) {
+    return {
+      status: "down",
+      latencyMs: 5_000,
+      detail: "no answer within 5000 ms",
+      failing: [],
+      unreachable: true,
+    };
+  }
+  // /readyz with the token carries uptimeMs; the probe turns it into the start time.
+  const uptime = { uptimeMs: now - gateway.startedAt, startedAt: gateway.startedAt };
+  if (gateway.state === "booting") {
     return {
       status: "booting",
       latencyMs: 2,
       detail: "gateway starting (startup-sidecars)",
       failing: ["startup-sidecars"],
       httpStatus: 503,
+      ...uptime,
     };
   }
-  return { status: "ok", latencyMs: 2, detail: "ready", failing: [], httpStatus: 200 };
+  return { status: "ok", latencyMs: 2, detail: "ready", failing: [], httpStatus: 200, ...uptime };
 }
 
 function maasAttempt(completion: boolean, isLost: boolean): MaasResult {

@@ -14,16 +14,18 @@ Runs clawwatch on the local cloud (everything on 127.0.0.1): starts the emulated
 VPC, FunctionGraph, Telegram Bot API and MaaS, then runs the same commands as a real deploy —
 \`infra create-server\` (the ECS box with its bootstrap user_data) and \`infra deploy\` (both
 functions, the TIMER and APIG triggers, the Telegram webhook) — and prints each check cycle
-and every alert. After a few healthy cycles it crashes the gateway (the demo incident) and
-shows the watchdog alert, reboot the box and report it resolved. Ctrl-C stops everything.
+and every alert. After a few healthy cycles it crashes the gateway once: the box's systemd
+unit restarts it and clawwatch stays silent. Then it hangs the gateway (SIGSTOP, which systemd
+cannot see): the demo incident, which the watchdog alerts on, heals by rebooting the box and
+reports resolved. Ctrl-C stops everything.
 
 Options:
   --time-scale <f>   emulated time speed; 0.1 = ten times faster (default 0.1)
   --guest <kind>     each box's gateway: standin (built in, default) or openclaw (the real
                      gateway: run npm run openclaw:setup first; ~1 GB of memory per box)
-  --no-demo          do not crash a gateway; just watch
-  --exit-after-demo  stop once the demo incident is resolved (exit code 0) or after 3 minutes
-                     (7 with --guest openclaw) (1)
+  --no-demo          do not crash or hang a gateway; just watch
+  --exit-after-demo  stop once the demo incident is resolved (exit code 0) or after 4 minutes
+                     (9 with --guest openclaw) (1)
   -h, --help         this text`;
 
 interface Options {
@@ -74,6 +76,8 @@ function scaledPolicy(f: number) {
       ingressStallAfter: ms(2),
       ingressLongestTurn: ms(10),
       reminders: { first: ms(30), max: ms(240) },
+      // systemd's restart (RestartSec 5 s) and the start are scaled by the local cloud too.
+      selfRestart: { window: ms(1.5), period: ms(60), uptimeSlack: ms(10 / 60) },
     },
     probes: { completionEvery: ms(60) },
     runtime: { minInterval: ms(1 / 3) },
@@ -131,50 +135,102 @@ async function setUp(cloud: LocalCloud, opts: Options): Promise<void> {
   }
 }
 
+interface DemoServer {
+  id: string;
+  name: string;
+  unit: string;
+  nRestarts: number;
+}
+
+/**
+ * The demo: a crash systemd heals (watched for a few cycles: no alert, no ECS call), then a hang
+ * (SIGSTOP: the process has not exited, so systemd does nothing), which clawwatch must heal.
+ */
+interface Demo {
+  phase: "waiting" | "crashed" | "hung" | "done";
+  at: number;
+  /** Alerts and ECS actions when the phase began, and healthy cycles seen since. */
+  alerts: number;
+  actions: number;
+  healthy: number;
+}
+
+async function demoServer(cloud: LocalCloud): Promise<DemoServer | undefined> {
+  const servers = (await cloud.control("ecs", "servers")) as DemoServer[];
+  return servers.find((s) => s.name === LOCAL_SERVER_NAME);
+}
+
+async function ecsActionCount(cloud: LocalCloud, serverId: string): Promise<number> {
+  const calls = (await cloud.control("ecs", "calls")) as {
+    operation?: string;
+    serverIds?: string[];
+  }[];
+  return calls.filter((c) => c.operation && c.serverIds?.includes(serverId)).length;
+}
+
 async function watch(cloud: LocalCloud, opts: Options): Promise<number> {
   const seen = new Set<string>();
   let messages = 0;
   let healthyCycles = 0;
-  const demo = { crashedAt: 0, resolvedAt: 0 };
+  const demo: Demo = {
+    phase: opts.demo ? "waiting" : "done",
+    at: 0,
+    alerts: 0,
+    actions: 0,
+    healthy: 0,
+  };
   // The real gateway boots in real time (10–30 s), whatever the time scale.
-  const limitMinutes = opts.guest === "openclaw" ? 7 : 3;
+  const limitMinutes = opts.guest === "openclaw" ? 9 : 4;
   const deadline = Date.now() + limitMinutes * 60_000;
   for (;;) {
     const reports = await newCycles(cloud, seen);
     for (const report of reports) {
       printCycle(report);
-      if (report.boxes.every((b) => b.observations?.gateway.status === "ok")) healthyCycles++;
+      if (report.boxes.every((b) => b.observations?.gateway.status === "ok")) {
+        healthyCycles++;
+        demo.healthy++;
+      }
     }
     const sent = (await cloud.control("telegram", "messages", {
       bot: cloud.endpoints.telegramBots.alerts.username,
     })) as { plainText: string }[];
+    let resolved = false;
     for (const message of sent.slice(messages)) {
       console.log(`${clock()}  📨 Telegram alert:\n${indent(message.plainText)}`);
-      if (demo.crashedAt && /resolved|back to normal/i.test(message.plainText))
-        demo.resolvedAt = Date.now();
+      if (/resolved|back to normal/i.test(message.plainText)) resolved = true;
     }
     messages = sent.length;
-    if (opts.demo && !demo.crashedAt && healthyCycles >= 3) {
-      const servers = (await cloud.control("ecs", "servers")) as { id: string; name: string }[];
-      const server = servers.find((s) => s.name === LOCAL_SERVER_NAME);
-      if (server) {
-        await cloud.control("ecs", "kill-guest", { serverId: server.id });
-        demo.crashedAt = Date.now();
-        console.log(`${clock()}  💥 demo: killed the gateway process on ${server.name}\n`);
+    const server = demo.phase === "done" ? undefined : await demoServer(cloud);
+    if (server && demo.phase === "waiting" && healthyCycles >= 3) {
+      await cloud.control("ecs", "crash", { serverId: server.id });
+      Object.assign(demo, { phase: "crashed", at: Date.now(), alerts: messages, healthy: 0 });
+      demo.actions = await ecsActionCount(cloud, server.id);
+      console.log(`${clock()}  💥 demo: crashed the gateway process on ${server.name} (SIGABRT)\n`);
+    } else if (server && demo.phase === "crashed" && server.nRestarts > 0 && demo.healthy >= 3) {
+      const actions = (await ecsActionCount(cloud, server.id)) - demo.actions;
+      const alerts = messages - demo.alerts;
+      if (actions > 0 || alerts > 0) {
+        console.error(`the plain crash got ${alerts} alert(s) and ${actions} ECS action(s)`);
+        return 1;
       }
-    }
-    if (demo.resolvedAt) {
       console.log(
-        `${clock()}  ✔ demo incident: crash → alert → reboot → resolved in ${((demo.resolvedAt - demo.crashedAt) / 1000).toFixed(1)} s`,
+        `${clock()}  ✔ demo: the crash was healed by systemd (Restart=always; ${server.nRestarts} restart) with no action by clawwatch: no alert, no ECS call\n`,
       );
-      demo.crashedAt = 0;
-      demo.resolvedAt = 0;
-      opts.demo = false;
+      await cloud.control("ecs", "hang", { serverId: server.id });
+      Object.assign(demo, { phase: "hung", at: Date.now() });
+      console.log(
+        `${clock()}  🧊 demo: hung the gateway on ${server.name} (SIGSTOP: systemd sees nothing)\n`,
+      );
+    } else if (demo.phase === "hung" && resolved) {
+      console.log(
+        `${clock()}  ✔ demo incident: hang → alert → reboot → resolved in ${((Date.now() - demo.at) / 1000).toFixed(1)} s`,
+      );
+      demo.phase = "done";
       if (opts.exitAfterDemo) return 0;
       console.log("watching; Ctrl-C to stop\n");
     }
     if (opts.exitAfterDemo && Date.now() > deadline) {
-      console.error(`the demo incident did not resolve within ${limitMinutes} minutes`);
+      console.error(`the demo did not finish within ${limitMinutes} minutes`);
       return 1;
     }
     await new Promise((r) => setTimeout(r, 250));

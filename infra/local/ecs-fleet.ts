@@ -15,8 +15,12 @@ import {
   serverTime,
   wrongState,
 } from "./ecs-model";
+import { GATEWAY_UNIT, GatewayUnit } from "./ecs-unit";
 import type { GuestConfig } from "./guest/guest-config";
 import type { TimeScale } from "./service";
+
+/** How long a crash-looping gateway runs after it listens before it dies again (real-world ms). */
+export const CRASH_LOOP_AFTER_MS = 3_000;
 
 /**
  * The servers, their state machine, their async jobs and their guests.
@@ -225,8 +229,62 @@ export class Fleet {
     return server;
   }
 
+  /** SIGKILL, as the OOM killer does; the unit restarts the gateway after RestartSec. */
   async killGuest(server: ServerRecord): Promise<void> {
     await server.guest?.kill();
+  }
+
+  /** One crash (SIGABRT, as an abort or a fatal V8 error ends Node); the unit heals it. */
+  async crash(server: ServerRecord): Promise<void> {
+    const guest = this.runningGuest(server);
+    guest.signal("SIGABRT");
+    await guest.exited;
+  }
+
+  /** From now on every start dies `afterMs` after it listens; the current run dies now. */
+  async crashLoop(server: ServerRecord, afterMs: number | undefined): Promise<void> {
+    server.guestFaults.crashLoopAfterMs = afterMs ?? this.options.time.scale(CRASH_LOOP_AFTER_MS);
+    const guest = server.guest;
+    if (guest?.running) {
+      guest.signal("SIGABRT");
+      await guest.exited;
+    }
+  }
+
+  /**
+   * The config breaks and the gateway is told to restart (OpenClaw exits 0 after some config
+   * changes; SIGTERM makes it exit 0 too): the unit restarts it, and that start exits 78.
+   */
+  async breakConfig(server: ServerRecord): Promise<void> {
+    server.guestFaults.exitConfig = true;
+    const guest = server.guest;
+    if (guest?.running) {
+      guest.signal("SIGTERM");
+      await guest.exited;
+    }
+  }
+
+  /** SIGKILL every `everyMs` (wall-clock), whatever runs then: memory that keeps growing. */
+  oomEvery(server: ServerRecord, everyMs: number): void {
+    const faults = server.guestFaults;
+    if (faults.oomTimer) clearInterval(faults.oomTimer);
+    faults.oomEveryMs = everyMs;
+    faults.oomTimer = setInterval(() => server.guest?.signal("SIGKILL"), everyMs);
+    faults.oomTimer.unref();
+  }
+
+  /** Undoes crash-loop, exit-config and oom-every; a failed unit is started again (`systemctl restart`). */
+  async heal(server: ServerRecord): Promise<void> {
+    const faults = server.guestFaults;
+    if (faults.oomTimer) clearInterval(faults.oomTimer);
+    Object.assign(faults, {
+      crashLoopAfterMs: undefined,
+      exitConfig: false,
+      oomEveryMs: undefined,
+      oomTimer: undefined,
+    });
+    const unit = server.unit;
+    if (unit?.state === "failed" && server.status === "ACTIVE") await unit.start();
   }
 
   hangGuest(server: ServerRecord, hung: boolean): void {
@@ -262,7 +320,11 @@ export class Fleet {
 
   /** Synchronous last resort for process exit: a SIGSTOPped guest would never see the IPC close. */
   killAllNow(): void {
-    for (const server of this.servers.values()) server.guest?.signal("SIGKILL");
+    for (const server of this.servers.values()) {
+      if (server.guestFaults.oomTimer) clearInterval(server.guestFaults.oomTimer);
+      void server.unit?.stop(async () => undefined);
+      server.guest?.signal("SIGKILL");
+    }
   }
 
   async close(): Promise<void> {
@@ -272,7 +334,10 @@ export class Fleet {
       entry.reject(new EmulatorClosedError());
     }
     this.pending.clear();
-    await Promise.all(this.all().map((s) => s.guest?.kill()));
+    for (const server of this.all()) {
+      if (server.guestFaults.oomTimer) clearInterval(server.guestFaults.oomTimer);
+    }
+    await Promise.all(this.all().map((s) => this.stopGuest(s, true)));
     await this.options.launcher.close?.();
   }
 
@@ -300,6 +365,13 @@ export class Fleet {
       gatewayPort: await allocatePort(taken),
       guestSettings: { ...this.options.guest, ...definedOnly(spec.guest ?? {}) },
       guest: undefined,
+      unit: undefined,
+      guestFaults: {
+        crashLoopAfterMs: undefined,
+        exitConfig: false,
+        oomEveryMs: undefined,
+        oomTimer: undefined,
+      },
       boots: 0,
       pollingStalled: false,
       hung: false,
@@ -399,42 +471,54 @@ export class Fleet {
     job.endTime = jobTime();
   }
 
-  /** Starts the guest and marks the server ACTIVE; each boot gets a fresh polling state. */
+  /**
+   * The VM comes up: a fresh gateway unit starts the guest and the server is ACTIVE, whether or
+   * not the gateway survives its start (a failed unit does not fail the boot).
+   */
   private async boot(server: ServerRecord): Promise<void> {
     if (this.closed) throw new EmulatorClosedError();
-    if (server.guest?.running) await server.guest.kill();
-    const guest = await this.options.launcher.launch({
-      config: this.guestConfig(server),
-      serverDir: this.serverDir(server),
-      consolePath: join(this.serverDir(server), "console.log"),
+    await this.stopGuest(server, true);
+    const unit = new GatewayUnit({
+      restartSecMs: this.options.time.scale(GATEWAY_UNIT.restartSecMs),
+      exec: () =>
+        this.options.launcher.launch({
+          config: this.guestConfig(server),
+          serverDir: this.serverDir(server),
+          consolePath: join(this.serverDir(server), "console.log"),
+          brokenConfig: server.guestFaults.exitConfig,
+        }),
+      onStarted: (guest) => this.adopt(server, guest),
+      onExit: (_exit, guest) => {
+        if (guest !== undefined && server.guest !== guest) return;
+        server.guest = undefined;
+        server.hung = false;
+      },
     });
+    server.unit = unit;
+    server.boots += 1;
+    await unit.start();
     if (this.closed) {
-      await guest.kill();
+      await this.stopGuest(server, true);
       throw new EmulatorClosedError();
     }
-    this.adopt(server, guest);
     this.setStatus(server, "ACTIVE");
     server.fault = undefined;
   }
 
+  /** Each start of the gateway: a fresh polling state; a crash loop arms its next crash. */
   private adopt(server: ServerRecord, guest: GuestProcess): void {
     server.guest = guest;
-    server.boots += 1;
     server.pollingStalled = false;
     server.hung = false;
-    void guest.exited.then(() => {
-      if (server.guest === guest) {
-        server.guest = undefined;
-        server.hung = false;
-      }
-    });
+    const after = server.guestFaults.crashLoopAfterMs;
+    if (after !== undefined) setTimeout(() => guest.signal("SIGABRT"), after).unref();
   }
 
+  /** `systemctl stop` as the VM goes down: SIGTERM (then SIGKILL after the grace), or SIGKILL. */
   private async stopGuest(server: ServerRecord, hard: boolean): Promise<void> {
-    const guest = server.guest;
-    if (!guest) return;
-    if (hard) await guest.kill();
-    else await guest.stop(this.scaled("softStopGrace"));
+    const unit = server.unit;
+    if (!unit) return;
+    await unit.stop((guest) => (hard ? guest.kill() : guest.stop(this.scaled("softStopGrace"))));
   }
 
   private runningGuest(server: ServerRecord): GuestProcess {

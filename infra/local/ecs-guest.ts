@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { GuestExitedError } from "./ecs-unit";
 import type { GuestConfig } from "./guest/guest-config";
 import { type GuestCommand, type GuestReport, isGuestReport } from "./guest/protocol";
 
@@ -43,6 +44,11 @@ export interface GuestBoot {
   /** `servers/<id>`: holds system/, data/ and the console log. */
   readonly serverDir: string;
   readonly consolePath: string;
+  /**
+   * The `exit-config` fault: the gateway's config is broken, so it exits 78 at start (as OpenClaw
+   * does without a usable config, reference/openclaw-gateway-facts.md §4c).
+   */
+  readonly brokenConfig: boolean;
 }
 
 /** Starts a server's guest for one boot; resolves once it listens (as the stand-in reports it). */
@@ -57,10 +63,12 @@ export interface GuestLauncher {
 export function standinLauncher(bundle: string): GuestLauncher {
   return {
     kind: "standin",
-    launch({ config, consolePath }) {
+    launch({ config, consolePath, brokenConfig }) {
       mkdirSync(config.systemDir, { recursive: true });
       const configPath = join(config.systemDir, "gateway-config.json");
-      writeFileSync(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
+      // Broken: the port alone, so the stand-in's config check fails and it exits 78.
+      const written = brokenConfig ? { port: config.port } : config;
+      writeFileSync(configPath, JSON.stringify(written, null, 2), { mode: 0o600 });
       return launchGuest({ bundle, configPath, consolePath });
     },
   };
@@ -91,6 +99,11 @@ export class GuestProcess {
 
   get pid(): number {
     return this.child.pid ?? -1;
+  }
+
+  /** How the process ended (both null while it runs). */
+  exitStatus(): { code: number | null; signal: string | null } {
+    return { code: this.child.exitCode, signal: this.child.signalCode };
   }
 
   get running(): boolean {
@@ -130,7 +143,7 @@ export class GuestProcess {
     await withTimeout(
       acked,
       COMMAND_TIMEOUT_MS,
-      `the guest did not acknowledge ${command.type} (is it hung? send resume-guest first)`,
+      `the guest did not acknowledge ${command.type} (is it hung? send resume first)`,
     );
   }
 
@@ -171,7 +184,12 @@ export async function launchGuest(spec: LaunchSpec): Promise<GuestProcess> {
     throw error;
   });
   if (outcome === "exited") {
-    throw new Error(`the guest exited during boot: ${consoleTail(spec.consolePath)}`);
+    const { code, signal } = guest.exitStatus();
+    throw new GuestExitedError(
+      `the guest exited during boot (${signal ?? `exit ${code}`}): ${consoleTail(spec.consolePath)}`,
+      code,
+      signal,
+    );
   }
   return guest;
 }

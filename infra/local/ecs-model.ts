@@ -1,4 +1,5 @@
 import type { GuestProcess } from "./ecs-guest";
+import type { GatewayUnit } from "./ecs-unit";
 
 /**
  * The ECS emulator's data: servers, jobs, how long each job takes, and the wire shapes
@@ -87,13 +88,28 @@ export interface ServerRecord {
   bootstrapRuns: number;
   readonly gatewayPort: number;
   readonly guestSettings: GuestSettings;
+  /** The running gateway process of the current boot, if any (kept by `unit`). */
   guest: GuestProcess | undefined;
+  /** The gateway's systemd unit for the current boot (a new one per boot, as systemd starts afresh). */
+  unit: GatewayUnit | undefined;
+  /** Faults of the workload itself: they survive reboots and reinstalls until `heal`. */
+  readonly guestFaults: GuestFaults;
   boots: number;
   pollingStalled: boolean;
   hung: boolean;
   /** The job working on this server, if any: a second operation meanwhile is a 409. */
   jobId: string | undefined;
   fault: string | undefined;
+}
+
+export interface GuestFaults {
+  /** crash-loop: every start is killed this long (wall-clock ms) after it listens. */
+  crashLoopAfterMs: number | undefined;
+  /** exit-config: the gateway's config is broken; every start exits 78. */
+  exitConfig: boolean;
+  /** oom-every: the gateway is SIGKILLed this often (wall-clock ms). */
+  oomEveryMs: number | undefined;
+  oomTimer: NodeJS.Timeout | undefined;
 }
 
 export type JobStatus = "INIT" | "RUNNING" | "SUCCESS" | "FAIL";

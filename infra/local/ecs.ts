@@ -13,6 +13,7 @@ import {
   type ServerRecord,
   type ServerStatus,
 } from "./ecs-model";
+import { describeExit, type UnitState } from "./ecs-unit";
 import type { GuestConfig } from "./guest/guest-config";
 import { openclawLauncher } from "./guest/openclaw-guest";
 import { listen, parseJson, sendJson, sleep } from "./http";
@@ -78,6 +79,14 @@ export interface ServerView {
   readonly pollingStalled: boolean;
   readonly hung: boolean;
   readonly bootMs: number;
+  /** The gateway unit of this boot: running, auto-restart (waiting RestartSec), failed, stopped. */
+  readonly unit: UnitState | "none";
+  /** Automatic restarts of the unit this boot (`systemctl show -p NRestarts`). */
+  readonly nRestarts: number;
+  /** The gateway's last exit: "exit 78", "killed (SIGKILL)", … */
+  readonly lastExit: string | undefined;
+  /** Workload faults in force: crash-loop, exit-config, oom-every. */
+  readonly faults: string[];
 }
 
 export interface CallRecord {
@@ -114,9 +123,14 @@ const MAX_CALLS = 1_000;
 const MAX_USER_DATA_BYTES = 32 * 1024;
 const MAX_CREATE_COUNT = 10;
 const CONTROL_ACTIONS = [
+  "crash",
   "kill-guest",
-  "hang-guest",
-  "resume-guest",
+  "crash-loop",
+  "exit-config",
+  "oom-every",
+  "heal",
+  "hang",
+  "resume",
   "slow-boot",
   "stall-polling",
   "resume-polling",
@@ -156,6 +170,14 @@ export async function startEcs(options: EcsOptions): Promise<EcsService> {
     pollingStalled: s.pollingStalled,
     hung: s.hung,
     bootMs: s.guestSettings.bootMs,
+    unit: s.unit?.state ?? "none",
+    nRestarts: s.unit?.nRestarts ?? 0,
+    lastExit: describeExit(s.unit?.lastExit),
+    faults: [
+      ...(s.guestFaults.crashLoopAfterMs === undefined ? [] : ["crash-loop"]),
+      ...(s.guestFaults.exitConfig ? ["exit-config"] : []),
+      ...(s.guestFaults.oomEveryMs === undefined ? [] : ["oom-every"]),
+    ],
   });
 
   const service: EcsService = {
@@ -218,13 +240,31 @@ export async function startEcs(options: EcsOptions): Promise<EcsService> {
     }
     const server = serverParam(fleet, params);
     switch (action) {
+      case "crash":
+        await fleet.crash(server);
+        break;
       case "kill-guest":
         await fleet.killGuest(server);
         break;
-      case "hang-guest":
+      case "crash-loop":
+        await fleet.crashLoop(
+          server,
+          params.ms === undefined ? undefined : nonNegative(params.ms, "ms"),
+        );
+        break;
+      case "exit-config":
+        await fleet.breakConfig(server);
+        break;
+      case "oom-every":
+        fleet.oomEvery(server, positiveMs(params.ms, "ms"));
+        break;
+      case "heal":
+        await fleet.heal(server);
+        break;
+      case "hang":
         fleet.hangGuest(server, true);
         break;
-      case "resume-guest":
+      case "resume":
         fleet.hangGuest(server, false);
         break;
       case "slow-boot":
@@ -720,6 +760,14 @@ function nonNegative(value: unknown, name: string): number {
   const n = Number(value);
   if (value === undefined || !Number.isFinite(n) || n < 0) {
     throw new ControlError(`"${name}" must be a number of milliseconds ≥ 0`);
+  }
+  return n;
+}
+
+function positiveMs(value: unknown, name: string): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isFinite(n) || n <= 0) {
+    throw new ControlError(`"${name}" must be a number of milliseconds > 0`);
   }
   return n;
 }

@@ -112,6 +112,27 @@ export const policySchema = z.object({
     {},
   ),
   /**
+   * The box's own repair path: systemd restarts a gateway that exits or is killed
+   * (Restart=always, RestartSec=5), and it is ready again 25–35 s later on 2 cores.
+   */
+  selfRestart: z.prefault(
+    z.object({
+      /**
+       * A gateway outage must last this long before its incident opens (and so before the first
+       * action): RestartSec 5 s + a 25–35 s start, with room for a loaded box. At the default
+       * 1-minute period the third failed check comes 2 min after the first anyway; this holds when
+       * checks come faster (an in-invocation confirmation re-probes within 20 s).
+       */
+      window: z._default(duration, 90_000),
+      /** This many restarts the gateway came back from by itself within `period`: one warning. */
+      warnAfter: z._default(intIn(1, 20), 3),
+      period: z._default(duration, 1 * HOUR),
+      /** How far two readings of the gateway's start time may differ without being a restart. */
+      uptimeSlack: z._default(duration, 10_000),
+    }),
+    {},
+  ),
+  /**
    * The ingress stall. Telegram's pending_update_count also counts updates the gateway fetched
    * and has not confirmed yet (the next getUpdates offset confirms them), so a count above 0 is
    * no stall by itself; only a count that never falls is. grammY's runner (OpenClaw's

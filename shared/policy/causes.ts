@@ -27,6 +27,23 @@ export const CAUSE_INFO: Record<Cause, CauseInfo> = {
     title: "gateway down",
     hint: "The watchdog will reboot the box (soft, then hard), then re-run its bootstrap.",
   },
+  "crash-loop": {
+    component: "gateway",
+    class: "box",
+    deterministic: false,
+    severity: "critical",
+    title: "gateway crash-looping",
+    hint: "systemd restarts it and it dies again before it is ready; the watchdog will reboot the box (soft, then hard), then re-run its bootstrap.",
+  },
+  "unit-failed": {
+    component: "gateway",
+    class: "human",
+    deterministic: false,
+    severity: "critical",
+    title: "gateway unit failed (config?)",
+    // From outside this looks the same as a gateway that dies before it listens (restarts.ts).
+    hint: "Not listening since the reboot: systemd gave up (exit 78: a config OpenClaw rejects, or its state dir taken). Reboots cannot fix it: systemctl status openclaw-gateway; openclaw config validate.",
+  },
   "ingress-stalled": {
     component: "gateway",
     class: "box",

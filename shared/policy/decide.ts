@@ -6,6 +6,7 @@ import { audit, type Cycle, note } from "./context";
 import { announcePending, calmFlapping, countVerdict, remind, trackIncident } from "./incidents";
 import { boundOutbox, emitOutbox } from "./notifications";
 import { pruneHistory, remediate } from "./remediation";
+import { classifyGateway, observeRestarts } from "./restarts";
 import { repairFutureTimes } from "./sanity";
 import { type BoxState, COMPONENTS } from "./state";
 import { formatTime } from "./text";
@@ -56,6 +57,8 @@ export function explain(
   for (const error of obs.watchdogErrors) note(cycle, `watchdog-side error, not counted: ${error}`);
   const { verdicts, ingress } = evaluate(cycle.state, obs, now, config);
   cycle.state.ingress = ingress;
+  observeRestarts(cycle, obs);
+  verdicts.gateway = classifyGateway(cycle, verdicts.gateway, obs);
   for (const component of COMPONENTS) {
     countVerdict(cycle.state.counters[component], verdicts[component], now);
   }

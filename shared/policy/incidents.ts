@@ -11,6 +11,7 @@ import {
   resolvedNotice,
   updateNotice,
 } from "./notifications";
+import { heldForRestart } from "./restarts";
 import { type Cause, type Component, type Counter, type Incident, LIMITS } from "./state";
 import { formatDuration, truncate } from "./text";
 import type { Verdict } from "./types";
@@ -51,7 +52,10 @@ export function trackIncident(cycle: Cycle, component: Component, verdict: Verdi
   const incident = state.incidents[component];
   if (verdict.kind === "fail") {
     if (incident) updateCause(cycle, incident, verdict);
-    else if (counter.consecutiveFailures >= openThreshold(verdict.cause, config)) {
+    else if (
+      counter.consecutiveFailures >= openThreshold(verdict.cause, config) &&
+      !heldForRestart(cycle, component, verdict)
+    ) {
       openIncident(cycle, component, verdict);
     }
     return;

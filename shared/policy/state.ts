@@ -12,10 +12,13 @@ export type Component = (typeof COMPONENTS)[number];
 export const CAUSES = [
   // gateway: the box
   "down",
+  "crash-loop",
   "ingress-stalled",
   "server-shutoff",
   "server-error",
   "server-deleted",
+  // gateway: a human (systemd gave up on it: exit 78)
+  "unit-failed",
   // gateway: alert only
   "misconfigured",
   "degraded",
@@ -75,6 +78,7 @@ export const LIMITS = {
   /** Above this, anything but the "opened" of a still-open incident is dropped. */
   outboxHard: 20,
   historyPerKind: 20,
+  restarts: 20,
   steps: 8,
   text: 300,
   line: 200,
@@ -218,6 +222,30 @@ export const boxStateSchema = z.object({
    * falling (a fall means the gateway confirmed some), and the count it reported last.
    */
   ingress: z.object({ pendingSince: z.optional(time), lastCount: z.optional(count) }),
+  /** What the watchdog saw of systemd restarting the gateway (restarts.ts); absent until then. */
+  selfRestarts: z.optional(
+    z.object({
+      /** The gateway's start time at its last ready check (probe's startedAt). */
+      startedAt: z.optional(time),
+      lastReadyAt: z.optional(time),
+      /** The current run of not-ready checks: since when, whether one was refused. */
+      outageSince: z.optional(time),
+      outageRefused: z.optional(z.boolean()),
+      /** The last time the gateway answered HTTP at all (booting counts): a sign of life. */
+      answeredAt: z.optional(time),
+      /** Restarts it came back from by itself, within the warning period. */
+      times: z.array(time).check(z.maxLength(LIMITS.restarts)),
+      /** The open "restarting itself" warning. */
+      warning: z.optional(
+        z.object({
+          id: z.string(),
+          openedAt: time,
+          count: count,
+          noticeId: z.optional(z.string()),
+        }),
+      ),
+    }),
+  ),
   outbox: z.array(outboxEntrySchema),
   processedCommands: z.array(z.string()).check(z.maxLength(LIMITS.processedCommands)),
   /** Applied or refused command ids with their `at`, kept for as long as a replay could apply. */

@@ -44,11 +44,13 @@ export async function probeGateway(options: GatewayProbeOptions): Promise<Gatewa
 async function attempt(options: GatewayProbeOptions): Promise<GatewayResult> {
   const started = performance.now();
   const verdict = await ask(options);
-  return {
+  const result: GatewayResult = {
     ...verdict,
     detail: safeDetail(verdict.detail, [options.token]),
     latencyMs: elapsedSince(started),
   };
+  if (verdict.uptimeMs !== undefined) result.startedAt = Date.now() - verdict.uptimeMs;
+  return result;
 }
 
 async function ask(options: GatewayProbeOptions): Promise<Verdict> {
@@ -93,7 +95,13 @@ function unreachable(error: unknown, where: string, timeoutMs: number): Verdict 
       : reason.startsWith("no answer")
         ? ": the gateway accepts connections but does not answer (hung?)"
         : "";
-  return { status: "down", detail: `${where}: ${reason}${hint}`, failing: [], unreachable: true };
+  const verdict: Verdict = {
+    status: "down",
+    detail: `${where}: ${reason}${hint}`,
+    failing: [],
+    unreachable: true,
+  };
+  return reason === "connection refused" ? { ...verdict, refused: true } : verdict;
 }
 
 function judge(status: number, contentType: string, text: string, where: string): Verdict {
@@ -140,7 +148,26 @@ function judge(status: number, contentType: string, text: string, where: string)
   return misconfigured(`${where}/readyz answered ${status}: check gateway.url`, status);
 }
 
+/** Longest uptime believed (a year): a bigger or odd value is dropped, never trusted. */
+const MAX_UPTIME_MS = 366 * 24 * 3_600_000;
+
+function uptimeOf(json: Record<string, unknown>): number | undefined {
+  const uptime = json.uptimeMs;
+  return typeof uptime === "number" &&
+    Number.isFinite(uptime) &&
+    uptime >= 0 &&
+    uptime <= MAX_UPTIME_MS
+    ? Math.round(uptime)
+    : undefined;
+}
+
 function readiness(status: number, json: Record<string, unknown>, where: string): Verdict {
+  const verdict = readinessVerdict(status, json, where);
+  const uptimeMs = uptimeOf(json);
+  return uptimeMs === undefined ? verdict : { ...verdict, uptimeMs };
+}
+
+function readinessVerdict(status: number, json: Record<string, unknown>, where: string): Verdict {
   const ready = json.ready;
   const failing = stringList(json.failing);
   if (typeof ready !== "boolean") {
@@ -189,8 +216,8 @@ function readiness(status: number, json: Record<string, unknown>, where: string)
 }
 
 function readyDetail(json: Record<string, unknown>): string {
-  const uptime = json.uptimeMs;
-  return typeof uptime === "number" ? `ready (up ${Math.round(uptime / 1000)} s)` : "ready";
+  const uptime = uptimeOf(json);
+  return uptime === undefined ? "ready" : `ready (up ${Math.round(uptime / 1000)} s)`;
 }
 
 function misconfigured(detail: string, httpStatus?: number): Verdict {

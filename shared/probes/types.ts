@@ -41,6 +41,19 @@ export interface GatewayResult extends ProbeResult<GatewayStatus> {
   /** `failing` from /readyz (channels or startup steps); empty when ready or unknown. */
   failing: string[];
   httpStatus?: number;
+  /**
+   * The gateway's `uptimeMs` from /readyz (given to token holders, facts §3): how long this
+   * process has run. A smaller value than the time since the last check is a restart the
+   * watchdog did not see as an outage (systemd restarts a crashed gateway in ~5 s + its start).
+   */
+  uptimeMs?: number;
+  /**
+   * When this gateway process started, by the prober's clock (its answer time − `uptimeMs`), epoch
+   * ms. Taken at the answer, so a slow MaaS or Telegram probe in the same cycle does not skew it.
+   */
+  startedAt?: number;
+  /** Nothing listens on the port (connection refused): the process is gone, not hung. */
+  refused?: boolean;
 }
 
 export interface MaasResult extends ProbeResult<MaasStatus> {

@@ -17,6 +17,10 @@ export const WATCHDOG = "clawwatch-watchdog";
 /** Short grace windows and timeouts so a whole remediation ladder runs in seconds. */
 export const FAST_POLICY = {
   grace: { start: "1500ms", softReboot: "1500ms", hardReboot: "1500ms", rebootstrap: "2s" },
+  // At time scale 0.01 systemd's restart (RestartSec 5 s → 50 ms) plus a stand-in start take
+  // ~0.3 s; an outage must outlast 1 s before its incident opens. Start times may differ by 1 s
+  // (a loaded machine delays the probe's clock reading) before they count as a restart.
+  selfRestart: { window: "1s", uptimeSlack: "1s" },
   ingressStallAfter: "1s",
   ingressLongestTurn: "2s",
   reminders: { first: "1h" },
@@ -50,6 +54,11 @@ export interface ServerView {
   bootstrapRuns: number;
   pollingStalled: boolean;
   hung: boolean;
+  /** The gateway unit: running, auto-restart, failed, stopped. */
+  unit: string;
+  nRestarts: number;
+  lastExit?: string;
+  faults: string[];
 }
 
 /** One ECS action call on a server, accepted or not. */

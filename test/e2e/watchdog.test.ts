@@ -10,7 +10,7 @@ import { eventually, type Harness, startHarness } from "./harness";
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness(10);
+  h = await startHarness(12);
 }, 120_000);
 
 afterAll(async () => {
@@ -36,11 +36,28 @@ async function cycleUntil(box: string, what: string, check: () => Promise<boolea
   throw new Error(`after ${max} cycles still no ${what}`);
 }
 
+/** Cycles until the box's gateway is ready and no incident is open (a clean start for a test). */
+async function untilHealthy(box: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const report = (await h.cycle(box)).boxes[0];
+    if (report?.observations?.gateway.status === "ok" && report.openIncidents.length === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${box} never became healthy`);
+}
+
 async function guestReady(box: string): Promise<boolean> {
   const server = (
     (await ecs("servers", {})) as { id: string; status: string; guestPid?: number }[]
   ).find((s) => s.id === h.serverOf(box));
   return server?.status === "ACTIVE" && server.guestPid !== undefined;
+}
+
+interface RestartState {
+  policy: {
+    incidents: Record<string, unknown>;
+    selfRestarts?: { times: number[]; warning?: { count: number } };
+  };
 }
 
 const titles = async (box: string) => (await h.alerts(box)).map((m) => m.plainText.split("\n")[0]);
@@ -55,12 +72,18 @@ describe("watchdog on the local cloud", () => {
   });
 
   it("diagnose reports every probe with latency and acts on nothing", async () => {
-    await ecs("kill-guest", { serverId: h.serverOf("box-1") });
+    // exit-config keeps it down (a killed gateway would be back by itself in a moment).
+    await ecs("exit-config", { serverId: h.serverOf("box-1") });
+    await eventually(async () => (await h.server("box-1")).unit === "failed", "the unit to fail");
     const before = await h.stateOf("box-1");
     const report = await h.diagnose("box-1");
     const box = report.boxes[0];
     expect(report.mode).toBe("dry-run");
-    expect(box?.observations?.gateway).toMatchObject({ status: "down", unreachable: true });
+    expect(box?.observations?.gateway).toMatchObject({
+      status: "down",
+      unreachable: true,
+      refused: true,
+    });
     expect(box?.observations?.gateway.latencyMs).toBeGreaterThanOrEqual(0);
     expect(box?.observations?.maas?.status).toBe("ok");
     expect(box?.observations?.telegram?.status).toBe("ok");
@@ -68,18 +91,19 @@ describe("watchdog on the local cloud", () => {
     expect(box?.plan.join("\n")).toMatch(/gateway: fail \(down\)/);
     expect(await h.stateOf("box-1")).toEqual(before);
     expect(await h.ecsActions("box-1")).toEqual([]);
-    await ecs("set-status", { serverId: h.serverOf("box-1"), status: "SHUTOFF" });
-    await ecs("set-status", { serverId: h.serverOf("box-1"), status: "ACTIVE" });
+    await ecs("heal", { serverId: h.serverOf("box-1") });
   });
 
-  it("crash: alerts at the threshold, soft-reboots once, and says resolved when back", async () => {
+  it("crash loop: alerts past the restart window, soft-reboots once, resolved once it stops", async () => {
     await cycles("box-2", 1);
-    await ecs("kill-guest", { serverId: h.serverOf("box-2") });
-    await cycles("box-2", 2);
-    expect(await h.alerts("box-2")).toEqual([]);
-    await cycles("box-2", 1);
+    // Each start is "starting" for 300 ms (slow boot), then dies: never ready, and it answers in
+    // between (the sign of a loop rather than a failed unit).
+    await ecs("slow-boot", { serverId: h.serverOf("box-2"), ms: 60_000 });
+    await ecs("crash-loop", { serverId: h.serverOf("box-2"), ms: 300 });
+    await cycleUntil("box-2", "a reboot", async () => (await h.ecsActions("box-2")).length > 0);
     const opened = await h.alerts("box-2");
     expect(opened.length).toBeGreaterThanOrEqual(1);
+    expect(opened[0]?.plainText).toMatch(/gateway (down|crash-looping) on box-2/);
     expect(
       opened[0]?.buttons
         .flat()
@@ -87,6 +111,8 @@ describe("watchdog on the local cloud", () => {
         .join(" "),
     ).toMatch(/Ack/);
     expect(await h.ecsActions("box-2")).toEqual(["reboot SOFT"]);
+    await ecs("heal", { serverId: h.serverOf("box-2") });
+    await ecs("slow-boot", { serverId: h.serverOf("box-2"), ms: 80 });
     await eventually(() => guestReady("box-2"), "the guest to boot again");
     await cycleUntil("box-2", "resolved message", async () =>
       (await titles("box-2")).some((t) => /resolved|back to normal/i.test(t ?? "")),
@@ -98,13 +124,87 @@ describe("watchdog on the local cloud", () => {
   });
 
   it("hung gateway (accepts, never answers) is treated as down and rebooted", async () => {
-    await ecs("hang-guest", { serverId: h.serverOf("box-3") });
+    await ecs("hang", { serverId: h.serverOf("box-3") });
     await cycleUntil("box-3", "a reboot", async () => (await h.ecsActions("box-3")).length > 0, 6);
     expect(await h.ecsActions("box-3")).toEqual(["reboot SOFT"]);
     await eventually(() => guestReady("box-3"), "the guest to boot again");
     await cycleUntil("box-3", "resolution", async () =>
       (await titles("box-3")).some((t) => /resolved|back to normal/i.test(t ?? "")),
     );
+  });
+
+  it("crash: systemd brings it back; no incident, no ECS call, one restart seen", async () => {
+    await untilHealthy("box-10");
+    const alertsBefore = (await h.alerts("box-10")).length;
+    await ecs("crash", { serverId: h.serverOf("box-10") });
+    const reports = [];
+    for (let i = 0; i < 40; i++) {
+      reports.push((await h.cycle("box-10")).boxes[0]);
+      const restarts = ((await h.stateOf("box-10")) as unknown as RestartState).policy.selfRestarts;
+      if (reports.at(-1)?.observations?.gateway.status === "ok" && restarts?.times.length) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await cycles("box-10", 3);
+    const state = (await h.stateOf("box-10")) as unknown as RestartState;
+    const server = await h.server("box-10");
+    // One object, so a failure shows the whole picture.
+    expect({
+      alerts: (await h.alerts("box-10")).slice(alertsBefore).map((m) => m.plainText),
+      ecsCalls: await h.ecsCalls("box-10"),
+      incident: state.policy.incidents.gateway,
+      restartsSeen: state.policy.selfRestarts?.times.length,
+      unit: { nRestarts: server.nRestarts, lastExit: server.lastExit },
+    }).toEqual({
+      alerts: [],
+      ecsCalls: [],
+      incident: undefined,
+      restartsSeen: 1,
+      unit: { nRestarts: 1, lastExit: "killed (SIGABRT)" },
+    });
+  });
+
+  it("exit-config (78): the alert names the config; one reboot (it re-runs the repair), then a human", async () => {
+    await untilHealthy("box-11");
+    await ecs("exit-config", { serverId: h.serverOf("box-11") });
+    const needsHuman = async () =>
+      (await titles("box-11")).some((t) => /needs a human/.test(t ?? ""));
+    await cycleUntil("box-11", "needs a human", needsHuman, 60);
+    const text = (await h.alerts("box-11")).map((m) => m.plainText).join("\n");
+    expect(text).toMatch(/exit 78/);
+    expect(text).toMatch(/config/);
+    expect(text).toMatch(/gateway unit failed \(config\?\)/);
+    for (let i = 0; i < 4; i++) await h.cycle("box-11");
+    // No hard reboot, no rebootstrap: systemd (and so a reboot) cannot fix a config.
+    expect(await h.ecsActions("box-11")).toEqual(["reboot SOFT"]);
+    expect(await h.server("box-11")).toMatchObject({ unit: "failed", lastExit: "exit 78" });
+    await ecs("heal", { serverId: h.serverOf("box-11") });
+  });
+
+  it("oom-every: one warning with the count, no action, while systemd keeps healing it", async () => {
+    await untilHealthy("box-12");
+    const alertsBefore = (await h.alerts("box-12")).length;
+    await ecs("oom-every", { serverId: h.serverOf("box-12"), ms: 2_500 });
+    const warned = async () =>
+      (await h.alerts("box-12")).some((m) => /restarted itself/.test(m.plainText));
+    await cycleUntil("box-12", "the warning", warned, 200);
+    // One more kill and its restart: still the one warning.
+    const before = (await h.server("box-12")).nRestarts;
+    await eventually(
+      async () => (await h.server("box-12")).nRestarts > before,
+      "another kill",
+      100,
+    );
+    await cycles("box-12", 10);
+    const alerts = (await h.alerts("box-12")).slice(alertsBefore);
+    expect(alerts.map((m) => m.plainText.split("\n")[0])).toEqual([
+      expect.stringMatching(/gateway restarted itself 3 times in 1 h on box-12/),
+    ]);
+    expect(alerts[0]?.plainText).toMatch(/no action was taken/);
+    expect(await h.ecsCalls("box-12")).toEqual([]);
+    const state = (await h.stateOf("box-12")) as unknown as RestartState;
+    expect(state.policy.incidents.gateway).toBeUndefined();
+    expect(state.policy.selfRestarts?.warning?.count).toBeGreaterThanOrEqual(3);
+    await ecs("heal", { serverId: h.serverOf("box-12") });
   });
 
   it("server SHUTOFF: alerts and starts it", async () => {
@@ -150,7 +250,7 @@ describe("watchdog on the local cloud", () => {
   it("Telegram down: alerts wait in the outbox and are delivered later, nothing lost", async () => {
     await h.cloud.control("telegram", "down");
     try {
-      await ecs("kill-guest", { serverId: h.serverOf("box-7") });
+      await ecs("hang", { serverId: h.serverOf("box-7") });
       await cycles("box-7", 3);
       expect(await h.alerts("box-7")).toEqual([]);
       const state = (await h.stateOf("box-7")) as { policy: { outbox: unknown[] } };
@@ -165,7 +265,7 @@ describe("watchdog on the local cloud", () => {
   it("OBS down: logged, no destructive action, state intact", async () => {
     await cycles("box-8", 1);
     const before = await h.stateOf("box-8");
-    await ecs("kill-guest", { serverId: h.serverOf("box-8") });
+    await ecs("hang", { serverId: h.serverOf("box-8") });
     await h.cloud.control("obs", "error", { status: 503 });
     try {
       const reports = await cycles("box-8", 4);

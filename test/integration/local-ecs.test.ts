@@ -472,21 +472,74 @@ describe("local ECS signature checks", () => {
 });
 
 describe("local ECS control actions", () => {
-  it("kill-guest leaves the server ACTIVE with the gateway refusing connections", async () => {
+  it("kill-guest and crash: the unit restarts the gateway after RestartSec (Restart=always)", async () => {
     await waitReady(box.gatewayUrl);
+    const before = view(box.id);
     await ecs.control("kill-guest", { serverId: box.id });
     expect((await probe(box.gatewayUrl, "/healthz")).error).toBe("ECONNREFUSED");
     expect(await statusOf(box.id)).toBe("ACTIVE");
-    expect(view(box.id).guestPid).toBeUndefined();
-    await ecs.control("set-status", { serverId: box.id, status: "ACTIVE" });
+    expect(view(box.id)).toMatchObject({ unit: "auto-restart", lastExit: "killed (SIGKILL)" });
+    await waitReady(box.gatewayUrl);
+    await ecs.control("crash", { serverId: box.id });
+    await waitReady(box.gatewayUrl);
+    const after = view(box.id);
+    expect(after).toMatchObject({
+      unit: "running",
+      lastExit: "killed (SIGABRT)",
+      boots: before.boots,
+    });
+    expect(after.nRestarts).toBe(before.nRestarts + 2);
+    expect(after.guestPid).not.toBe(before.guestPid);
+  });
+
+  it("a clean exit (0) is restarted too; exit-config (78) leaves the unit failed until heal", async () => {
+    await waitReady(box.gatewayUrl);
+    const restarts = view(box.id).nRestarts;
+    await ecs.control("exit-config", { serverId: box.id });
+    await waitFor(async () => view(box.id).unit === "failed", "the unit to fail");
+    // SIGTERM → exit 0 → restarted once → that start exits 78 → no more restarts.
+    expect(view(box.id)).toMatchObject({ lastExit: "exit 78", faults: ["exit-config"] });
+    expect(view(box.id).nRestarts).toBe(restarts + 1);
+    expect((await probe(box.gatewayUrl, "/healthz")).error).toBe("ECONNREFUSED");
+    expect(await statusOf(box.id)).toBe("ACTIVE");
+    await ecs.control("heal", { serverId: box.id });
+    await waitReady(box.gatewayUrl);
+    expect(view(box.id)).toMatchObject({ unit: "running", faults: [] });
+  });
+
+  it("crash-loop dies after every start and is never ready, across reboots, until heal", async () => {
+    await waitReady(box.gatewayUrl);
+    const restarts = view(box.id).nRestarts;
+    await ecs.control("crash-loop", { serverId: box.id });
+    await waitFor(async () => view(box.id).nRestarts >= restarts + 3, "three more restarts");
+    expect(view(box.id)).toMatchObject({ lastExit: "killed (SIGABRT)", faults: ["crash-loop"] });
+    expect(await isReady(box.gatewayUrl)).toBe(false);
+    const jobId = jobIdOf(await client.batchRebootServers(rebootRequest(box.id, "HARD")));
+    expect((await waitJob(jobId)).status).toBe("SUCCESS");
+    await waitFor(async () => view(box.id).nRestarts >= 2, "restarts after the reboot");
+    await ecs.control("heal", { serverId: box.id });
     await waitReady(box.gatewayUrl);
   });
 
-  it("hang-guest accepts connections but answers nothing until resume-guest", async () => {
-    await ecs.control("hang-guest", { serverId: box.id });
+  it("oom-every SIGKILLs the gateway on a period; each kill is healed by the unit", async () => {
+    await waitReady(box.gatewayUrl);
+    const restarts = view(box.id).nRestarts;
+    await ecs.control("oom-every", { serverId: box.id, ms: 400 });
+    await waitFor(async () => view(box.id).nRestarts >= restarts + 2, "two OOM kills healed");
+    expect(view(box.id)).toMatchObject({ lastExit: "killed (SIGKILL)", faults: ["oom-every"] });
+    await ecs.control("heal", { serverId: box.id });
+    await waitReady(box.gatewayUrl);
+    expect(view(box.id).faults).toEqual([]);
+  });
+
+  it("hang accepts connections but answers nothing, and is never restarted, until resume", async () => {
+    await waitReady(box.gatewayUrl);
+    const restarts = view(box.id).nRestarts;
+    await ecs.control("hang", { serverId: box.id });
     expect(view(box.id).hung).toBe(true);
     expect((await probe(box.gatewayUrl, "/healthz", {}, 300)).error).toBe("TimeoutError");
-    await ecs.control("resume-guest", { serverId: box.id });
+    expect(view(box.id)).toMatchObject({ unit: "running", nRestarts: restarts });
+    await ecs.control("resume", { serverId: box.id });
     expect((await probe(box.gatewayUrl, "/healthz")).status).toBe(200);
   });
 
@@ -505,8 +558,8 @@ describe("local ECS control actions", () => {
       failing: ["startup-sidecars"],
     });
     await ecs.control("slow-boot", { serverId: box.id, ms: 100 });
+    // The unit's restart uses the new boot time.
     await ecs.control("kill-guest", { serverId: box.id });
-    await ecs.control("set-status", { serverId: box.id, status: "ACTIVE" });
     await waitReady(box.gatewayUrl);
   });
 

@@ -127,7 +127,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (hung && ecs) await ecs.control("resume-guest", { serverId: hung.id }).catch(() => undefined);
+  if (hung && ecs) await ecs.control("resume", { serverId: hung.id }).catch(() => undefined);
   await Promise.all([ecs?.close(), telegram?.close(), maas?.close()]);
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
@@ -136,9 +136,13 @@ afterAll(async () => {
 
 describe("probeGateway", () => {
   it("is ok when /readyz says ready with details", async () => {
+    const before = Date.now();
     const result = await gw(main);
     expect(result).toMatchObject({ status: "ok", failing: [], httpStatus: 200 });
     expect(result.unreachable).toBeUndefined();
+    // The process start by the prober's clock, from the gateway's own uptime.
+    expect(result.uptimeMs).toBeGreaterThan(0);
+    expect(result.startedAt).toBeLessThanOrEqual(before);
     expect(result.latencyMs).toBeGreaterThanOrEqual(0);
   });
 
@@ -163,26 +167,29 @@ describe("probeGateway", () => {
       expect(result?.detail).toContain("telegram");
     } finally {
       telegram.reset();
-      // Its poller would otherwise share every later Telegram fault with the probes.
-      await ecs.control("kill-guest", { serverId: degraded.id });
+      // Its poller would otherwise share every later Telegram fault with the probes. A killed
+      // gateway is restarted by its unit; one whose config is broken (exit 78) stays down.
+      await ecs.control("exit-config", { serverId: degraded.id });
     }
   });
 
   it("is down and unreachable when the gateway refuses connections, after one retry", async () => {
-    await ecs.control("kill-guest", { serverId: victim.id });
+    // exit-config: the unit restarts it once (SIGTERM → exit 0), and that start exits 78.
+    await ecs.control("exit-config", { serverId: victim.id });
     const result = await gw(victim);
-    expect(result).toMatchObject({ status: "down", unreachable: true, failing: [] });
+    expect(result).toMatchObject({ status: "down", unreachable: true, failing: [], refused: true });
     expect(result.detail).toMatch(/connection refused.*\(2 attempts\)/);
   });
 
   it("is down and unreachable when the gateway accepts but never answers", async () => {
-    await ecs.control("hang-guest", { serverId: hung.id });
+    await ecs.control("hang", { serverId: hung.id });
     try {
       const result = await gw(hung, { timeoutMs: 150 });
       expect(result).toMatchObject({ status: "down", unreachable: true });
+      expect(result.refused).toBeUndefined();
       expect(result.detail).toContain("no answer within 150 ms");
     } finally {
-      await ecs.control("resume-guest", { serverId: hung.id });
+      await ecs.control("resume", { serverId: hung.id });
     }
   });
 
@@ -245,6 +252,26 @@ describe("probeGateway", () => {
       expect(scripted.requests).toHaveLength(2);
       expect(result.status).toBe("ok");
       expect(result.detail).toContain("first attempt: down");
+    });
+
+    it("takes the gateway's uptime (booting too) and drops one that is not a sane number", async () => {
+      // Booting is asked twice (the one retry).
+      scripted.script(503, { ready: false, failing: ["startup-sidecars"], uptimeMs: 2_000 });
+      scripted.script(503, { ready: false, failing: ["startup-sidecars"], uptimeMs: 2_256.7 });
+      const before = Date.now();
+      const booting = await probeGateway({ ...QUICK, url: scripted.url, token: GATEWAY_TOKEN });
+      keep(booting);
+      expect(booting).toMatchObject({ status: "booting", uptimeMs: 2_257 });
+      expect(booting.startedAt).toBeGreaterThanOrEqual(before - 2_257);
+      expect(booting.startedAt).toBeLessThanOrEqual(Date.now() - 2_257);
+      for (const uptimeMs of [-5, 10 * 365 * 86_400_000, "12", null]) {
+        scripted.script(200, { ready: true, failing: [], uptimeMs });
+        const odd = await probeGateway({ ...QUICK, url: scripted.url, token: GATEWAY_TOKEN });
+        keep(odd);
+        expect(odd).toMatchObject({ status: "ok", detail: "ready" });
+        expect(odd.uptimeMs).toBeUndefined();
+        expect(odd.startedAt).toBeUndefined();
+      }
     });
 
     it("reads 5xx without JSON as down and JSON without ready as misconfigured", async () => {

@@ -156,32 +156,36 @@ describe("the watchdog against the real OpenClaw gateway", () => {
     expect(answer.plainText).toMatch(/gateway: ok .*ready \(up \d+ s\)/);
   });
 
-  it("killed: alert, one soft reboot, the real gateway back, resolved", async () => {
+  it("SIGKILLed: its unit brings the real gateway back by itself; the watchdog stays silent", async () => {
     const before = (await h.server("box-1")).guestPid;
+    const alertsBefore = (await h.alerts("box-1")).length;
     const killedAt = Date.now();
     await ecs("kill-guest", { serverId: h.serverOf("box-1") });
-    const down = await cycleUntil(
+    // The watchdog checks all along (a second apart) while systemd's restart and the boot run.
+    const seen: string[] = [];
+    const plans: string[] = [];
+    await cycleUntil(
       "box-1",
-      "reboot",
-      async () => (await h.ecsActions("box-1")).length > 0,
-      120_000,
+      "the gateway ready again",
+      (report) => {
+        seen.push(gatewayOf(report)?.status ?? "?");
+        plans.push(...(report.boxes[0]?.plan ?? []));
+        return seen.length > 1 && gatewayOf(report)?.status === "ok";
+      },
+      180_000,
     );
-    expect(gatewayOf(down)).toMatchObject({ status: "down", unreachable: true });
-    expect(await h.ecsActions("box-1")).toEqual(["reboot SOFT"]);
-    expect((await titles("box-1")).join("\n")).toMatch(/gateway down/i);
-
+    measured.add("self-restart: SIGKILL → ready seen by the watchdog", Date.now() - killedAt);
     const boot = await h.readyBoot("box-1", before);
-    await cycleUntil("box-1", "resolved message", async () => (await resolvedCount("box-1")) > 0);
-    measured.add("recovery: kill → alert → reboot → resolved", Date.now() - killedAt);
-    measured.add("boot after the soft reboot (launch → /readyz 200)", boot.ms);
-    expect(await h.ecsActions("box-1")).toEqual(["reboot SOFT"]);
+    measured.add("boot after the unit's restart (launch → /readyz 200)", boot.ms);
+    for (const report of await cycles("box-1", 3)) plans.push(...(report.boxes[0]?.plan ?? []));
+    expect(seen.some((status) => status !== "ok")).toBe(true);
+    // Seen as a restart from outside: the start time from /readyz uptimeMs moved on.
+    expect(plans.filter((line) => /restarted by itself/.test(line))).toHaveLength(1);
     const server = await h.server("box-1");
+    expect(server).toMatchObject({ status: "ACTIVE", nRestarts: 1, lastExit: "killed (SIGKILL)" });
     expect(server.guestPid).not.toBe(before);
-    expect(server.status).toBe("ACTIVE");
-    const messages = await h.alerts("box-1");
-    const opened = messages.find((m) => /gateway down/i.test(m.plainText));
-    const resolved = messages.find((m) => /resolved/i.test(m.plainText.split("\n")[0] ?? ""));
-    expect(resolved?.replyTo).toBe(opened?.messageId);
+    expect(await h.ecsActions("box-1")).toEqual([]);
+    expect(await h.alerts("box-1")).toHaveLength(alertsBefore);
   });
 
   it("after the recovery, a Telegram message still gets the model's answer through the gateway", async () => {
@@ -202,16 +206,17 @@ describe("the watchdog against the real OpenClaw gateway", () => {
     const before = (await h.server("box-1")).guestPid;
     const resolvedBefore = await resolvedCount("box-1");
     const frozenAt = Date.now();
-    await ecs("hang-guest", { serverId: h.serverOf("box-1") });
+    await ecs("hang", { serverId: h.serverOf("box-1") });
     const hung = await cycleUntil(
       "box-1",
-      "second reboot",
-      async () => (await h.ecsActions("box-1")).length > 1,
+      "a reboot",
+      async () => (await h.ecsActions("box-1")).length > 0,
       180_000,
     );
     expect(gatewayOf(hung)?.status).toBe("down");
     expect(gatewayOf(hung)?.detail).toMatch(/does not answer|no answer/i);
-    expect(await h.ecsActions("box-1")).toEqual(["reboot SOFT", "reboot SOFT"]);
+    // systemd does not see a hang (the process has not exited): the watchdog reboots.
+    expect(await h.ecsActions("box-1")).toEqual(["reboot SOFT"]);
     await h.readyBoot("box-1", before);
     await cycleUntil(
       "box-1",

@@ -24,6 +24,9 @@ export const REAL_POLICY = {
   // While a server reboots the watchdog sees REBOOT, then a booting gateway (503 startup-sidecars):
   // neither counts, so the grace only needs to bridge the moments in between.
   grace: { start: "30s", softReboot: "30s", hardReboot: "30s", rebootstrap: "2m" },
+  // The unit's restart is RestartSec 5 s × 0.05 plus the real gateway's warm boot (10–30 s, more
+  // on a loaded machine): an outage opens its incident only after 2 min of cycles a second apart.
+  selfRestart: { window: "2m" },
   ingressStallAfter: "10s",
   ingressLongestTurn: "20s",
   reminders: { first: "1h" },
@@ -60,6 +63,10 @@ export interface ServerView {
   boots: number;
   hung: boolean;
   pollingStalled: boolean;
+  /** The gateway's systemd-like unit (ecs-unit.ts): running, auto-restart, failed, stopped. */
+  unit: string;
+  nRestarts: number;
+  lastExit?: string;
 }
 
 export interface OpenclawHarness {

@@ -60,6 +60,7 @@ describe("policySchema", () => {
       muteDefault: HOUR,
       reminders: { first: 30 * MINUTE, backoff: 2, max: 4 * HOUR },
       flapping: { opens: 4, window: 2 * HOUR },
+      selfRestart: { window: 90_000, warnAfter: 3, period: HOUR, uptimeSlack: 10_000 },
       ingressStallAfter: 2 * MINUTE,
       ingressConcurrency: 4,
       ingressLongestTurn: 10 * MINUTE,

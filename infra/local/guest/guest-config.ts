@@ -21,6 +21,14 @@ export interface GuestConfig {
   readonly dataDir: string;
 }
 
+/** A config the guest cannot start with: like OpenClaw, it then exits 78 (EX_CONFIG). */
+export class GuestConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "GuestConfigError";
+  }
+}
+
 const STRING_KEYS = [
   "gatewayToken",
   "telegramBotToken",
@@ -36,18 +44,20 @@ const NUMBER_KEYS = ["port", "bootMs", "connectGraceMs"] as const;
 /** Checks the parsed config file; the message names the bad key, never a value (they hold tokens). */
 export function parseGuestConfig(value: unknown): GuestConfig {
   if (typeof value !== "object" || value === null) {
-    throw new Error("guest config must be a JSON object; rewrite the config file");
+    throw new GuestConfigError("guest config must be a JSON object; rewrite the config file");
   }
   const record = value as Record<string, unknown>;
   for (const key of STRING_KEYS) {
     if (typeof record[key] !== "string") {
-      throw new Error(`guest config: "${key}" must be a string; fix the config file`);
+      throw new GuestConfigError(`guest config: "${key}" must be a string; fix the config file`);
     }
   }
   for (const key of NUMBER_KEYS) {
     const n = record[key];
     if (typeof n !== "number" || !Number.isFinite(n) || n < 0) {
-      throw new Error(`guest config: "${key}" must be a non-negative number; fix the config file`);
+      throw new GuestConfigError(
+        `guest config: "${key}" must be a non-negative number; fix the config file`,
+      );
     }
   }
   return record as unknown as GuestConfig;

@@ -22,6 +22,7 @@ import {
 } from "../../../shared/openclaw/config";
 import { type OpenclawInstall, requireOpenclawInstall } from "../../openclaw/install";
 import { type GuestBoot, type GuestLauncher, GuestProcess } from "../ecs-guest";
+import { GuestExitedError } from "../ecs-unit";
 import { sleep } from "../http";
 import type { GuestConfig } from "./guest-config";
 import { startTelegramRelay, type TelegramRelay } from "./openclaw-telegram-relay";
@@ -42,7 +43,11 @@ import type { GuestCommand } from "./protocol";
  * TMPDIR says, named by a hash of each sqlite file's path. Every server has its own state dir, so
  * two gateways never share a lock; the launcher deletes its guests' lock files when it closes.
  *
- * Faults: kill and hang are real signals to the gateway. `slow-boot` delays the gateway's start
+ * It runs under the same systemd-like unit as the stand-in (ecs-unit.ts): exits and kills are
+ * restarted after RestartSec, exit 78 leaves it down. `exit-config` starts it without its
+ * openclaw.json, which OpenClaw answers with exit 78 ("Missing config", facts §4c).
+ *
+ * Faults: crash, kill and hang are real signals to the gateway. `slow-boot` delays the gateway's start
  * (the box is slow to come up; the real gateway's own ~10 s boot comes on top). The polling
  * stall cannot be switched on inside the real gateway, so the gateway reaches Telegram through a
  * relay that, when told, stops passing getUpdates on (see openclaw-telegram-relay.ts).
@@ -157,9 +162,12 @@ async function launchOpenclaw(
     ? await startTelegramRelay(config.telegramApiRoot)
     : undefined;
   const configFile = openclawPaths(dirs.stateDir).configFile;
-  writeFileSync(configFile, renderGuestConfig(config, dirs, allowFrom, relay?.url), {
-    mode: 0o600,
-  });
+  if (boot.brokenConfig) rmSync(configFile, { force: true });
+  else {
+    writeFileSync(configFile, renderGuestConfig(config, dirs, allowFrom, relay?.url), {
+      mode: 0o600,
+    });
+  }
 
   mkdirSync(dirname(boot.consolePath), { recursive: true });
   const consoleFd = openSync(boot.consolePath, "a");
@@ -186,8 +194,10 @@ async function launchOpenclaw(
 
   const outcome = await untilListening(url, guest);
   if (outcome === "exited") {
-    throw new Error(
+    throw new GuestExitedError(
       `the OpenClaw gateway exited during boot (${exitText(child)}): ${consoleTail(boot.consolePath)}`,
+      child.exitCode,
+      child.signalCode,
     );
   }
   if (outcome === "timeout") {

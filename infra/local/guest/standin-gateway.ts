@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { dirname, join } from "node:path";
 import { type Listening, listen } from "../http";
-import { type GuestConfig, parseGuestConfig } from "./guest-config";
+import { type GuestConfig, GuestConfigError, parseGuestConfig } from "./guest-config";
 import { answerGateway, type GatewayState } from "./probes";
 import { type GuestReport, isGuestCommand } from "./protocol";
 import { TelegramPoller } from "./telegram-poller";
@@ -147,9 +147,12 @@ class Workspace {
   }
 }
 
+/** OpenClaw's exit status for a config it cannot start with (sysexits EX_CONFIG); systemd's unit does not restart it. */
+const EXIT_CONFIG = 78;
+
 main().catch((error: unknown) => {
   console.error(
     `stand-in gateway failed to start: ${error instanceof Error ? error.message : error}`,
   );
-  process.exit(1);
+  process.exit(error instanceof GuestConfigError ? EXIT_CONFIG : 1);
 });

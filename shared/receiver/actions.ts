@@ -1,18 +1,12 @@
 import type { BoxConfig } from "../config";
 import { renderReply } from "../notify/render";
 import type { Component } from "../policy/state";
-import { incidentRef, operatorName } from "../policy/text";
+import { formatDuration, incidentRef, operatorName } from "../policy/text";
 import type { OperatorCommand } from "../policy/types";
 import type { StoredEvent } from "../state/schema";
 import { StatusTimeoutError } from "./errors";
 import type { Turn } from "./ports";
-import {
-  type BoxStatus,
-  clock,
-  humanDuration,
-  renderHistory,
-  renderStatusMessages,
-} from "./summary";
+import { type BoxStatus, clock, renderHistory, renderStatusMessages } from "./summary";
 
 /**
  * The operator's non-destructive effects: each becomes one command object for the watchdog
@@ -53,14 +47,14 @@ export async function ack(
   if (failed) return failed;
   await turn.say(
     renderReply({
-      title: `✅ ${what} acked for ${humanDuration(durationMs)}`,
+      title: `✅ ${what} acked for ${formatDuration(durationMs)}`,
       lines: [
         `By ${operatorName(turn.by)}, until ${clock(until, turn.now)}.`,
         "No reminders and no automatic actions until then; the watchdog applies it at its next check.",
       ],
     }),
   );
-  return { ok: true, summary: `Acked ${what} for ${humanDuration(durationMs)}.` };
+  return { ok: true, summary: `Acked ${what} for ${formatDuration(durationMs)}.` };
 }
 
 /**
@@ -100,14 +94,14 @@ export async function mute(
   if (failed) return failed;
   await turn.say(
     renderReply({
-      title: `🔕 ${box.name} muted for ${humanDuration(durationMs)}`,
+      title: `🔕 ${box.name} muted for ${formatDuration(durationMs)}`,
       lines: [
         `By ${operatorName(turn.by)}, until ${clock(until, turn.now)}${reason ? `: ${reason}` : ""}.`,
         'Only "resolved" is sent and no automatic action is taken until then; /unmute ends it.',
       ],
     }),
   );
-  return { ok: true, summary: `Muted ${box.name} for ${humanDuration(durationMs)}.` };
+  return { ok: true, summary: `Muted ${box.name} for ${formatDuration(durationMs)}.` };
 }
 
 export async function unmute(turn: Turn, box: BoxConfig): Promise<Effect> {
@@ -228,7 +222,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       () =>
         reject(
           new StatusTimeoutError(
-            `the probes did not finish within ${humanDuration(ms)} (one is waiting for its timeout); the last check's results follow`,
+            `the probes did not finish within ${formatDuration(ms)} (one is waiting for its timeout); the last check's results follow`,
           ),
         ),
       ms,

@@ -92,7 +92,7 @@ export function renderStatusMessages(
   );
 }
 
-/** "▸ prod: 🔴 gateway down for 7 m · maas ok · telegram ok" */
+/** "▸ prod: 🔴 gateway down for 7 min · maas ok · telegram ok" */
 function compactLine(status: BoxStatus): string {
   const observations = status.report?.observations;
   const open = status.report?.openIncidents ?? [];
@@ -215,7 +215,7 @@ function pauseLines(state: BoxState, now: number, policy: PolicyConfig): string[
   const reboots = budgetUsed(state, "reboots", now, policy);
   const rebootstraps = budgetUsed(state, "rebootstraps", now, policy);
   lines.push(
-    `Budget (${humanDuration(policy.budget.window)}): reboots ${reboots}/${policy.budget.reboots}, rebootstraps ${rebootstraps}/${policy.budget.rebootstraps}`,
+    `Budget (${formatDuration(policy.budget.window)}): reboots ${reboots}/${policy.budget.reboots}, rebootstraps ${rebootstraps}/${policy.budget.rebootstraps}`,
   );
   return lines;
 }
@@ -334,7 +334,7 @@ export function renderHelp(boxes: readonly string[], policy: PolicyConfig): Rend
     title: "clawwatch commands",
     lines: [
       `/status${optionalBox} — check now: each component, open incidents, last actions, 24 h`,
-      `/ack${box} [duration] — no reminders or automatic actions (default ${humanDuration(policy.ackDefault)})`,
+      `/ack${box} [duration] — no reminders or automatic actions (default ${formatDuration(policy.ackDefault)})`,
       `/mute${box} <duration> [reason] — silence everything but "resolved"`,
       `/unmute${box} — end a mute`,
       `/reboot${box} — soft reboot (asks to confirm)`,
@@ -344,17 +344,6 @@ export function renderHelp(boxes: readonly string[], policy: PolicyConfig): Rend
       ...(boxes.length > 1 ? [`Boxes: ${boxes.join(", ")}.`] : []),
     ],
   });
-}
-
-/** "45 s", "30 m", "1 h", "1 h 30 m", "2 d", "1 d 6 h": how long a pause or window lasts. */
-export function humanDuration(ms: number): string {
-  const minutes = Math.round(ms / 60_000);
-  if (minutes < 1) return `${Math.round(ms / 1000)} s`;
-  if (minutes < 60) return `${minutes} m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} m`;
-  const days = Math.floor(hours / 24);
-  return hours % 24 === 0 ? `${days} d` : `${days} d ${hours % 24} h`;
 }
 
 /** "12:03" today, "11-24 12:03" on other days (UTC). */

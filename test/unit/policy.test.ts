@@ -197,7 +197,7 @@ describe("gateway crash: alert at threshold, then the ladder", () => {
     expect(incident?.steps).toMatchObject([{ action: "soft-reboot", status: "done" }]);
     expect(trace.state.remediation.graceUntil).toBe(T0 + 7 * MINUTE);
 
-    // 12:03–12:06: inside the 5 m grace, down and booting do not count.
+    // 12:03–12:06: inside the 5 min grace, down and booting do not count.
     for (const spec of [DOWN, { gateway: "booting" as const }, DOWN, DOWN]) {
       expect(remediations(trace.step(spec))).toEqual([]);
       expect(trace.gateway.consecutiveFailures).toBe(3);
@@ -245,7 +245,7 @@ describe("gateway crash: alert at threshold, then the ladder", () => {
     expect(types(actions)).toEqual(["resolved"]);
     const resolved = fresh(actions)[0];
     expect(resolved).toMatchObject({ severity: "info", replyToMessageId: 101 });
-    expect(resolved?.lines).toEqual(["Resolved after 6 m.", "Actions taken: soft reboot."]);
+    expect(resolved?.lines).toEqual(["Resolved after 6 min.", "Actions taken: soft reboot."]);
     expect(audits(actions)).toEqual(["incident-resolved"]);
     expect(trace.state.incidents.gateway).toBeUndefined();
   });
@@ -367,7 +367,7 @@ describe("alert only: nothing a reboot can fix", () => {
 });
 
 describe("ingress stall", () => {
-  it("counts pending updates on a ready gateway after 2 m, alerts, then reboots", () => {
+  it("counts pending updates on a ready gateway after 2 min, alerts, then reboots", () => {
     const trace = new Trace();
     const stalled = { pending: 5 };
     trace.run(2, stalled); // 12:00, 12:01: clock started at 12:00
@@ -422,7 +422,7 @@ describe("ingress stall", () => {
     expect(trace.gateway).toMatchObject({ consecutiveFailures: 1, lastStatus: "ingress-stalled" });
     trace.run(2, { pending: 1 });
     expect(trace.state.incidents.gateway?.detail).toMatch(
-      /^1 Telegram update\(s\) pending, none confirmed for 12 m \(longer than an agent turn may take \(10 m\)\)/,
+      /^1 Telegram update\(s\) pending, none confirmed for 12 min \(longer than an agent turn may take \(10 min\)\)/,
     );
   });
 
@@ -566,7 +566,7 @@ describe("operators: ack, mute, manual actions", () => {
       ["rebootstrap", "@alice"],
     ]);
     expect(trace.state.remediation.graceAction).toBe("rebootstrap");
-    const actions = trace.run(18, DOWN); // 15 m grace, then the threshold
+    const actions = trace.run(18, DOWN); // 15 min grace, then the threshold
     expect(remediations(actions)).toEqual(["hard-reboot"]);
   });
 
@@ -586,7 +586,7 @@ describe("operators: ack, mute, manual actions", () => {
 });
 
 describe("reminders", () => {
-  it("remind after 30 m, then back off ×2 up to every 4 h", () => {
+  it("remind after 30 min, then back off ×2 up to every 4 h", () => {
     const trace = new Trace();
     trace.step({ maas: "auth" }); // announced at 12:00
     const at: number[] = [];

@@ -31,6 +31,18 @@ export async function ack(
     turn.log.info("stale ack button: its incident is over", { box: box.name, component });
     return { ok: false, summary: "That incident is over: nothing acked." };
   }
+  if (!incident && (await nothingOpen(turn, box, component))) {
+    // Acked anyway it would tell the chat that actions are paused while the watchdog ignores it.
+    const where = component ? `${box.name} ${component}` : box.name;
+    turn.log.info("ack refused: nothing open", { box: box.name, component });
+    await turn.say(
+      renderReply({
+        title: `Nothing open on ${where}: nothing acked`,
+        lines: ["An ack applies to an open incident; automatic actions stay on."],
+      }),
+    );
+    return { ok: false, summary: `Nothing open on ${where}: nothing acked.` };
+  }
   const until = turn.now + durationMs;
   const what = component ? `${box.name} ${component}` : box.name;
   const command = baseCommand(turn, "ack", {
@@ -77,6 +89,22 @@ async function isOver(
     return open === undefined || incidentRef(open.id) !== ref;
   } catch (error) {
     turn.log.warn("state unreadable: the watchdog checks the ack's incident", { error });
+    return false;
+  }
+}
+
+/** True when the stored state shows no open incident (of `component`, if given). */
+async function nothingOpen(turn: Turn, box: BoxConfig, component?: Component): Promise<boolean> {
+  try {
+    const loaded = await turn.services.store.load(box.name);
+    if (loaded.kind === "missing") return true;
+    if (loaded.kind !== "found") return false;
+    const incidents = loaded.stored.policy.incidents;
+    return component
+      ? incidents[component] === undefined
+      : Object.values(incidents).every((i) => i === undefined);
+  } catch (error) {
+    turn.log.warn("state unreadable: the watchdog checks whether anything is open", { error });
     return false;
   }
 }

@@ -741,23 +741,6 @@ describe("alert lifecycle (issue 18)", () => {
     expect(resolved?.buttons).toBeUndefined();
   });
 
-  it("learns the first message's id for the rewrite when it is delivered late", () => {
-    const trace = new Trace();
-    trace.run(1, { maas: "auth" }, { deliver: false });
-    const actions = trace.run(2, { maas: "ok" }, { deliver: false });
-    const pending = trace.state.outbox.find((e) => e.notification.type === "resolved");
-    expect(types(actions)).toContain("resolved");
-    expect(pending?.notification.edit?.messageId).toBeUndefined();
-    trace.step({ maas: "ok" });
-    const sent = trace.actions.flatMap((a) => (a.kind === "notify" ? [a.notification] : []));
-    const head = sent.find((n) => n.type === "opened");
-    const resolved = sent.find((n) => n.type === "resolved");
-    expect(head).toBeDefined();
-    expect(resolved).toBeDefined();
-    // Both went out in one cycle: the head first; the rewrite waits for its id, then goes.
-    expect(trace.state.outbox).toEqual([]);
-  });
-
   it("'resolved' is sent under an ack and under a mute", () => {
     const acked = new Trace();
     acked.run(3, DOWN);

@@ -97,7 +97,8 @@ function compactLine(status: BoxStatus): string {
   const observations = status.report?.observations;
   const open = status.report?.openIncidents ?? [];
   const incidents = open.map(
-    (i) => `🔴 ${i.component} ${i.cause} for ${formatDuration(status.now - i.openedAt)}`,
+    (i) =>
+      `🔴 ${i.component} ${i.cause} for ${formatDuration(status.now - (i.failingSince ?? i.openedAt))}`,
   );
   if (!observations) {
     return `▸ ${status.box}: ⚠️ no fresh check${incidents.length > 0 ? ` · ${incidents.join(" · ")}` : ""}`;
@@ -187,7 +188,7 @@ function incidentLines(status: BoxStatus): string[] {
         incident.ackedUntil !== undefined && incident.ackedUntil > now
           ? `, acked until ${clock(incident.ackedUntil, now)}${incident.ackedBy ? ` by ${incident.ackedBy}` : ""}`
           : "";
-      return `🔴 open: ${incident.component} ${incident.cause} for ${formatDuration(now - incident.openedAt)}${acked}`;
+      return `🔴 open: ${incident.component} ${incident.cause} for ${formatDuration(now - incident.firstFailureAt)}${acked}`;
     });
   }
   const open = report?.openIncidents ?? [];
@@ -195,7 +196,7 @@ function incidentLines(status: BoxStatus): string[] {
   if (open.length === 0) return ["No open incident."];
   return open.map(
     (i) =>
-      `🔴 open: ${i.component} ${i.cause} for ${formatDuration(now - i.openedAt)}${i.acked ? ", acked" : ""}`,
+      `🔴 open: ${i.component} ${i.cause} for ${formatDuration(now - (i.failingSince ?? i.openedAt))}${i.acked ? ", acked" : ""}`,
   );
 }
 

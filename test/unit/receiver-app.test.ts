@@ -446,7 +446,9 @@ describe("receiver: ack, mute, unmute", () => {
       expect.stringContaining("Nothing open on prod: nothing acked"),
       expect.stringContaining("Nothing open on prod gateway: nothing acked"),
     ]);
-    expect(chat.answers.map((a) => a.text)).toEqual(["Nothing open on prod gateway: nothing acked."]);
+    expect(chat.answers.map((a) => a.text)).toEqual([
+      "Nothing open on prod gateway: nothing acked.",
+    ]);
   });
 
   it("tells the operator when the command could not be stored", async () => {

@@ -92,6 +92,7 @@ export function openedNotice(state: BoxState, incident: Incident, extra?: string
       incident.detail,
       `Failing since ${formatTime(incident.firstFailureAt)}.`,
       incident.hint ?? info.hint,
+      info.class === "human" ? nextStep(incident) : undefined,
       extra,
     ]),
     buttons: buttonsFor(incident.component),

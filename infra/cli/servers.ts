@@ -20,6 +20,7 @@ import {
   ShowServerRequest,
 } from "@huaweicloud/huaweicloud-sdk-ecs";
 import { ClawwatchError } from "../../shared/errors";
+import { formatDuration } from "../../shared/policy/text";
 import type { ServerSpec } from "./deployment";
 import type { CliIo } from "./io";
 
@@ -180,10 +181,11 @@ export async function waitForJob(
     const job = await ecsCall<JobJson>("show job", () =>
       ecs.showJob(new ShowJobRequest().withJobId(jobId)),
     );
-    const seconds = Math.round((Date.now() - started) / 1000);
-    io.status(`${what}: job ${jobId} ${job.status ?? "?"} (${seconds} s)`);
+    io.status(
+      `${what}: job ${jobId} ${job.status ?? "?"} (${formatDuration(Date.now() - started)})`,
+    );
     if (job.status === "SUCCESS") {
-      io.out(`${what}: done in ${seconds} s`);
+      io.out(`${what}: done in ${formatDuration(Date.now() - started)}`);
       return job;
     }
     if (job.status === "FAIL") {

@@ -71,9 +71,11 @@ export const alertsSchema = z.object({
   apiRoot: z._default(httpUrl, "https://api.telegram.org"),
   /**
    * Notification types sent with disable_notification (no sound, no banner): the first alert of
-   * an incident rings, its reminders and the resolved notice arrive quietly.
+   * an incident rings; its follow-ups (updates such as "automatic soft reboot", reminders, the
+   * resolved notice) arrive quietly. needs-human and budget-exhausted ring: a person must act.
+   * A notification's own `quiet` (a flap group's alerts) wins over this list.
    */
-  quietTypes: z._default(z.array(z.enum(NOTIFICATION_TYPES)), ["reminder", "resolved"]),
+  quietTypes: z._default(z.array(z.enum(NOTIFICATION_TYPES)), ["update", "reminder", "resolved"]),
 });
 
 export const cloudSchema = z.object({

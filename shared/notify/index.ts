@@ -34,6 +34,7 @@ export {
   type RenderedMessage,
   renderNotification,
   renderReply,
+  renderResolvedHead,
 } from "./render";
 export {
   createTelegramNotifier,

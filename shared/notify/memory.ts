@@ -1,5 +1,5 @@
 import type { Notifier, OutgoingMessage } from "./port";
-import { type RenderedMessage, renderNotification } from "./render";
+import { type RenderedMessage, renderNotification, renderResolvedHead } from "./render";
 
 export interface DeliveredMessage extends OutgoingMessage {
   messageId: number;
@@ -12,6 +12,8 @@ export interface MemoryNotifier extends Notifier {
   send(message: OutgoingMessage): Promise<{ via: "telegram"; messageId: number }>;
   /** Delivered messages, oldest first. */
   readonly sent: readonly DeliveredMessage[];
+  /** First messages rewritten by a "resolved" (as the Telegram notifier edits them). */
+  readonly edits: readonly { messageId: number; rendered: RenderedMessage }[];
   /** Every call to send, delivered or not. */
   readonly attempts: readonly OutgoingMessage[];
   /** The next `times` sends (default: all, until called with undefined) reject with `error`. */
@@ -22,6 +24,7 @@ export interface MemoryNotifier extends Notifier {
 export function createMemoryNotifier(): MemoryNotifier {
   const sent: DeliveredMessage[] = [];
   const attempts: OutgoingMessage[] = [];
+  const edits: { messageId: number; rendered: RenderedMessage }[] = [];
   let failure: Error | undefined;
   let failuresLeft: number | undefined;
   let nextMessageId = 1;
@@ -39,6 +42,7 @@ export function createMemoryNotifier(): MemoryNotifier {
   return {
     sent,
     attempts,
+    edits,
     async send(message) {
       const copy = structuredClone(message);
       attempts.push(copy);
@@ -47,6 +51,10 @@ export function createMemoryNotifier(): MemoryNotifier {
       const rendered = renderNotification(copy.box, copy.notification);
       const messageId = nextMessageId++;
       sent.push({ ...copy, messageId, rendered });
+      const head = copy.notification.edit?.messageId;
+      if (head !== undefined) {
+        edits.push({ messageId: head, rendered: renderResolvedHead(copy.box, copy.notification) });
+      }
       return { via: "telegram", messageId };
     },
     failWith(error, times) {
@@ -56,6 +64,7 @@ export function createMemoryNotifier(): MemoryNotifier {
     clear() {
       sent.length = 0;
       attempts.length = 0;
+      edits.length = 0;
       failure = undefined;
       failuresLeft = undefined;
     },

@@ -62,6 +62,20 @@ export function renderNotification(box: string, notification: Notification): Ren
   return keyboard === undefined ? rendered : { ...rendered, keyboard };
 }
 
+/**
+ * An incident's first message once it is over (from the "resolved" notice's `edit`): marked
+ * resolved with its duration, and without buttons, so nothing stale can be pressed there.
+ */
+export function renderResolvedHead(box: string, notification: Notification): RenderedMessage {
+  const head = notification.edit ?? { title: notification.title, lines: notification.lines };
+  return compose(
+    `${TYPE_MARKERS.resolved} `,
+    head.title,
+    `${box} · ${notification.component} · resolved`,
+    head.lines,
+  );
+}
+
 /** What the chat and the audit log are told when Telegram moved the alert group to a supergroup. */
 export function alertChatMoved(
   from: number | string,

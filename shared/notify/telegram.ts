@@ -4,7 +4,7 @@ import { createRedactor, type Redactor, redactDeep } from "../runtime/redact";
 import { BotApiError, BotTransportError, createBotApi } from "../telegram";
 import { clip, wellFormed } from "../text/clip";
 import { type Notifier, type OutgoingMessage, TelegramSendError } from "./port";
-import { type RenderedMessage, renderNotification } from "./render";
+import { type RenderedMessage, renderNotification, renderResolvedHead } from "./render";
 
 export interface TelegramNotifierOptions {
   alerts: Pick<AlertsConfig, "botToken" | "chatId" | "apiRoot"> &
@@ -147,41 +147,63 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
     return sent.message_id;
   };
 
+  /**
+   * "resolved" also rewrites the incident's first message (state, duration, no buttons). The
+   * resolved line is out already, so a failed edit is logged, not retried: sending the notice
+   * again would repeat it in the chat.
+   */
+  const rewriteHead = async (box: string, notification: OutgoingMessage["notification"]) => {
+    const head = notification.edit;
+    if (head?.messageId === undefined) return;
+    try {
+      await edit(head.messageId, renderResolvedHead(box, notification), {});
+    } catch (error) {
+      log.warn("the incident's first message was not marked resolved; its buttons stay", {
+        box,
+        notificationId: notification.id,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  };
+
+  const edit: TelegramNotifier["editMessage"] = async (messageId, raw, editOptions = {}) => {
+    const message = clean(raw);
+    const chatId = editOptions.chatId ?? alertChat;
+    try {
+      await call("editMessageText", true, (plain) =>
+        api.editMessageText({
+          chat_id: chatId,
+          message_id: messageId,
+          text: wellFormed(plain ? message.text : message.html),
+          ...(plain ? {} : { parse_mode: "HTML" as const }),
+          link_preview_options: { is_disabled: true },
+          ...(message.keyboard === undefined ? {} : { reply_markup: message.keyboard }),
+        }),
+      );
+    } catch (error) {
+      // A second press of the same button edits to the same text: nothing left to do.
+      if (error instanceof TelegramSendError && /message is not modified/i.test(error.message)) {
+        return;
+      }
+      // The message stayed in the old group and cannot be edited in the new one.
+      await followMigration(chatId, error);
+      throw error;
+    }
+  };
+
   return {
     async send(outgoing) {
       const { box, notification } = outgoing;
       const replyToMessageId = outgoing.replyToMessageId ?? notification.replyToMessageId;
       const safe = redactDeep(redact, notification);
-      const quiet = (alerts.quietTypes ?? []).includes(notification.type);
+      const quiet = notification.quiet ?? (alerts.quietTypes ?? []).includes(notification.type);
       const messageId = await post(renderNotification(box, safe), { replyToMessageId, quiet });
       log.debug("alert sent to Telegram", { box, notificationId: notification.id, messageId });
+      await rewriteHead(box, safe);
       return { via: "telegram", messageId };
     },
     post,
-    async editMessage(messageId, raw, editOptions = {}) {
-      const message = clean(raw);
-      const chatId = editOptions.chatId ?? alertChat;
-      try {
-        await call("editMessageText", true, (plain) =>
-          api.editMessageText({
-            chat_id: chatId,
-            message_id: messageId,
-            text: wellFormed(plain ? message.text : message.html),
-            ...(plain ? {} : { parse_mode: "HTML" as const }),
-            link_preview_options: { is_disabled: true },
-            ...(message.keyboard === undefined ? {} : { reply_markup: message.keyboard }),
-          }),
-        );
-      } catch (error) {
-        // A second press of the same button edits to the same text: nothing left to do.
-        if (error instanceof TelegramSendError && /message is not modified/i.test(error.message)) {
-          return;
-        }
-        // The message stayed in the old group and cannot be edited in the new one.
-        await followMigration(chatId, error);
-        throw error;
-      }
-    },
+    editMessage: edit,
     async answerCallback(callbackQueryId, answer = {}) {
       await call("answerCallbackQuery", false, () =>
         api.answerCallbackQuery({

@@ -12,7 +12,15 @@ import {
   updateNotice,
 } from "./notifications";
 import { heldForRestart } from "./restarts";
-import { type Cause, type Component, type Counter, type Incident, LIMITS } from "./state";
+import {
+  type BoxState,
+  type Cause,
+  type Component,
+  type Counter,
+  type Incident,
+  LIMITS,
+  type OpenRecord,
+} from "./state";
 import { formatDuration, truncate } from "./text";
 import type { Verdict } from "./types";
 
@@ -31,7 +39,8 @@ export function countVerdict(counter: Counter, verdict: Verdict, now: number): v
   }
   counter.consecutiveFailures += 1;
   counter.consecutiveSuccesses = 0;
-  counter.firstFailureAt ??= now;
+  // Every message of the incident measures from here, so they agree on how long it has lasted.
+  counter.firstFailureAt = Math.min(counter.firstFailureAt ?? now, verdict.since ?? now);
   counter.lastStatus = verdict.cause;
 }
 
@@ -92,30 +101,47 @@ function openIncident(
     incidentId: incident.id,
     detail: `${CAUSE_INFO[verdict.cause].title} after ${counter.consecutiveFailures} failed check(s): ${incident.detail}`,
   });
-  const opens = recordOpen(cycle, component);
-  if (state.flapping[component]) {
+  const sameFailure = recordOpen(cycle, incident);
+  const flap = state.flapping[component];
+  if (flap && (flap.cause === undefined || flap.cause === incident.cause)) {
     incident.quiet = true;
-    note(cycle, `${component}: incident opened quietly (flapping)`);
-  } else if (opens >= config.flapping.opens) {
+    announce(cycle, incident, "Part of a flap group: told quietly, no reminders.");
+  } else if (!flap && sameFailure >= config.flapping.opens) {
     incident.quiet = true;
-    startFlapping(cycle, component);
+    startFlapping(cycle, component, incident.cause);
+    announce(cycle, incident, "Part of a flap group: told quietly, no reminders.");
   } else {
     announce(cycle, incident);
   }
 }
 
-function recordOpen(cycle: Cycle, component: Component): number {
+/** Remembers the open; returns how many opens of this failure (component and cause) are recent. */
+function recordOpen(cycle: Cycle, incident: Incident): number {
   const { state, now, config } = cycle;
+  const { component, cause } = incident;
   const recent = [...state.opens[component], now].filter((at) =>
     isRecent(at, now, config.flapping.window),
   );
   state.opens[component] = recent.slice(-config.flapping.opens);
-  return recent.length;
+  const log = [...(state.openLog ?? []), { component, cause, at: now, incidentId: incident.id }];
+  state.openLog = log
+    .filter((open) => isRecent(open.at, now, config.flapping.window))
+    .slice(-LIMITS.openLog);
+  return recentOpens(state, component, cause).length;
+}
+
+function recentOpens(state: BoxState, component: Component, cause: Cause): OpenRecord[] {
+  return (state.openLog ?? []).filter((o) => o.component === component && o.cause === cause);
 }
 
 function announce(cycle: Cycle, incident: Incident, extra?: string): void {
   const { state, now } = cycle;
   const notice = openedNotice(state, incident, extra);
+  if (incident.quiet) {
+    notice.quiet = true;
+    const flapMessage = state.flapping[incident.component]?.messageId;
+    if (flapMessage !== undefined) notice.replyToMessageId = flapMessage;
+  }
   const reason = `${incident.component} failed ${state.counters[incident.component].consecutiveFailures} check(s) in a row: ${incident.cause}`;
   if (enqueue(state, now, notice, reason)) incident.headNoticeId = notice.id;
   else note(cycle, `${incident.component}: "opened" held back while muted`);
@@ -163,8 +189,10 @@ function updateCause(
 function resolveIncident(cycle: Cycle, incident: Incident): void {
   const { state, now } = cycle;
   state.incidents[incident.component] = undefined;
-  // The next outage gets its own "paused" notice, but a flapping gateway does not get one per flap.
-  if (incident.component === "gateway" && !state.flapping.gateway) {
+  // The next outage gets its own "paused" notice, but a flapping failure does not get one per flap.
+  const flap = state.flapping[incident.component];
+  const inFlapGroup = flap !== undefined && (flap.cause ?? incident.cause) === incident.cause;
+  if (incident.component === "gateway" && !inFlapGroup) {
     state.remediation.budgetExhausted = undefined;
   }
   const lasted = formatDuration(now - incident.firstFailureAt);
@@ -191,15 +219,20 @@ function resolveIncident(cycle: Cycle, incident: Incident): void {
 export function announcePending(cycle: Cycle, incident: Incident): void {
   const { state, now, config } = cycle;
   if (isMuted(state, now)) return;
-  if (incident.quiet) {
-    if (now - incident.openedAt < config.reminders.first) return;
-    incident.quiet = false;
-    announce(cycle, incident, "It had been flapping; this time it stays down.");
-    return;
-  }
   if (incident.headNoticeId === undefined) {
     announce(cycle, incident, "(held back by a mute until now)");
+    return;
   }
+  if (!incident.quiet || now - incident.openedAt < config.reminders.first) return;
+  incident.quiet = false;
+  // This notice is the loud news; reminders count from it, not from the quiet first message.
+  incident.lastReminderAt = now;
+  const notice = updateNotice(state, incident, "it stays down", [
+    "It had been flapping; this time it stays down.",
+    `Failing for ${formatDuration(now - incident.firstFailureAt)}: ${incident.detail}`,
+  ]);
+  notice.quiet = false;
+  enqueue(state, now, notice, "a flap that stayed down for the first reminder interval");
 }
 
 export function reminderInterval(count: number, config: PolicyConfig): number {
@@ -225,14 +258,15 @@ export function remind(cycle: Cycle, incident: Incident): void {
   );
 }
 
-function startFlapping(cycle: Cycle, component: Component): void {
+function startFlapping(cycle: Cycle, component: Component, cause: Cause): void {
   const { state, now, config } = cycle;
-  state.flapping[component] = { since: now };
-  const notice = flappingNotice(state, component, now, config);
-  const detail = `${state.opens[component].length} incidents within ${formatDuration(config.flapping.window)}`;
+  state.flapping[component] = { since: now, cause };
+  const group = recentOpens(state, component, cause);
+  const notice = flappingNotice(state, component, cause, group, config);
+  const detail = `${group.length} incidents of ${cause} within ${formatDuration(config.flapping.window)}: ${group.map((o) => o.incidentId).join(", ")}`;
   const flap = state.flapping[component];
   if (flap && enqueue(state, now, notice, detail)) flap.noticeId = notice.id;
-  audit(cycle, { type: "flapping-started", component, detail });
+  audit(cycle, { type: "flapping-started", component, detail: truncate(detail, LIMITS.text) });
 }
 
 /** Flapping ends once no incident of the component opened for a whole window and none is open. */

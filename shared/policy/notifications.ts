@@ -4,10 +4,12 @@ import { audit, type Cycle, isMuted } from "./context";
 import {
   type BoxState,
   type Button,
+  type Cause,
   type Component,
   type Incident,
   LIMITS,
   type Notification,
+  type OpenRecord,
   type OutboxEntry,
 } from "./state";
 import { actionLabel, formatDuration, formatTime, truncate } from "./text";
@@ -39,6 +41,15 @@ function clampNotification(notification: Notification): Notification {
     ...notification,
     title: truncate(notification.title),
     lines: notification.lines.slice(0, LIMITS.lines).map((line) => truncate(line)),
+    ...(notification.edit
+      ? {
+          edit: {
+            ...notification.edit,
+            title: truncate(notification.edit.title),
+            lines: notification.edit.lines.slice(0, LIMITS.lines).map((line) => truncate(line)),
+          },
+        }
+      : {}),
   };
 }
 
@@ -81,6 +92,7 @@ export function openedNotice(state: BoxState, incident: Incident, extra?: string
       incident.detail,
       `Failing since ${formatTime(incident.firstFailureAt)}.`,
       incident.hint ?? info.hint,
+      info.class === "human" ? nextStep(incident) : undefined,
       extra,
     ]),
     buttons: buttonsFor(incident.component),
@@ -114,7 +126,7 @@ export function needsHumanNotice(state: BoxState, incident: Incident, why: strin
     incidentId: incident.id,
     severity: "critical",
     title: `needs a human: ${titleOf(incident)} on ${state.box}`,
-    lines: compact([why, incident.detail, stepsLine(incident)]),
+    lines: compact([why, incident.detail, stepsLine(incident), nextStep(incident)]),
     ...replyTo(incident),
     buttons: buttonsFor(incident.component),
   };
@@ -141,6 +153,12 @@ export function reminderNotice(state: BoxState, incident: Incident, now: number)
 }
 
 export function resolvedNotice(state: BoxState, incident: Incident, now: number): Notification {
+  const lasted = formatDuration(now - incident.firstFailureAt);
+  const headLines = compact([
+    `State: resolved after ${lasted} (failing since ${formatTime(incident.firstFailureAt)}, resolved ${formatTime(now)}).`,
+    incident.detail,
+    stepsLine(incident),
+  ]);
   return {
     id: `${incident.id}:resolved`,
     type: "resolved",
@@ -148,12 +166,27 @@ export function resolvedNotice(state: BoxState, incident: Incident, now: number)
     incidentId: incident.id,
     severity: "info",
     title: `resolved: ${titleOf(incident)} on ${state.box}`,
-    lines: compact([
-      `Resolved after ${formatDuration(now - incident.firstFailureAt)}.`,
-      stepsLine(incident),
-    ]),
+    lines: compact([`Resolved after ${lasted}.`, stepsLine(incident)]),
     ...replyTo(incident),
+    edit: {
+      ...(incident.messageId === undefined ? {} : { messageId: incident.messageId }),
+      title: `resolved: ${titleOf(incident)} on ${state.box}`,
+      lines: headLines,
+    },
   };
+}
+
+/**
+ * What a person does when the watchdog stops: for a box it may not repair, the console; for a
+ * gateway that stays down, the service's log on the box (the unit infra/bootstrap installs).
+ */
+export const GATEWAY_UNIT = "openclaw-gateway";
+
+export function nextStep(incident: Incident): string {
+  if (incident.cause === "server-error" || incident.cause === "server-deleted") {
+    return "Next: open the server in the ECS console (its status and events); recreate it with the infra scripts if it is gone.";
+  }
+  return `Next: ssh to the box, then \`systemctl status ${GATEWAY_UNIT}\` and \`journalctl -u ${GATEWAY_UNIT} -n 200 --no-pager\`.`;
 }
 
 export function budgetNotice(
@@ -177,6 +210,7 @@ export function budgetNotice(
       nextAt !== undefined ? `The budget frees up at ${formatTime(nextAt)}.` : undefined,
       `Still failing: ${incident.detail}`,
       "Reboot by hand with the button, or fix the box and Ack.",
+      nextStep(incident),
     ]),
     ...replyTo(incident),
     buttons: ["ack", "mute", "reboot", "status"],
@@ -186,22 +220,36 @@ export function budgetNotice(
 export function flappingNotice(
   state: BoxState,
   component: Component,
-  since: number,
+  cause: Cause,
+  group: readonly OpenRecord[],
   config: PolicyConfig,
 ): Notification {
   const window = formatDuration(config.flapping.window);
+  const title = CAUSE_INFO[cause].title;
+  const since = group[0]?.at ?? 0;
   return {
     id: `${state.box}.${component}.flapping.${since}`,
     type: "flapping",
     component,
     severity: "warning",
-    title: `${component} is flapping on ${state.box}`,
+    title: `${component} is flapping on ${state.box}: ${title}`,
     lines: [
-      `${state.opens[component].length} incidents opened within ${window}.`,
-      `No per-incident messages until none opens for ${window}; an outage lasting ${formatDuration(config.reminders.first)} is still reported.`,
+      `${group.length} incidents of "${title}" within ${window}, opened at ${listTimes(group.map((o) => o.at))}.`,
+      `Each one is still told quietly, with its resolved line; no reminders until none opens for ${window}. One that stays down for ${formatDuration(config.reminders.first)} is told loudly.`,
+      `Incidents: ${group.map((o) => o.incidentId).join(", ")}`,
     ],
     buttons: buttonsFor(component),
   };
+}
+
+/** "12:03, 12:20 and 12:41 UTC" (dates only when the group spans days). */
+function listTimes(times: readonly number[]): string {
+  const all = times.map((at) => formatTime(at));
+  const sameDay = new Set(all.map((t) => t.slice(0, 10))).size <= 1;
+  const shown = all.map((t) => (sameDay ? t.slice(11, 16) : t.slice(0, 16)));
+  const last = shown.pop();
+  if (last === undefined) return "(none)";
+  return `${shown.length > 0 ? `${shown.join(", ")} and ` : ""}${last} UTC`;
 }
 
 export function flappingEndNotice(
@@ -218,6 +266,7 @@ export function flappingEndNotice(
     severity: "info",
     title: `${component} stopped flapping on ${state.box}`,
     lines: [`Stable again after ${formatDuration(now - since)} of flapping.`],
+    quiet: true,
   };
   if (messageId !== undefined) notification.replyToMessageId = messageId;
   return notification;

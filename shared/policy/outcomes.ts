@@ -53,7 +53,9 @@ function delivered(state: BoxState, id: string, messageId: number | undefined, n
   // Replies already queued (e.g. "resolved" of an incident that is over) learn where to reply.
   for (const waiting of state.outbox) {
     const reply = waiting.notification;
-    if (reply.replyTo === notification.incidentId) reply.replyToMessageId ??= messageId;
+    if (reply.replyTo !== notification.incidentId) continue;
+    reply.replyToMessageId ??= messageId;
+    if (reply.edit) reply.edit.messageId ??= messageId;
   }
 }
 

@@ -49,6 +49,7 @@ export function repairFutureTimes(cycle: Cycle): void {
     incident.ackedUntil = until(incident.ackedUntil, PAUSE_LIMITS.maxMs, "acks");
     for (const step of incident.steps) step.at = moment(step.at, "steps") ?? now;
   }
+  if (state.openLog) state.openLog = past(state.openLog, (open) => open.at, "incident opens");
   const remediation = state.remediation;
   remediation.graceUntil = until(remediation.graceUntil, longestGrace(config), "grace");
   remediation.stallSince = moment(remediation.stallSince, "ingress");

@@ -79,6 +79,8 @@ export const LIMITS = {
   outboxHard: 20,
   historyPerKind: 20,
   restarts: 20,
+  /** Opens remembered for flapping, all components together. */
+  openLog: 40,
   steps: 8,
   text: 300,
   line: 200,
@@ -133,7 +135,7 @@ export const incidentSchema = z.object({
   /** Set when the announcing notification was delivered: only then reminders start. */
   announcedAt: z.optional(time),
   messageId: z.optional(integer),
-  /** Opened while its component was flapping: no per-flap messages. */
+  /** Opened while its failure was flapping: told quietly, no reminders or cause updates. */
   quiet: z.optional(z.boolean()),
   ackedUntil: z.optional(time),
   ackedBy: z.optional(z.string()),
@@ -161,6 +163,22 @@ export const notificationSchema = z.object({
   /** Telegram message id to reply to, filled in once the incident's first message was delivered. */
   replyToMessageId: z.optional(integer),
   buttons: z.optional(z.array(z.enum(BUTTONS))),
+  /**
+   * Sent with or without sound whatever alerts.quietTypes says: the opened alert of an incident
+   * in a flap group is quiet, "it stays down" after a flap is loud.
+   */
+  quiet: z.optional(z.boolean()),
+  /**
+   * "resolved": what the incident's first message becomes (state and duration, no buttons), so
+   * a stale Ack cannot be pressed there. `messageId` is that message, once known.
+   */
+  edit: z.optional(
+    z.object({
+      messageId: z.optional(integer),
+      title: text(LIMITS.line),
+      lines: z.array(text(LIMITS.line)).check(z.maxLength(LIMITS.lines)),
+    }),
+  ),
 });
 export type Notification = z.infer<typeof notificationSchema>;
 
@@ -181,6 +199,14 @@ export const historyEntrySchema = z.object({
   by: z.optional(z.string()),
 });
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
+
+export const openRecordSchema = z.object({
+  component: z.enum(COMPONENTS),
+  cause: z.enum(CAUSES),
+  at: time,
+  incidentId: z.string().check(z.maxLength(120)),
+});
+export type OpenRecord = z.infer<typeof openRecordSchema>;
 
 const perComponent = <T extends z.ZodMiniType>(schema: T) =>
   z.object({ gateway: schema, maas: schema, telegram: schema, watchdog: schema });
@@ -205,12 +231,19 @@ export const boxStateSchema = z.object({
   }),
   /** Reboots and rebootstraps (automatic and manual) within the budget window. */
   history: z.array(historyEntrySchema).check(z.maxLength(LIMITS.historyPerKind * 2)),
-  /** Recent incident opens per component, for flapping. */
+  /** Recent incident opens per component (any cause). */
   opens: perComponent(z.array(time).check(z.maxLength(20))),
+  /**
+   * Recent opens with their cause: flapping is the same failure recurring, so it is counted per
+   * component and cause. Absent in states saved before it existed.
+   */
+  openLog: z.optional(z.array(openRecordSchema).check(z.maxLength(LIMITS.openLog))),
   flapping: perComponent(
     z.optional(
       z.object({
         since: time,
+        /** The recurring failure; absent in states saved before flapping was counted per cause. */
+        cause: z.optional(z.enum(CAUSES)),
         noticeId: z.optional(z.string()),
         messageId: z.optional(integer),
       }),

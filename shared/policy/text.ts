@@ -2,16 +2,7 @@ import { createHash } from "node:crypto";
 import { clip } from "../text/clip";
 import { LIMITS } from "./state";
 
-/** "45 s", "7 m", "1 h 05 m", "2 d 3 h": how operators read elapsed time in a chat. */
-export function formatDuration(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `${minutes} m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return `${hours} h ${String(minutes % 60).padStart(2, "0")} m`;
-  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
-}
+export { formatDuration } from "../text/duration";
 
 /** "2024-05-01 12:03 UTC": derived from the `now` argument, never from a clock. */
 export function formatTime(epochMs: number): string {

@@ -99,7 +99,17 @@ export type Outcome =
 /** One component's reading of this cycle's observations. */
 export type Verdict =
   | { kind: "ok"; detail: string }
-  | { kind: "fail"; cause: Cause; detail: string; hint?: string }
+  | {
+      kind: "fail";
+      cause: Cause;
+      detail: string;
+      hint?: string;
+      /**
+       * When the failure began, if before this check: a polling stall is seen only once updates
+       * have waited for the whole window, and its incident lasts from when they started waiting.
+       */
+      since?: number;
+    }
   /** Neither a failure nor a success: booting, inside a grace window, not probed, … */
   | { kind: "skip"; detail: string };
 

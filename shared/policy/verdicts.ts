@@ -143,6 +143,7 @@ function ingressVerdict(
   return {
     kind: "fail",
     cause: "ingress-stalled",
+    since,
     detail: `${pending} Telegram update(s) pending, none confirmed for ${formatDuration(held)} (${why}) while /readyz says ready`,
   };
 }

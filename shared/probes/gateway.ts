@@ -5,7 +5,8 @@ import {
   readBoundedText,
   tooLargeIn,
 } from "../runtime/bounded-body";
-import { elapsedSince, hostOf, networkReason, safeDetail, withOneRetry } from "./http";
+import { formatDuration } from "../text/duration";
+import { askedUrl, elapsedSince, networkReason, safeDetail, withOneRetry } from "./http";
 import type { GatewayResult } from "./types";
 
 export interface GatewayProbeOptions {
@@ -54,11 +55,12 @@ async function attempt(options: GatewayProbeOptions): Promise<GatewayResult> {
 }
 
 async function ask(options: GatewayProbeOptions): Promise<Verdict> {
-  const where = hostOf(options.url);
+  const url = `${options.url.replace(/\/+$/, "")}/readyz`;
+  const where = askedUrl(url);
   let response: Response;
   let body: string;
   try {
-    response = await fetch(`${options.url.replace(/\/+$/, "")}/readyz`, {
+    response = await fetch(url, {
       headers: { authorization: `Bearer ${options.token}`, accept: "application/json" },
       redirect: "manual",
       signal: AbortSignal.timeout(options.timeoutMs),
@@ -78,7 +80,7 @@ async function ask(options: GatewayProbeOptions): Promise<Verdict> {
  * else is something other than the gateway at that URL (a proxy, a file server) to look at.
  */
 function oversized(error: AnswerTooLargeError, where: string): Verdict {
-  const what = `${where}/readyz: ${error.message}`;
+  const what = `${where}: ${error.message}`;
   return error.status !== undefined && error.status >= 500
     ? down(error.status, what)
     : misconfigured(`${what}; not an OpenClaw gateway answer: check gateway.url`, error.status);
@@ -109,7 +111,7 @@ function judge(status: number, contentType: string, text: string, where: string)
     return status >= 500
       ? down(status, `${where} answered ${status} with an HTML error page`)
       : misconfigured(
-          `${where}/readyz answered ${status} HTML (the Control UI catch-all): gateway.url must be the gateway root on its port (http://<address>:18789, no path)`,
+          `${where} answered ${status} HTML (the Control UI catch-all): gateway.url must be the gateway root on its port (http://<address>:18789, no path)`,
           status,
         );
   }
@@ -131,21 +133,18 @@ function judge(status: number, contentType: string, text: string, where: string)
   }
   if (status === 404) {
     return misconfigured(
-      `${where}/readyz answered 404: gateway.url points at something other than the OpenClaw gateway root`,
+      `${where} answered 404: gateway.url points at something other than the OpenClaw gateway root`,
       status,
     );
   }
   if (json === undefined) {
     return status >= 500
       ? down(status, `${where} answered ${status} without JSON`)
-      : misconfigured(
-          `${where}/readyz answered ${status} without JSON: not an OpenClaw gateway?`,
-          status,
-        );
+      : misconfigured(`${where} answered ${status} without JSON: not an OpenClaw gateway?`, status);
   }
   if (status === 200 || status === 503) return readiness(status, json, where);
   if (status >= 500) return down(status, `${where} answered ${status}`);
-  return misconfigured(`${where}/readyz answered ${status}: check gateway.url`, status);
+  return misconfigured(`${where} answered ${status}: check gateway.url`, status);
 }
 
 /** Longest uptime believed (a year): a bigger or odd value is dropped, never trusted. */
@@ -182,10 +181,7 @@ function readinessVerdict(status: number, json: Record<string, unknown>, where: 
     }
     return status === 503
       ? down(status, `${where} answered 503 without a readiness verdict`)
-      : misconfigured(
-          `${where}/readyz answered JSON without "ready": not an OpenClaw gateway?`,
-          status,
-        );
+      : misconfigured(`${where} answered JSON without "ready": not an OpenClaw gateway?`, status);
   }
   if (failing === undefined) {
     // The gateway gives remote callers without a valid token only the bare verdict.
@@ -217,7 +213,7 @@ function readinessVerdict(status: number, json: Record<string, unknown>, where: 
 
 function readyDetail(json: Record<string, unknown>): string {
   const uptime = uptimeOf(json);
-  return uptime === undefined ? "ready" : `ready (up ${Math.round(uptime / 1000)} s)`;
+  return uptime === undefined ? "ready" : `ready (up ${formatDuration(uptime)})`;
 }
 
 function misconfigured(detail: string, httpStatus?: number): Verdict {

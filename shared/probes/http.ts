@@ -113,9 +113,14 @@ export function safeDetail(text: string, secrets: readonly string[] = []): strin
 }
 
 /** host:port of a URL for messages; never the user-info or the path. */
-export function hostOf(url: string): string {
+/**
+ * The URL a probe asked, as an alert may print it: scheme, host, port and path, without the
+ * user:password, query or fragment a token could hide in.
+ */
+export function askedUrl(url: string): string {
   try {
-    return new URL(url).host;
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
   } catch {
     return "the configured URL";
   }

@@ -1,18 +1,12 @@
 import type { BoxConfig } from "../config";
 import { renderReply } from "../notify/render";
 import type { Component } from "../policy/state";
-import { incidentRef, operatorName } from "../policy/text";
+import { formatDuration, incidentRef, operatorName } from "../policy/text";
 import type { OperatorCommand } from "../policy/types";
 import type { StoredEvent } from "../state/schema";
 import { StatusTimeoutError } from "./errors";
 import type { Turn } from "./ports";
-import {
-  type BoxStatus,
-  clock,
-  humanDuration,
-  renderHistory,
-  renderStatusMessages,
-} from "./summary";
+import { type BoxStatus, clock, renderHistory, renderStatusMessages } from "./summary";
 
 /**
  * The operator's non-destructive effects: each becomes one command object for the watchdog
@@ -37,6 +31,18 @@ export async function ack(
     turn.log.info("stale ack button: its incident is over", { box: box.name, component });
     return { ok: false, summary: "That incident is over: nothing acked." };
   }
+  if (!incident && (await nothingOpen(turn, box, component))) {
+    // Acked anyway it would tell the chat that actions are paused while the watchdog ignores it.
+    const where = component ? `${box.name} ${component}` : box.name;
+    turn.log.info("ack refused: nothing open", { box: box.name, component });
+    await turn.say(
+      renderReply({
+        title: `Nothing open on ${where}: nothing acked`,
+        lines: ["An ack applies to an open incident; automatic actions stay on."],
+      }),
+    );
+    return { ok: false, summary: `Nothing open on ${where}: nothing acked.` };
+  }
   const until = turn.now + durationMs;
   const what = component ? `${box.name} ${component}` : box.name;
   const command = baseCommand(turn, "ack", {
@@ -53,14 +59,14 @@ export async function ack(
   if (failed) return failed;
   await turn.say(
     renderReply({
-      title: `✅ ${what} acked for ${humanDuration(durationMs)}`,
+      title: `✅ ${what} acked for ${formatDuration(durationMs)}`,
       lines: [
         `By ${operatorName(turn.by)}, until ${clock(until, turn.now)}.`,
         "No reminders and no automatic actions until then; the watchdog applies it at its next check.",
       ],
     }),
   );
-  return { ok: true, summary: `Acked ${what} for ${humanDuration(durationMs)}.` };
+  return { ok: true, summary: `Acked ${what} for ${formatDuration(durationMs)}.` };
 }
 
 /**
@@ -87,6 +93,22 @@ async function isOver(
   }
 }
 
+/** True when the stored state shows no open incident (of `component`, if given). */
+async function nothingOpen(turn: Turn, box: BoxConfig, component?: Component): Promise<boolean> {
+  try {
+    const loaded = await turn.services.store.load(box.name);
+    if (loaded.kind === "missing") return true;
+    if (loaded.kind !== "found") return false;
+    const incidents = loaded.stored.policy.incidents;
+    return component
+      ? incidents[component] === undefined
+      : Object.values(incidents).every((i) => i === undefined);
+  } catch (error) {
+    turn.log.warn("state unreadable: the watchdog checks whether anything is open", { error });
+    return false;
+  }
+}
+
 export async function mute(
   turn: Turn,
   box: BoxConfig,
@@ -100,14 +122,14 @@ export async function mute(
   if (failed) return failed;
   await turn.say(
     renderReply({
-      title: `🔕 ${box.name} muted for ${humanDuration(durationMs)}`,
+      title: `🔕 ${box.name} muted for ${formatDuration(durationMs)}`,
       lines: [
         `By ${operatorName(turn.by)}, until ${clock(until, turn.now)}${reason ? `: ${reason}` : ""}.`,
         'Only "resolved" is sent and no automatic action is taken until then; /unmute ends it.',
       ],
     }),
   );
-  return { ok: true, summary: `Muted ${box.name} for ${humanDuration(durationMs)}.` };
+  return { ok: true, summary: `Muted ${box.name} for ${formatDuration(durationMs)}.` };
 }
 
 export async function unmute(turn: Turn, box: BoxConfig): Promise<Effect> {
@@ -228,7 +250,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       () =>
         reject(
           new StatusTimeoutError(
-            `the probes did not finish within ${humanDuration(ms)} (one is waiting for its timeout); the last check's results follow`,
+            `the probes did not finish within ${formatDuration(ms)} (one is waiting for its timeout); the last check's results follow`,
           ),
         ),
       ms,

@@ -1,7 +1,7 @@
 import { parseDuration } from "../config/policy-schema";
 import { PAUSE_LIMITS } from "../policy/state";
+import { formatDuration } from "../policy/text";
 import { clip } from "../text/clip";
-import { humanDuration } from "./summary";
 
 /** What an operator asked for, with the box resolved and durations in milliseconds. */
 export type OperatorRequest =
@@ -106,7 +106,7 @@ function parseReport(
 }
 
 function parseAck(args: string[], context: CommandContext): ParsedCommand {
-  const usage = `Use /ack ${boxPart(context)}[duration], e.g. /ack ${example(context)}2h (default ${humanDuration(context.ackDefaultMs)}).`;
+  const usage = `Use /ack ${boxPart(context)}[duration], e.g. /ack ${example(context)}2h (default ${formatDuration(context.ackDefaultMs)}).`;
   const target = takeBox(args, context, usage);
   if ("problem" in target) return { ok: false, problem: target.problem };
   const [text, ...extra] = target.rest;
@@ -187,7 +187,7 @@ export function readDuration(text: string): number | string {
   const ms = parseDuration(text);
   if (ms === undefined) return `"${clip(text, 20)}" is not a duration (like 30m, 2h, 1h30m).`;
   if (ms < PAUSE_LIMITS.minMs || ms > PAUSE_LIMITS.maxMs) {
-    return `${humanDuration(ms)} is out of range: use 1 m to 7 d.`;
+    return `${formatDuration(ms)} is out of range: use 1 min to 7 d.`;
   }
   return ms;
 }

@@ -7,12 +7,12 @@ import type { BoxConfig } from "../config";
 import { confirmKeyboard, type RenderedMessage, renderReply } from "../notify/render";
 import { budgetUsed } from "../policy/remediation";
 import { LIMITS, MANUAL_ACTIONS, type ManualAction } from "../policy/state";
-import { operatorName } from "../policy/text";
+import { formatDuration, operatorName } from "../policy/text";
 import { type OperatorCommand, operatorSchema } from "../policy/types";
 import { clip } from "../text/clip";
 import { audit } from "./actions";
 import type { Turn } from "./ports";
-import { clock, humanDuration } from "./summary";
+import { clock } from "./summary";
 
 /**
  * Reboot and rebootstrap take two presses. The prompt message is the unit of idempotency: its
@@ -106,19 +106,19 @@ async function promptMessage(
     action === "reboot"
       ? [
           `A soft reboot of server ${box.serverId}: the gateway is down for a few minutes.`,
-          `The watchdog then waits ${humanDuration(policy.grace.softReboot)} before counting failures.`,
+          `The watchdog then waits ${formatDuration(policy.grace.softReboot)} before counting failures.`,
         ]
       : [
           `The SYSTEM DISK of server ${box.serverId} is reinstalled from its image and the bootstrap runs again.`,
           "The DATA DISK (the gateway's workspace) is kept.",
-          `It takes about 15 minutes; the watchdog waits ${humanDuration(policy.grace.rebootstrap)} before counting failures.`,
+          `It takes about 15 minutes; the watchdog waits ${formatDuration(policy.grace.rebootstrap)} before counting failures.`,
         ];
   return renderReply({
     title: `⚠️ ${LABEL[action]} ${box.name}?`,
     lines: [
       ...what,
       ...(used ? [used] : []),
-      `Asked by ${operatorName(turn.by)}; confirm within ${humanDuration(turn.settings.confirmTtlMs)}.`,
+      `Asked by ${operatorName(turn.by)}; confirm within ${formatDuration(turn.settings.confirmTtlMs)}.`,
     ],
     keyboard: confirmKeyboard(box.name, action),
   });
@@ -134,7 +134,7 @@ async function budgetLine(
     const loaded = await turn.services.store.load(box.name);
     if (loaded.kind !== "found") return undefined;
     const used = budgetUsed(loaded.stored.policy, kind, turn.now, policy);
-    return `${kind === "reboots" ? "Reboots" : "Rebootstraps"} in the last ${humanDuration(policy.budget.window)}: ${used} of ${policy.budget[kind]} (manual ones count too).`;
+    return `${kind === "reboots" ? "Reboots" : "Rebootstraps"} in the last ${formatDuration(policy.budget.window)}: ${used} of ${policy.budget[kind]} (manual ones count too).`;
   } catch {
     return undefined;
   }
@@ -389,7 +389,7 @@ function doneMessage(turn: Turn, press: Press, jobId: string, told: boolean): Re
         ? ["The system disk is being reinstalled; the data disk is kept."]
         : []),
       told
-        ? `The watchdog waits ${humanDuration(grace)} before counting failures; /status shows progress.`
+        ? `The watchdog waits ${formatDuration(grace)} before counting failures; /status shows progress.`
         : "⚠️ The watchdog could not be told (state store down): it may count failures during the boot.",
     ],
   });

@@ -92,12 +92,13 @@ export function renderStatusMessages(
   );
 }
 
-/** "▸ prod: 🔴 gateway down for 7 m · maas ok · telegram ok" */
+/** "▸ prod: 🔴 gateway down for 7 min · maas ok · telegram ok" */
 function compactLine(status: BoxStatus): string {
   const observations = status.report?.observations;
   const open = status.report?.openIncidents ?? [];
   const incidents = open.map(
-    (i) => `🔴 ${i.component} ${i.cause} for ${formatDuration(status.now - i.openedAt)}`,
+    (i) =>
+      `🔴 ${i.component} ${i.cause} for ${formatDuration(status.now - (i.failingSince ?? i.openedAt))}`,
   );
   if (!observations) {
     return `▸ ${status.box}: ⚠️ no fresh check${incidents.length > 0 ? ` · ${incidents.join(" · ")}` : ""}`;
@@ -187,7 +188,7 @@ function incidentLines(status: BoxStatus): string[] {
         incident.ackedUntil !== undefined && incident.ackedUntil > now
           ? `, acked until ${clock(incident.ackedUntil, now)}${incident.ackedBy ? ` by ${incident.ackedBy}` : ""}`
           : "";
-      return `🔴 open: ${incident.component} ${incident.cause} for ${formatDuration(now - incident.openedAt)}${acked}`;
+      return `🔴 open: ${incident.component} ${incident.cause} for ${formatDuration(now - incident.firstFailureAt)}${acked}`;
     });
   }
   const open = report?.openIncidents ?? [];
@@ -195,7 +196,7 @@ function incidentLines(status: BoxStatus): string[] {
   if (open.length === 0) return ["No open incident."];
   return open.map(
     (i) =>
-      `🔴 open: ${i.component} ${i.cause} for ${formatDuration(now - i.openedAt)}${i.acked ? ", acked" : ""}`,
+      `🔴 open: ${i.component} ${i.cause} for ${formatDuration(now - (i.failingSince ?? i.openedAt))}${i.acked ? ", acked" : ""}`,
   );
 }
 
@@ -215,7 +216,7 @@ function pauseLines(state: BoxState, now: number, policy: PolicyConfig): string[
   const reboots = budgetUsed(state, "reboots", now, policy);
   const rebootstraps = budgetUsed(state, "rebootstraps", now, policy);
   lines.push(
-    `Budget (${humanDuration(policy.budget.window)}): reboots ${reboots}/${policy.budget.reboots}, rebootstraps ${rebootstraps}/${policy.budget.rebootstraps}`,
+    `Budget (${formatDuration(policy.budget.window)}): reboots ${reboots}/${policy.budget.reboots}, rebootstraps ${rebootstraps}/${policy.budget.rebootstraps}`,
   );
   return lines;
 }
@@ -334,7 +335,7 @@ export function renderHelp(boxes: readonly string[], policy: PolicyConfig): Rend
     title: "clawwatch commands",
     lines: [
       `/status${optionalBox} — check now: each component, open incidents, last actions, 24 h`,
-      `/ack${box} [duration] — no reminders or automatic actions (default ${humanDuration(policy.ackDefault)})`,
+      `/ack${box} [duration] — no reminders or automatic actions (default ${formatDuration(policy.ackDefault)})`,
       `/mute${box} <duration> [reason] — silence everything but "resolved"`,
       `/unmute${box} — end a mute`,
       `/reboot${box} — soft reboot (asks to confirm)`,
@@ -344,17 +345,6 @@ export function renderHelp(boxes: readonly string[], policy: PolicyConfig): Rend
       ...(boxes.length > 1 ? [`Boxes: ${boxes.join(", ")}.`] : []),
     ],
   });
-}
-
-/** "45 s", "30 m", "1 h", "1 h 30 m", "2 d", "1 d 6 h": how long a pause or window lasts. */
-export function humanDuration(ms: number): string {
-  const minutes = Math.round(ms / 60_000);
-  if (minutes < 1) return `${Math.round(ms / 1000)} s`;
-  if (minutes < 60) return `${minutes} m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} m`;
-  const days = Math.floor(hours / 24);
-  return hours % 24 === 0 ? `${days} d` : `${days} d ${hours % 24} h`;
 }
 
 /** "12:03" today, "11-24 12:03" on other days (UTC). */

@@ -31,7 +31,14 @@ export interface CycleReport {
   /** The policy's verdicts, planned actions and notes, one line each (what diagnose prints). */
   plan: string[];
   outcomes: Outcome[];
-  openIncidents: { component: string; cause: string; openedAt: number; acked: boolean }[];
+  openIncidents: {
+    component: string;
+    cause: string;
+    openedAt: number;
+    /** What every message of the incident measures its duration from. */
+    failingSince?: number;
+    acked: boolean;
+  }[];
   errors: string[];
   durationMs: number;
 }
@@ -275,6 +282,7 @@ function openIncidents(state: BoxState, now: number): CycleReport["openIncidents
       component: i.component,
       cause: i.cause,
       openedAt: i.openedAt,
+      failingSince: i.firstFailureAt,
       acked: (i.ackedUntil ?? 0) > now,
     }));
 }

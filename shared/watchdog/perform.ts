@@ -53,7 +53,7 @@ async function notify(
   deps: CycleDeps,
   log: Logger,
 ): Promise<Outcome> {
-  const notification: Notification = action.notification;
+  const notification: Notification = withHead(action.notification, threadOf);
   const replyTo =
     notification.replyToMessageId ??
     (notification.replyTo ? threadOf.get(notification.replyTo) : undefined);
@@ -85,6 +85,16 @@ async function notify(
     });
     return { kind: "notify-failed", notificationId: notification.id, error: message };
   }
+}
+
+/** A "resolved" whose first message went out earlier in this cycle learns which one to rewrite. */
+function withHead(notification: Notification, threadOf: Map<string, number>): Notification {
+  const edit = notification.edit;
+  if (!edit || edit.messageId !== undefined || notification.incidentId === undefined) {
+    return notification;
+  }
+  const messageId = threadOf.get(notification.incidentId);
+  return messageId === undefined ? notification : { ...notification, edit: { ...edit, messageId } };
 }
 
 async function remediate(

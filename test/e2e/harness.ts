@@ -94,6 +94,8 @@ export interface Harness {
   diagnose(box: string): Promise<FleetReport>;
   /** Alert-chat messages that name this box. */
   alerts(box: string): Promise<SentMessage[]>;
+  /** Alert-chat messages as an edit left them (a resolved incident's first message), newest last. */
+  edits(box: string): Promise<SentMessage[]>;
   /** ECS actions ("start", "reboot SOFT", "reinstall", …) requested for this box's server. */
   ecsActions(box: string): Promise<string[]>;
   /** Every ECS action call on this box's server with its HTTP status, refused ones included. */
@@ -155,7 +157,13 @@ export async function startHarness(boxes: number, options: HarnessOptions = {}):
         const all = (await cloud.control("telegram", "messages", {
           bot: e.telegramBots.alerts.username,
         })) as SentMessage[];
-        return all.filter((m) => m.plainText.includes(box));
+        return all.filter((m) => !m.edited && m.plainText.includes(box));
+      },
+      async edits(box) {
+        const all = (await cloud.control("telegram", "messages", {
+          bot: e.telegramBots.alerts.username,
+        })) as SentMessage[];
+        return all.filter((m) => m.edited && m.plainText.includes(box));
       },
       async ecsActions(box) {
         return (await ecsCalls(box)).filter((c) => c.status < 300).map((c) => c.operation);

@@ -28,7 +28,7 @@ let webhookSecret: string;
 const RECEIVER = "clawwatch-telegram-webhook";
 
 beforeAll(async () => {
-  h = await startHarness(3);
+  h = await startHarness(4);
   dir = await mkdtemp(join(tmpdir(), "clawwatch-receiver-"));
   const [built] = await buildFunctions({ outDir: dir, names: ["telegram-webhook"] });
   if (!built) throw new Error("no telegram-webhook bundle");
@@ -144,6 +144,52 @@ describe("Telegram receiver on the local cloud", () => {
       policy: { incidents: { gateway?: { ackedUntil?: number; ackedBy?: string } } };
     };
     expect(state.policy.incidents.gateway?.ackedUntil).toBeGreaterThan(Date.now());
+  });
+
+  it("a resolved incident's first message has no buttons; a stale Ack and /ack are refused and the ladder still acts", async () => {
+    const serverId = h.serverOf("box-4");
+    await h.cloud.control("ecs", "kill-guest", { serverId });
+    for (let i = 0; i < 3; i++) await h.cycle("box-4");
+    expect(await h.ecsActions("box-4")).toEqual(["reboot SOFT"]);
+    const head = (await h.alerts("box-4")).find((m) =>
+      m.buttons.flat().some((b) => /Ack/.test(b.text)),
+    );
+    const ack = head?.buttons.flat().find((b) => /Ack/.test(b.text));
+    if (!head || !ack?.callbackData) throw new Error("no Ack button on the incident message");
+    await eventually(async () => {
+      await h.cycle("box-4");
+      return (await h.edits("box-4")).some((m) => m.messageId === head.messageId);
+    }, "the first message rewritten as resolved");
+    const rewritten = (await h.edits("box-4")).filter((m) => m.messageId === head.messageId);
+    expect(rewritten.at(-1)?.buttons).toEqual([]);
+    expect(rewritten.at(-1)?.plainText).toMatch(/resolved: gateway down on box-4/);
+
+    // The button still sits in chats that cached the message, and /ack can be typed any time.
+    const seen = (await chat()).length;
+    await press(head.messageId, ack.callbackData);
+    await say("/ack box-4 2h");
+    await delivered();
+    await reply(/Nothing open on box-4: nothing acked/, seen);
+    const answers = (await h.cloud.control("telegram", "calls", {
+      bot: bot(),
+      method: "answerCallbackQuery",
+    })) as { params: { text?: string } }[];
+    expect(
+      answers.some((a) => /That incident is over: nothing acked/.test(a.params.text ?? "")),
+    ).toBe(true);
+
+    // Nothing was paused: the next crash is healed as the first one was.
+    await eventually(async () => (await h.server("box-4")).guestPid !== undefined, "the guest");
+    await h.cloud.control("ecs", "kill-guest", { serverId });
+    await eventually(async () => {
+      await h.cycle("box-4");
+      return (await h.ecsActions("box-4")).length > 1;
+    }, "the second crash's reboot");
+    expect(await h.ecsActions("box-4")).toEqual(["reboot SOFT", "reboot SOFT"]);
+    const state = (await h.stateOf("box-4")) as {
+      policy: { incidents: { gateway?: { ackedUntil?: number } } };
+    };
+    expect(state.policy.incidents.gateway?.ackedUntil).toBeUndefined();
   });
 
   it("/reboot + confirm reboots exactly once, even when Telegram delivers the press twice", async () => {

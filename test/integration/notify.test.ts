@@ -293,6 +293,60 @@ describe("Telegram notifier against the local Bot API", () => {
   });
 });
 
+describe("an incident's first message once it is over", () => {
+  it("'resolved' replies and rewrites the first message: resolved, its duration, no buttons", async () => {
+    const telegram = notifier();
+    const head = await telegram.send(message());
+    const before = fake.messages({ bot: BOT }).find((m) => m.messageId === head.messageId);
+    expect(before?.buttons.flat().map((b) => b.text)).toContain("✅ Ack 1 h");
+    const resolved = opened({
+      id: "prod.gateway.1:resolved",
+      type: "resolved",
+      severity: "info",
+      title: "resolved: gateway down on prod",
+      lines: ["Resolved after 7 min."],
+      buttons: undefined,
+      replyTo: "prod.gateway.1",
+      replyToMessageId: head.messageId,
+      edit: {
+        messageId: head.messageId,
+        title: "resolved: gateway down on prod",
+        lines: [
+          "State: resolved after 7 min (failing since 2024-05-01 12:03 UTC, resolved 2024-05-01 12:10 UTC).",
+        ],
+      },
+    });
+    const reply = await telegram.send(message(resolved));
+    const messages = fake.messages({ bot: BOT, chatId: CHAT });
+    const first = messages.filter((m) => m.messageId === head.messageId).at(-1);
+    expect(first).toMatchObject({ edited: true, buttons: [] });
+    expect(first?.plainText).toContain("resolved: gateway down on prod");
+    expect(first?.plainText).toContain("State: resolved after 7 min");
+    expect(first?.plainText).not.toContain("connection refused");
+    expect(messages.find((m) => m.messageId === reply.messageId)).toMatchObject({
+      replyTo: head.messageId,
+      disableNotification: false,
+    });
+  });
+
+  it("still counts 'resolved' as delivered when the first message cannot be edited any more", async () => {
+    const telegram = notifier();
+    const resolved = opened({
+      id: "prod.gateway.9:resolved",
+      type: "resolved",
+      buttons: undefined,
+      edit: {
+        messageId: 987_654,
+        title: "resolved: gateway down on prod",
+        lines: ["State: resolved."],
+      },
+    });
+    const sent = await telegram.send(message(resolved));
+    expect(sent.via).toBe("telegram");
+    expect(logLines.some((l) => l.includes("was not marked resolved"))).toBe(true);
+  });
+});
+
 describe("secondary webhook", () => {
   const hookUrl = (): string => `${receiver.url}/hooks/s3cret-path`;
 
@@ -370,14 +424,22 @@ describe("quiet notifications", () => {
       });
     const defaults = parseConfig({ ...minimalConfig(), alerts: { botToken: TOKEN, chatId: CHAT } });
     const telegram = quietly(defaults.alerts.quietTypes);
-    for (const type of ["opened", "reminder", "update", "resolved"] as const) {
+    for (const type of ["opened", "reminder", "update", "resolved", "needs-human"] as const) {
       await telegram.send(message(opened({ id: `prod.gateway.1:${type}`, type })));
     }
+    // A flap group's alert is quiet, the news that one stays down rings, whatever the list says.
+    await telegram.send(message(opened({ id: "prod.gateway.2:opened", quiet: true })));
+    await telegram.send(
+      message(opened({ id: "prod.gateway.2:update:1", type: "update", quiet: false })),
+    );
     expect(fake.messages({ bot: BOT }).map((m) => m.disableNotification)).toEqual([
       false,
       true,
+      true,
+      true,
       false,
       true,
+      false,
     ]);
     await fake.control("clear-messages", {});
     await quietly(["opened"]).send(message());

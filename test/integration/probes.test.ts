@@ -200,6 +200,14 @@ describe("probeGateway", () => {
     expect(result.detail).not.toContain("not-the-gateway-token");
   });
 
+  it("names the URL it asked, path included and without the credentials or query", async () => {
+    const base = new URL(`${main.gatewayUrl}/dashboard`);
+    const result = await gw(main, { url: base.toString() });
+    expect(result.detail).toContain(`${base.origin}/dashboard/readyz`);
+    const noPath = await gw(main, { url: `${main.gatewayUrl}/ui` });
+    expect(noPath.detail).toContain(`${new URL(main.gatewayUrl).origin}/ui/readyz answered`);
+  });
+
   it("is misconfigured when the URL hits the Control UI's HTML catch-all", async () => {
     const result = await gw(main, { url: `${main.gatewayUrl}/ui` });
     expect(result).toMatchObject({ status: "misconfigured", httpStatus: 200 });

@@ -16,6 +16,7 @@ import { type Config, parseConfig, secretsOf } from "../../shared/config";
 import { encodeCallback } from "../../shared/notify/callback-data";
 import { createMemoryNotifier } from "../../shared/notify/memory";
 import { createTelegramNotifier } from "../../shared/notify/telegram";
+import { initialState } from "../../shared/policy";
 import type { OperatorCommand } from "../../shared/policy/types";
 import { observe } from "../../shared/probes/observe";
 import {
@@ -402,11 +403,34 @@ describe("Telegram receiver on the local cloud", () => {
   it("writes the right commands for /ack, /mute and /unmute, and ignores a replay", async () => {
     const before = (await commands()).length;
     let ackUpdate = 0;
-    await delivered(3, () => {
-      ackUpdate = say("/ack prod 2h").updateId;
-      say("/mute@alerts_bot prod 30m deploying v2");
-      say("/unmute prod");
-    });
+    // An ack applies to an open incident (with nothing open it is refused).
+    const previous = await store.load("prod");
+    const open = initialState("prod");
+    open.incidents.maas = {
+      id: "prod.maas.1",
+      component: "maas",
+      cause: "auth",
+      openedAt: Date.now() - 60_000,
+      firstFailureAt: Date.now() - 60_000,
+      detail: "401",
+      reminderCount: 0,
+      seq: 0,
+      steps: [],
+    };
+    await store.save("prod", { version: 1, savedAt: Date.now(), policy: open, probes: {} });
+    try {
+      await delivered(3, () => {
+        ackUpdate = say("/ack prod 2h").updateId;
+        say("/mute@alerts_bot prod 30m deploying v2");
+        say("/unmute prod");
+      });
+    } finally {
+      const restored = previous.kind === "found" ? previous.stored : undefined;
+      await store.save(
+        "prod",
+        restored ?? { version: 1, savedAt: Date.now(), policy: initialState("prod"), probes: {} },
+      );
+    }
     const added = (await commands()).slice(before);
     expect(added).toEqual([
       expect.objectContaining({ kind: "ack", id: `tg-${ackUpdate}`, until: expect.any(Number) }),

@@ -331,6 +331,27 @@ describe("runCycle: load → observe → decide → act → save", () => {
     expect(resolved?.replyToMessageId).toBe(opened?.messageId);
   });
 
+  it("rewrites the first message on resolve, also when both go out in the cycle Telegram returns", async () => {
+    await w.cycles("box-a", 3, DOWN);
+    await w.cycles("box-a", 2, { gateway: "ok" });
+    const opened = w.notifier.sent[0];
+    expect(w.notifier.edits.map((e) => e.messageId)).toEqual([opened?.messageId]);
+    expect(w.notifier.edits[0]?.rendered.keyboard).toBeUndefined();
+    expect(w.notifier.edits[0]?.rendered.text).toMatch(/^✅ resolved: gateway down on box-a\n/);
+
+    // Telegram down for a whole MaaS incident: its first message and its resolved line wait,
+    // then go out in one cycle; the resolved one learns which message to rewrite.
+    w.notifier.clear();
+    w.notifier.failWith(new Error("Telegram unreachable"));
+    await w.cycle("box-b", { maas: "auth" });
+    await w.cycles("box-b", 2, {});
+    w.notifier.failWith(undefined);
+    await w.cycle("box-b", {});
+    const [head, resolved] = w.notifier.sent;
+    expect([head?.notification.type, resolved?.notification.type]).toEqual(["opened", "resolved"]);
+    expect(w.notifier.edits.map((e) => e.messageId)).toEqual([head?.messageId]);
+  });
+
   it("keeps undelivered notifications in the outbox and sends them once the notifier works", async () => {
     w.notifier.failWith(new Error("Telegram unreachable"));
     const reports = await w.cycles("box-a", 3, DOWN);

@@ -212,6 +212,7 @@ class Model {
       if (action.event.type === "incident-opened") this.opened.add(action.event.incidentId);
       if (action.event.type === "incident-resolved") this.resolved.add(action.event.incidentId);
     }
+    this.checkLifecycle(actions, state);
 
     const outcomes = this.outcomes(actions, segment, spec.deliverBits);
     this.state = applyOutcomes(state, outcomes, this.now, this.config);
@@ -246,6 +247,41 @@ class Model {
     if (kind) this.budgetUse.push({ at: command.at, kind });
     this.graceUntil = Math.max(this.graceUntil, command.at + graceFor(command.action, this.config));
   }
+
+  /**
+   * Issue 23: flapping never swallows an incident. Every incident opened while not muted has its
+   * first message handed out in that cycle (a flap group's quietly), and every incident whose
+   * first message went out gets its "resolved", flapping, acked or muted, with the rewrite of the
+   * first message and no buttons to press.
+   */
+  private checkLifecycle(actions: Action[], next: BoxState): void {
+    const sent = new Map(
+      actions.flatMap((a) => (a.kind === "notify" ? [[a.notification.id, a.notification]] : [])),
+    );
+    const muted = next.mute !== undefined && this.now < next.mute.until;
+    for (const action of actions) {
+      if (action.kind !== "audit" || !action.event.incidentId) continue;
+      const id = action.event.incidentId;
+      if (action.event.type === "incident-opened" && !muted) {
+        const head = sent.get(`${id}:opened`) ?? sent.get(`${id}:watchdog-network`);
+        expect(head, `incident ${id} opened without its alert`).toBeDefined();
+        const component = action.event.component;
+        const flap = component ? next.flapping[component] : undefined;
+        const incident = component ? next.incidents[component] : undefined;
+        if (flap && incident?.id === id && flap.cause === incident.cause) {
+          expect(head?.quiet, `a flap group's alert ${id} rings`).toBe(true);
+        }
+      }
+      if (action.event.type === "incident-resolved" && this.told.has(id)) {
+        const resolved = sent.get(`${id}:resolved`);
+        expect(resolved, `incident ${id} was told but not its resolution`).toBeDefined();
+        expect(resolved?.buttons).toBeUndefined();
+        expect(resolved?.edit?.lines[0]).toMatch(/^State: resolved after /);
+      }
+    }
+  }
+
+  told = new Set<string>();
 
   private checkState(state: BoxState): void {
     const parsed = boxStateSchema.safeParse(state);
@@ -316,6 +352,10 @@ class Model {
           segment.delivery === "ok" ||
           (segment.delivery === "flaky" && ((bits >> (index % 31)) & 1) === 1);
         if (!ok) return [{ kind: "notify-failed", notificationId: id, error: "Telegram 502" }];
+        const { type, incidentId } = action.notification;
+        if (incidentId && (type === "opened" || type === "watchdog-network")) {
+          this.told.add(incidentId);
+        }
         this.messageId += 1;
         return [{ kind: "notified", notificationId: id, messageId: this.messageId }];
       }

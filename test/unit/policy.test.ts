@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { BOX_LAYOUT } from "../../infra/bootstrap/layout";
 import {
   defaultPolicyConfig,
   type PolicyConfig,
@@ -20,6 +21,7 @@ import {
   resetState,
   serverCheckDue,
 } from "../../shared/policy";
+import { GATEWAY_UNIT } from "../../shared/policy/notifications";
 import type {
   GatewayResult,
   MaasResult,
@@ -197,7 +199,7 @@ describe("gateway crash: alert at threshold, then the ladder", () => {
     expect(incident?.steps).toMatchObject([{ action: "soft-reboot", status: "done" }]);
     expect(trace.state.remediation.graceUntil).toBe(T0 + 7 * MINUTE);
 
-    // 12:03–12:06: inside the 5 m grace, down and booting do not count.
+    // 12:03–12:06: inside the 5 min grace, down and booting do not count.
     for (const spec of [DOWN, { gateway: "booting" as const }, DOWN, DOWN]) {
       expect(remediations(trace.step(spec))).toEqual([]);
       expect(trace.gateway.consecutiveFailures).toBe(3);
@@ -245,7 +247,7 @@ describe("gateway crash: alert at threshold, then the ladder", () => {
     expect(types(actions)).toEqual(["resolved"]);
     const resolved = fresh(actions)[0];
     expect(resolved).toMatchObject({ severity: "info", replyToMessageId: 101 });
-    expect(resolved?.lines).toEqual(["Resolved after 6 m.", "Actions taken: soft reboot."]);
+    expect(resolved?.lines).toEqual(["Resolved after 6 min.", "Actions taken: soft reboot."]);
     expect(audits(actions)).toEqual(["incident-resolved"]);
     expect(trace.state.incidents.gateway).toBeUndefined();
   });
@@ -367,7 +369,7 @@ describe("alert only: nothing a reboot can fix", () => {
 });
 
 describe("ingress stall", () => {
-  it("counts pending updates on a ready gateway after 2 m, alerts, then reboots", () => {
+  it("counts pending updates on a ready gateway after 2 min, alerts, then reboots", () => {
     const trace = new Trace();
     const stalled = { pending: 5 };
     trace.run(2, stalled); // 12:00, 12:01: clock started at 12:00
@@ -422,7 +424,7 @@ describe("ingress stall", () => {
     expect(trace.gateway).toMatchObject({ consecutiveFailures: 1, lastStatus: "ingress-stalled" });
     trace.run(2, { pending: 1 });
     expect(trace.state.incidents.gateway?.detail).toMatch(
-      /^1 Telegram update\(s\) pending, none confirmed for 12 m \(longer than an agent turn may take \(10 m\)\)/,
+      /^1 Telegram update\(s\) pending, none confirmed for 12 min \(longer than an agent turn may take \(10 min\)\)/,
     );
   });
 
@@ -566,7 +568,7 @@ describe("operators: ack, mute, manual actions", () => {
       ["rebootstrap", "@alice"],
     ]);
     expect(trace.state.remediation.graceAction).toBe("rebootstrap");
-    const actions = trace.run(18, DOWN); // 15 m grace, then the threshold
+    const actions = trace.run(18, DOWN); // 15 min grace, then the threshold
     expect(remediations(actions)).toEqual(["hard-reboot"]);
   });
 
@@ -586,7 +588,7 @@ describe("operators: ack, mute, manual actions", () => {
 });
 
 describe("reminders", () => {
-  it("remind after 30 m, then back off ×2 up to every 4 h", () => {
+  it("remind after 30 min, then back off ×2 up to every 4 h", () => {
     const trace = new Trace();
     trace.step({ maas: "auth" }); // announced at 12:00
     const at: number[] = [];
@@ -605,37 +607,180 @@ describe("reminders", () => {
   });
 });
 
-describe("flapping", () => {
+describe("flapping: the same failure recurring (issue 23)", () => {
   const flap = (trace: Trace) => [
     ...trace.run(3, { maas: "rate-limited" }),
     ...trace.run(2, { maas: "ok" }),
   ];
 
-  it("sends one flapping message instead of one per flap, and one when it calms down", () => {
+  it("groups the 4th open of one cause, still tells each incident quietly, and calms down", () => {
     const trace = new Trace();
-    for (let i = 0; i < 3; i += 1) expect(types(flap(trace))).toEqual(["opened", "resolved"]);
+    const opens: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      opens.push(trace.now + 3 * MINUTE);
+      expect(types(flap(trace))).toEqual(["opened", "resolved"]);
+    }
+    opens.push(trace.now + 3 * MINUTE);
     let actions = flap(trace);
-    expect(types(actions)).toEqual(["flapping"]);
+    expect(types(actions)).toEqual(["flapping", "opened", "resolved"]);
     expect(audits(actions)).toContain("flapping-started");
-    expect(fresh(actions)[0]?.title).toBe("maas is flapping on box-1");
-    for (let i = 0; i < 5; i += 1) expect(types(flap(trace))).toEqual([]);
+    const [flapping, opened, resolved] = fresh(actions);
+    expect(flapping?.title).toBe("maas is flapping on box-1: MaaS rate-limited");
+    expect(flapping?.lines[0]).toBe(
+      '4 incidents of "MaaS rate-limited" within 2 h, opened at 12:02, 12:07, 12:12 and 12:17 UTC.',
+    );
+    expect(flapping?.lines[2]).toBe(
+      `Incidents: ${opens.map((at) => `box-1.maas.${at}`).join(", ")}`,
+    );
+    expect(opened).toMatchObject({
+      quiet: true,
+      lines: expect.arrayContaining(["maas rate-limited"]),
+    });
+    expect(resolved?.replyToMessageId).toBeDefined();
+    const flapMessage = trace.state.flapping.maas?.messageId;
+    for (let i = 0; i < 5; i += 1) {
+      actions = flap(trace);
+      expect(types(actions)).toEqual(["opened", "resolved"]);
+      const [again, over] = fresh(actions);
+      expect(again).toMatchObject({ quiet: true, replyToMessageId: flapMessage });
+      expect(over?.type).toBe("resolved");
+    }
     actions = trace.run(117, { maas: "ok" });
     expect(types(actions)).toEqual([]);
     actions = trace.step({ maas: "ok" });
     expect(types(actions)).toEqual(["flapping"]);
     expect(fresh(actions)[0]).toMatchObject({
       title: "maas stopped flapping on box-1",
-      replyToMessageId: expect.any(Number),
+      replyToMessageId: flapMessage,
+      quiet: true,
     });
     expect(types(flap(trace))).toEqual(["opened", "resolved"]);
   });
 
-  it("still reports a flap that stays down", () => {
+  it("still reports loudly a flap that stays down", () => {
     const trace = new Trace();
     for (let i = 0; i < 4; i += 1) flap(trace);
     const actions = trace.run(40, { maas: "rate-limited" });
-    expect(types(actions)).toEqual(["opened"]);
-    expect(fresh(actions)[0]?.lines).toContain("It had been flapping; this time it stays down.");
+    expect(types(actions)).toEqual(["opened", "update"]);
+    const [opened, staysDown] = fresh(actions);
+    expect(opened?.quiet).toBe(true);
+    expect(staysDown).toMatchObject({ quiet: false, title: expect.stringContaining("stays down") });
+    expect(staysDown?.lines).toContain("It had been flapping; this time it stays down.");
+  });
+
+  it("four incidents of four causes within an hour: each told and resolved, no flapping, fair budget", () => {
+    const trace = new Trace();
+    const all: Action[] = [];
+    const incident = (spec: ObsSpec, failing: number) => {
+      const actions = [...trace.run(failing, spec), ...trace.run(2), ...trace.run(8)];
+      all.push(...actions);
+      return types(actions);
+    };
+    expect(incident({ gateway: "misconfigured" }, 1)).toEqual(["opened", "resolved"]);
+    expect(incident(DOWN, 3)).toEqual(["opened", "update", "resolved"]);
+    expect(incident({ pending: 5 }, 5)).toEqual(["opened", "update", "resolved"]);
+    expect(incident({ gateway: "degraded", failing: ["telegram"] }, 3)).toEqual([
+      "opened",
+      "resolved",
+    ]);
+    expect(trace.now - T0).toBeLessThan(HOUR);
+    expect(audits(all)).not.toContain("flapping-started");
+    expect(trace.state.flapping.gateway).toBeUndefined();
+    // Only the two box failures acted, one soft reboot each: 2 of 3 reboots used, none paused.
+    expect(remediations(all)).toEqual(["soft-reboot", "soft-reboot"]);
+    expect(budgetUsed(trace.state, "reboots", trace.now, trace.config)).toBe(2);
+    expect(audits(all)).not.toContain("budget-exhausted");
+    const titles = fresh(all)
+      .filter((n) => n.type === "resolved")
+      .map((n) => n.title);
+    expect(titles).toEqual([
+      "resolved: gateway misconfigured on box-1",
+      "resolved: gateway down on box-1",
+      "resolved: gateway stopped reading Telegram on box-1",
+      "resolved: gateway degraded on box-1",
+    ]);
+  });
+
+  it("a flap group of box failures spends one reboot per flap within the budget, a refused one none", () => {
+    const trace = new Trace();
+    const all: Action[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const remediation = i === 2 ? "fail" : "ok";
+      all.push(...trace.run(3, DOWN, { remediation }), ...trace.run(2), ...trace.run(10));
+    }
+    expect(audits(all)).toContain("flapping-started");
+    // Flap 3's reboot was refused by ECS: nothing happened, so it gave its budget back.
+    expect(remediations(all)).toEqual(["soft-reboot", "soft-reboot", "soft-reboot", "soft-reboot"]);
+    expect(budgetUsed(trace.state, "reboots", trace.now, trace.config)).toBe(3);
+    // Flap 5 finds the budget spent: one "paused" notice for the whole group, and its resolved.
+    expect(types(all).filter((t) => t === "budget-exhausted")).toHaveLength(1);
+    expect(types(all).filter((t) => t === "resolved")).toHaveLength(5);
+  });
+});
+
+describe("alert lifecycle (issue 18)", () => {
+  it("'resolved' rewrites the first message: state, duration, no buttons", () => {
+    const trace = new Trace();
+    const opened = fresh(trace.run(3, DOWN))[0];
+    const messageId = trace.state.incidents.gateway?.messageId;
+    expect(messageId).toBeDefined();
+    const resolved = fresh(trace.run(5)).find((n) => n.type === "resolved");
+    expect(opened?.buttons).toContain("ack");
+    expect(resolved).toMatchObject({
+      replyToMessageId: messageId,
+      edit: {
+        messageId,
+        title: "resolved: gateway down on box-1",
+        lines: [
+          "State: resolved after 4 min (failing since 2024-05-01 12:00 UTC, resolved 2024-05-01 12:04 UTC).",
+          "connect ECONNREFUSED 10.0.0.5:18789",
+          "Actions taken: soft reboot.",
+        ],
+      },
+    });
+    expect(resolved?.buttons).toBeUndefined();
+  });
+
+  it("'resolved' is sent under an ack and under a mute", () => {
+    const acked = new Trace();
+    acked.run(3, DOWN);
+    acked.step(DOWN, { commands: [command("ack", acked.now + MINUTE)] });
+    expect(acked.state.incidents.gateway?.ackedUntil).toBeDefined();
+    expect(types(acked.run(5))).toEqual(["resolved"]);
+
+    const muted = new Trace();
+    muted.run(1, { maas: "auth" });
+    muted.step({ maas: "auth" }, { commands: [command("mute", muted.now + MINUTE)] });
+    expect(muted.state.mute).toBeDefined();
+    expect(types(muted.run(2, { maas: "ok" }))).toEqual(["resolved"]);
+  });
+
+  it("needs-human messages carry the next step: ssh and the gateway unit's journal", () => {
+    const config = { ...defaultPolicyConfig, ladder: ["soft-reboot"] as PolicyConfig["ladder"] };
+    const trace = new Trace(config);
+    trace.run(3, DOWN);
+    const actions = trace.run(12, DOWN);
+    const human = fresh(actions).find((n) => n.type === "needs-human");
+    expect(human?.lines).toContain(
+      "Next: ssh to the box, then `systemctl status openclaw-gateway` and `journalctl -u openclaw-gateway -n 200 --no-pager`.",
+    );
+    expect(`${GATEWAY_UNIT}.service`).toBe(BOX_LAYOUT.gatewayUnit);
+    const error = new Trace();
+    const deleted = fresh(error.run(3, { gateway: "down", server: "ERROR" }));
+    expect(deleted.map((n) => n.type)).toContain("opened");
+  });
+
+  it("one incident's messages agree on its duration (a polling stall counts from the first wait)", () => {
+    const trace = new Trace();
+    const stalled = { pending: 5 };
+    const actions = trace.run(5, stalled); // pending since 12:00; opens and reboots at 12:04
+    const [opened, reboot] = fresh(actions);
+    expect(opened?.lines).toContain("Failing since 2024-05-01 12:00 UTC.");
+    expect(opened?.lines[0]).toContain("none confirmed for 4 min");
+    expect(reboot?.lines[0]).toContain("gateway stopped reading Telegram for 4 min");
+    trace.run(3, { gateway: "booting" });
+    const resolved = fresh(trace.run(2)).find((n) => n.type === "resolved");
+    expect(resolved?.lines[0]).toBe("Resolved after 9 min.");
   });
 });
 

@@ -241,6 +241,23 @@ function expectNoSecretsIn(texts: readonly string[]) {
 
 beforeEach(() => setUp());
 
+/** The stored state shows an open incident: what an ack needs to apply to. */
+async function openIncident(box = "prod", component: "gateway" | "maas" = "gateway") {
+  const state = initialState(box);
+  state.incidents[component] = {
+    id: `${box}.${component}.${NOW - H}`,
+    component,
+    cause: component === "gateway" ? "down" : "auth",
+    openedAt: NOW - H,
+    firstFailureAt: NOW - H,
+    detail: "failing",
+    reminderCount: 0,
+    seq: 0,
+    steps: [],
+  };
+  await store.save(box, { version: 1, savedAt: NOW, policy: state, probes: {} });
+}
+
 describe("receiver: hostile and foreign input", () => {
   it("answers 401 without or with a wrong secret, before building any adapter", async () => {
     const app = receiver();
@@ -323,6 +340,7 @@ describe("receiver: hostile and foreign input", () => {
 
 describe("receiver: de-duplication", () => {
   it("handles a redelivered update once, also after a cold start", async () => {
+    await openIncident();
     const update = commandUpdate("/ack 2h");
     await send(receiver(), update);
     await send(receiver(), update);
@@ -335,6 +353,7 @@ describe("receiver: de-duplication", () => {
   });
 
   it("still acts when the ledger is down, with a command id the watchdog applies once", async () => {
+    await openIncident();
     ledger.failing = true;
     const update = commandUpdate("/ack");
     await send(receiver(), update);
@@ -347,6 +366,7 @@ describe("receiver: de-duplication", () => {
 
 describe("receiver: ack, mute, unmute", () => {
   it("writes an ack command with the default or given duration and audits who did it", async () => {
+    await openIncident();
     const app = receiver();
     const first = commandUpdate("/ack");
     await send(app, first);
@@ -388,6 +408,7 @@ describe("receiver: ack, mute, unmute", () => {
   });
 
   it("acks one incident from its button and mutes for 4 h from the other", async () => {
+    await openIncident("prod", "maas");
     const app = receiver();
     await send(
       app,
@@ -408,6 +429,28 @@ describe("receiver: ack, mute, unmute", () => {
     expect(chat.posts.every((p) => p.replyTo === 42)).toBe(true);
   });
 
+  it("refuses /ack and a component's Ack with nothing open: no command, no pause", async () => {
+    const app = receiver();
+    await send(app, commandUpdate("/ack 2h"));
+    await openIncident("prod", "maas");
+    await send(
+      app,
+      buttonUpdate(
+        encodeCallback({ action: "ack", box: "prod", arg: "1h", component: "gateway" }),
+        42,
+      ),
+    );
+    expect(commands()).toEqual([]);
+    expect(store.events).toEqual([]);
+    expect(chat.posts.map((p) => p.message.text)).toEqual([
+      expect.stringContaining("Nothing open on prod: nothing acked"),
+      expect.stringContaining("Nothing open on prod gateway: nothing acked"),
+    ]);
+    expect(chat.answers.map((a) => a.text)).toEqual([
+      "Nothing open on prod gateway: nothing acked.",
+    ]);
+  });
+
   it("tells the operator when the command could not be stored", async () => {
     store.failing = true;
     await send(
@@ -420,6 +463,7 @@ describe("receiver: ack, mute, unmute", () => {
 
   it("needs the box name when several boxes are watched", async () => {
     setUp(["prod", "lab"]);
+    await openIncident("lab");
     const app = receiver();
     await send(app, commandUpdate("/ack 2h"));
     await send(app, commandUpdate("/ack lab 2h"));

@@ -42,7 +42,13 @@ function report(overrides: Partial<CycleReport> = {}): CycleReport {
     plan: [],
     outcomes: [],
     openIncidents: [
-      { component: "gateway", cause: "down", openedAt: NOW - 7 * 60_000, acked: false },
+      {
+        component: "gateway",
+        cause: "down",
+        openedAt: NOW - 7 * 60_000,
+        failingSince: NOW - 10 * 60_000,
+        acked: false,
+      },
     ],
     errors: [],
     durationMs: 300,
@@ -111,7 +117,8 @@ describe("renderStatus", () => {
     expect(rendered.text).toContain("🔴 gateway: down · 12 ms · connection refused <b>");
     expect(rendered.text).toContain("✅ maas: ok · 210 ms");
     expect(rendered.text).toContain("✅ server: ACTIVE · 35 ms");
-    expect(rendered.text).toContain("open: gateway down for 7 m, acked until 13:00 UTC by @ann");
+    // From the first failure, as the alert's "Failing for" and "Resolved after" count it.
+    expect(rendered.text).toContain("open: gateway down for 10 min, acked until 13:00 UTC by @ann");
     expect(rendered.text).toContain("muted until 14:00 UTC by @bob (deploy)");
     expect(rendered.text).toContain("reboots 1/3");
     expect(rendered.text).toContain("11:55 UTC reboot via Telegram (ECS job j-1) (@ann)");
@@ -226,7 +233,7 @@ describe("renderStatusMessages", () => {
         expect(text).toContain(`▸ box-${String(i).padStart(3, "0")}:`);
       for (const m of messages) expect(m.html.length).toBeLessThanOrEqual(4096);
       expect(text).toContain(
-        "🔴 gateway down for 7 m · 🔴 gateway down · ✅ maas ok · ✅ telegram ok",
+        "🔴 gateway down for 10 min · 🔴 gateway down · ✅ maas ok · ✅ telegram ok",
       );
       expect(text).toContain("Send /status <box> for one box's detail.");
       if (count === 150) expect(messages.length).toBeGreaterThan(1);

@@ -87,7 +87,7 @@ describe("renderNotification", () => {
         type: "resolved",
         severity: "info",
         title: "resolved: gateway down on prod",
-        lines: ["Resolved after 7 m.", "Actions taken: soft reboot."],
+        lines: ["Resolved after 7 min.", "Actions taken: soft reboot."],
         buttons: undefined,
         replyTo: "prod.gateway.1",
         replyToMessageId: 17,
@@ -204,10 +204,10 @@ describe("renderReply and confirmKeyboard", () => {
   it("renders a free-form reply with a confirmation keyboard", () => {
     const reply = renderReply({
       title: "Reboot prod?",
-      lines: ["The gateway has been down for 7 m."],
+      lines: ["The gateway has been down for 7 min."],
       keyboard: confirmKeyboard("prod", "reboot", "sb0k2a"),
     });
-    expect(reply.html).toBe("<b>Reboot prod?</b>\n\nThe gateway has been down for 7 m.");
+    expect(reply.html).toBe("<b>Reboot prod?</b>\n\nThe gateway has been down for 7 min.");
     assertSendable(reply);
     const [confirm, cancel] = reply.keyboard?.inline_keyboard[0] ?? [];
     expect(decodeCallback(confirm?.callback_data)).toEqual({

@@ -148,7 +148,7 @@ describe("Telegram receiver on the local cloud", () => {
 
   it("a resolved incident's first message has no buttons; a stale Ack and /ack are refused and the ladder still acts", async () => {
     const serverId = h.serverOf("box-4");
-    await h.cloud.control("ecs", "kill-guest", { serverId });
+    await h.cloud.control("ecs", "hang", { serverId });
     for (let i = 0; i < 3; i++) await h.cycle("box-4");
     expect(await h.ecsActions("box-4")).toEqual(["reboot SOFT"]);
     const head = (await h.alerts("box-4")).find((m) =>
@@ -178,13 +178,13 @@ describe("Telegram receiver on the local cloud", () => {
       answers.some((a) => /That incident is over: nothing acked/.test(a.params.text ?? "")),
     ).toBe(true);
 
-    // Nothing was paused: the next crash is healed as the first one was.
+    // Nothing was paused: the next hang is healed as the first one was.
     await eventually(async () => (await h.server("box-4")).guestPid !== undefined, "the guest");
-    await h.cloud.control("ecs", "kill-guest", { serverId });
+    await h.cloud.control("ecs", "hang", { serverId });
     await eventually(async () => {
       await h.cycle("box-4");
       return (await h.ecsActions("box-4")).length > 1;
-    }, "the second crash's reboot");
+    }, "the second hang's reboot");
     expect(await h.ecsActions("box-4")).toEqual(["reboot SOFT", "reboot SOFT"]);
     const state = (await h.stateOf("box-4")) as {
       policy: { incidents: { gateway?: { ackedUntil?: number } } };

@@ -167,6 +167,10 @@ export interface LocalOverrides {
   region: string;
   projectId: string;
   cloud: Record<string, string>;
+  /** The local Telegram Bot API: the functions must not reach the public one from here. */
+  telegramApiRoot: string;
+  /** The local MaaS (OpenAI-compatible base URL, ending in /v1). */
+  maasBaseUrl: string;
 }
 
 export interface Deployment {
@@ -181,6 +185,8 @@ export interface Deployment {
   readonly product: Record<string, unknown>;
   /** NAME → value of every `${NAME}` the product config references. */
   readonly secrets: Record<string, string>;
+  /** What the local target put in place of the file's values (one line each), for the user. */
+  readonly overridden: readonly string[];
   /** Index of the box that watches the server of this deployment (it has no serverId). */
   readonly serverBox: number | undefined;
   /** The product config with secrets substituted and the server's box filled in. */
@@ -263,7 +269,8 @@ export function parseDeployment(
     projectId: projectId || "unset",
     ...options.local?.cloud,
   };
-  const product = productRaw ? { ...productRaw, cloud } : { cloud };
+  const local = options.local ? localEndpointsIn(productRaw ?? {}, options.local) : undefined;
+  const product = { ...(local?.product ?? productRaw ?? {}), cloud };
   // The functions load their config with loadConfig from the same env: validate it the same way.
   const resolve = (box?: { serverId: string; gatewayUrl: string }): Config =>
     loadConfig({
@@ -279,12 +286,23 @@ export function parseDeployment(
     }
   }
   if (problems.length > 0 || !file) throw new ConfigError(problems);
-  return deployment(file, { region, projectId, product, secrets, serverBox, resolve });
+  return deployment(file, {
+    region,
+    projectId,
+    product,
+    secrets,
+    serverBox,
+    resolve,
+    overridden: local?.notes ?? [],
+  });
 }
 
 function deployment(
   file: DeploymentFile,
-  parts: Pick<Deployment, "region" | "projectId" | "product" | "secrets" | "serverBox" | "resolve">,
+  parts: Pick<
+    Deployment,
+    "region" | "projectId" | "product" | "secrets" | "serverBox" | "resolve" | "overridden"
+  >,
 ): Deployment {
   return {
     ...parts,
@@ -294,6 +312,42 @@ function deployment(
     functions: file.functions,
     bootstrap: file.bootstrap,
   };
+}
+
+/**
+ * Every endpoint the local target serves itself: the alert bot's Bot API and every MaaS base URL
+ * (in boxDefaults and in each box that sets one), so nothing deployed here calls the internet.
+ */
+function localEndpointsIn(
+  productRaw: Record<string, unknown>,
+  local: LocalOverrides,
+): { product: Record<string, unknown>; notes: string[] } {
+  const notes: string[] = [];
+  const alerts = isRecord(productRaw.alerts) ? productRaw.alerts : undefined;
+  const product: Record<string, unknown> = { ...productRaw };
+  if (alerts) {
+    if (alerts.apiRoot !== local.telegramApiRoot) {
+      notes.push(
+        `alerts.apiRoot: ${alerts.apiRoot === undefined ? "unset" : String(alerts.apiRoot)} → the local Telegram ${local.telegramApiRoot}`,
+      );
+    }
+    product.alerts = { ...alerts, apiRoot: local.telegramApiRoot };
+  }
+  const maasIn = (entry: unknown, path: string): unknown => {
+    if (!isRecord(entry) || !isRecord(entry.maas) || entry.maas.baseUrl === undefined) return entry;
+    if (entry.maas.baseUrl !== local.maasBaseUrl) {
+      notes.push(
+        `${path}.maas.baseUrl: ${String(entry.maas.baseUrl)} → the local MaaS ${local.maasBaseUrl}`,
+      );
+    }
+    return { ...entry, maas: { ...entry.maas, baseUrl: local.maasBaseUrl } };
+  };
+  if (isRecord(productRaw.boxDefaults))
+    product.boxDefaults = maasIn(productRaw.boxDefaults, "boxDefaults");
+  if (Array.isArray(productRaw.boxes)) {
+    product.boxes = productRaw.boxes.map((box, i) => maasIn(box, `boxes.${i}`));
+  }
+  return { product, notes };
 }
 
 /** The server's box gets the server id and gateway URL found at deploy time. */

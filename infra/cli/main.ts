@@ -115,13 +115,18 @@ async function context(target: TargetKind, values: Values, io: CliIo): Promise<C
     const endpoints = readEndpoints(values.endpoints ?? DEFAULT_ENDPOINTS_FILE);
     const builtIn = localDeploymentConfig(endpoints);
     const raw = values.config ? readDeploymentFile(values.config) : builtIn.file;
-    const deployment = parseDeployment(raw, {
-      target,
-      env: { ...io.env, ...builtIn.env },
-      local: localOverrides(endpoints),
-    });
+    const { env, filled } = withBuiltIns(io.env, builtIn.env);
+    const deployment = parseDeployment(raw, { target, env, local: localOverrides(endpoints) });
     const cloud = localCloud(endpoints);
-    return withRedaction(io, deployment, cloud);
+    const ctx = withRedaction(io, deployment, cloud);
+    const used = filled.filter((name) => name in deployment.secrets);
+    if (used.length > 0) {
+      ctx.io.err(
+        `using the local cloud's built-in ${used.join(", ")} (not set in your environment)`,
+      );
+    }
+    for (const note of deployment.overridden) ctx.io.err(`local target: ${note}`);
+    return ctx;
   }
   if (!values.config) {
     throw new ConfigError([
@@ -131,6 +136,22 @@ async function context(target: TargetKind, values: Values, io: CliIo): Promise<C
   const deployment = parseDeployment(readDeploymentFile(values.config), { target, env: io.env });
   const cloud = huaweiCloud(io.env, deployment.region, deployment.projectId);
   return withRedaction(io, deployment, cloud);
+}
+
+/**
+ * The user's exported values win: a built-in secret of the local cloud only fills a name the
+ * environment leaves unset, so a wrong exported key is deployed (and found) as it is.
+ */
+export function withBuiltIns(
+  userEnv: Readonly<Record<string, string | undefined>>,
+  builtIn: Readonly<Record<string, string>>,
+): { env: Record<string, string | undefined>; filled: string[] } {
+  const filled = Object.keys(builtIn)
+    .filter((name) => userEnv[name] === undefined || userEnv[name] === "")
+    .sort();
+  const env: Record<string, string | undefined> = { ...userEnv };
+  for (const name of filled) env[name] = builtIn[name];
+  return { env, filled };
 }
 
 function withRedaction(

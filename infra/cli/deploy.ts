@@ -3,10 +3,16 @@ import { buildFunctions } from "../../build.mjs";
 import { userDataSha256 } from "../../shared/cloud/user-data";
 import type { Config } from "../../shared/config";
 import { bootstrapKey } from "../../shared/state/keys";
-import { type GatewayRef, lookupGateway, webhookUrlFor } from "../deploy/apig";
+import {
+  type DedicatedGateway,
+  type GatewayRef,
+  lookupGateway,
+  webhookUrlFor,
+} from "../deploy/apig";
 import {
   type Change,
   checkFunctionSpec,
+  deleteFunction,
   ensureApig,
   ensureTimer,
   type FunctionSpec,
@@ -18,6 +24,7 @@ import {
 import type { CommandContext } from "./context";
 import { GATEWAY_PORT } from "./deployment";
 import { checkEgress } from "./network";
+import { preflight } from "./preflight";
 import { addressesOf, findServer, InfraError, showServer } from "./servers";
 import { type StepResult, stepsTable } from "./table";
 import { registerWebhook, webhookMatches, webhookState } from "./telegram";
@@ -56,6 +63,14 @@ export async function deployCommand(
   const specs = functionSpecs(ctx, placed, bootstrap?.sha256);
   // Before anything is built or called: an oversized environment can only fail later.
   for (const spec of Object.values(specs)) checkFunctionSpec(spec, cloud.region);
+  // Everything the deployment needs must answer before anything is created or changed.
+  io.status("checking the MaaS key, the bots, the alert chat and the API gateway…");
+  const checked = await preflight(config, secretNameIn(deployment.secrets));
+  const gateway = await lookupGateway(ctx.cloud.apig, gatewayRef(ctx));
+  if (checked.problems.length > 0) {
+    io.out(stepsTable(checked.rows));
+    throw new DeployCheckError(checked.problems);
+  }
 
   io.status("building the functions…");
   const built = await buildFunctions({
@@ -72,8 +87,9 @@ export async function deployCommand(
   io.out(`built ${built.map((b) => `${b.name} ${Math.round(b.zipBytes / 1024)} KB`).join(", ")}`);
 
   const steps = options.dryRun
-    ? await plan(ctx, config, watchdog, webhook)
-    : await apply(ctx, config, watchdog, webhook, bootstrap);
+    ? await plan(ctx, config, watchdog, webhook, gateway)
+    : await apply(ctx, config, { watchdog, webhook, gateway, bootstrap });
+  steps.rows.unshift(...checked.rows);
   steps.push(await egressStep(ctx));
   io.out(stepsTable(steps.rows));
   const unchanged = steps.rows.every((s) => ["unchanged", "skipped", "ok"].includes(s.result));
@@ -97,16 +113,93 @@ function stepList(): Steps {
   return { rows, push: (step) => rows.push(step) };
 }
 
-async function apply(
+/** Refused before anything was created: every problem, each with its fix. */
+export class DeployCheckError extends InfraError {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `deploy changed nothing: ${problems.length === 1 ? "" : `${problems.length} problems:\n  - `}${problems.join("\n  - ")}`,
+    );
+  }
+}
+
+/** `${NAME}` value → NAME, so a refused secret's fix names the variable to export. */
+function secretNameIn(secrets: Record<string, string>): (value: string) => string | undefined {
+  return (value) => Object.entries(secrets).find(([, v]) => v === value)?.[0];
+}
+
+interface ApplyParts {
+  watchdog: FunctionSpec;
+  webhook: FunctionSpec;
+  gateway: DedicatedGateway;
+  bootstrap: RenderedBootstrap | undefined;
+}
+
+/**
+ * Applies the steps in order; when one fails, the functions this run created are deleted again
+ * (their triggers go with them) and the error says what is left as it was changed.
+ */
+async function apply(ctx: CommandContext, config: Config, parts: ApplyParts): Promise<Steps> {
+  const done = stepList();
+  try {
+    return await applySteps(ctx, config, parts, done);
+  } catch (error) {
+    throw await rolledBack(ctx, done.rows, error);
+  }
+}
+
+async function rolledBack(
+  ctx: CommandContext,
+  rows: readonly StepResult[],
+  error: unknown,
+): Promise<InfraError> {
+  const created = rows.filter((r) => r.step === "function" && r.result === "created");
+  const removed: string[] = [];
+  const notRemoved: string[] = [];
+  for (const row of created) {
+    try {
+      await deleteFunction(ctx.cloud.functions, row.resource);
+      removed.push(row.resource);
+    } catch {
+      notRemoved.push(row.resource);
+    }
+  }
+  // A trigger is deleted with its function; anything else this run changed stays changed.
+  const ownerOf: Record<string, string> = {
+    "TIMER trigger": WATCHDOG_FUNCTION,
+    "APIG trigger": WEBHOOK_FUNCTION,
+    function: "",
+  };
+  const keptHere = rows.filter((r) => {
+    if (r.result !== "created" && r.result !== "updated") return false;
+    const owner = r.step === "function" ? r.resource : ownerOf[r.step];
+    return owner === undefined || !removed.includes(owner);
+  });
+  const lines = [
+    `deploy stopped: ${error instanceof Error ? error.message : String(error)}`,
+    ...(removed.length > 0
+      ? [`rolled back: deleted ${removed.join(", ")} (created by this run, with their triggers)`]
+      : []),
+    ...(notRemoved.length > 0
+      ? [`could not delete ${notRemoved.join(", ")}: run \`npm run infra -- destroy\``]
+      : []),
+    ...(keptHere.length > 0
+      ? [
+          `left changed: ${keptHere.map((r) => `${r.step} ${r.resource} (${r.result})`).join(", ")}; fix the problem and run deploy again to finish`,
+        ]
+      : []),
+    ...(removed.length === 0 && keptHere.length === 0 ? ["nothing was created or changed"] : []),
+  ];
+  return new InfraError(lines.join("\n"), { cause: error });
+}
+
+async function applySteps(
   ctx: CommandContext,
   config: Config,
-  watchdog: FunctionSpec,
-  webhook: FunctionSpec,
-  bootstrap: RenderedBootstrap | undefined,
+  { watchdog, webhook, gateway, bootstrap }: ApplyParts,
+  steps: Steps,
 ): Promise<Steps> {
   const { io, cloud } = ctx;
   const target = cloud.functions;
-  const steps = stepList();
   const fn = async (spec: FunctionSpec) => {
     io.status(`function ${spec.name}…`);
     const change = await upsertFunction(target, spec);
@@ -136,7 +229,6 @@ async function apply(
 
   io.status("APIG trigger…");
   const path = ctx.deployment.functions.webhookPath;
-  const gateway = await lookupGateway(ctx.cloud.apig, gatewayRef(ctx));
   const apig = await ensureApig(target, webhook.name, path, gateway, {
     name: APIG_NAME,
     protocol: ctx.deployment.functions.apig?.protocol ?? "HTTPS",
@@ -167,6 +259,7 @@ async function plan(
   config: Config,
   watchdog: FunctionSpec,
   webhook: FunctionSpec,
+  gateway: DedicatedGateway,
 ): Promise<Steps> {
   const target = ctx.cloud.functions;
   const steps = stepList();
@@ -206,8 +299,6 @@ async function plan(
     detail: `Rate ${rate}`,
   });
   const path = ctx.deployment.functions.webhookPath;
-  // Read-only, and it finds a wrong instanceId or groupId before a real deploy does.
-  const gateway = await lookupGateway(ctx.cloud.apig, gatewayRef(ctx));
   const apig = findApigTrigger(await listTriggers(target, webhook.name), path);
   steps.push({
     step: "APIG trigger",

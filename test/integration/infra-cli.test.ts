@@ -455,6 +455,9 @@ describe("infra CLI", () => {
     const e = cloud.endpoints;
     const bot = e.telegramBots.alerts;
     const alerts = { botToken: bot.token, apiRoot: e.telegram };
+    for (const chatId of [-9_001, -9_002]) {
+      await cloud.control("telegram", "join-chat", { bot: bot.username, chatId });
+    }
     await cloud.control("telegram", "remove-bot", { bot: bot.username, chatId: -9_001 });
     expect(await alertChatState({ ...alerts, chatId: -9_001 })).toEqual({
       state: "FAILING",

@@ -14,7 +14,11 @@ import { alertChatState } from "../../infra/cli/telegram";
 import { listTriggers, showFunction } from "../../infra/deploy/functions";
 import { type LocalCloud, startLocalCloud } from "../../infra/local/cloud";
 import { Iam } from "../../infra/local/iam";
-import { LOCAL_SERVER_NAME, localSecretsEnv } from "../../infra/local/product";
+import {
+  LOCAL_SERVER_NAME,
+  localDeploymentConfig,
+  localSecretsEnv,
+} from "../../infra/local/product";
 import { startVpc, type VpcService } from "../../infra/local/vpc";
 import { envRef } from "../../shared/config";
 import type { FleetReport } from "../../shared/watchdog/fleet";
@@ -96,6 +100,29 @@ async function deployedState() {
     });
   }
   return { functions, webhook: await alertApi().getWebhookInfo() };
+}
+
+/** Writes the local deployment file with `change` applied; returns its path. */
+async function localFile(name: string, change: (file: LocalFile) => void = () => {}) {
+  const { file } = localDeploymentConfig(cloud.endpoints);
+  const copy = structuredClone(file) as LocalFile;
+  change(copy);
+  const path = join(dir, name);
+  await writeFile(path, JSON.stringify(copy));
+  return path;
+}
+type LocalFile = ReturnType<typeof localDeploymentConfig>["file"] & {
+  product: { alerts: Record<string, unknown> };
+};
+
+/** FunctionGraph calls that create or change something, and the alert bot's setWebhook calls. */
+async function writes() {
+  const fgCalls = (await cloud.control("functiongraph", "calls")) as { method: string }[];
+  const hooks = (await cloud.control("telegram", "calls", {
+    bot: cloud.endpoints.telegramBots.alerts.username,
+    method: "setWebhook",
+  })) as unknown[];
+  return { functionGraph: fgCalls.filter((c) => c.method !== "GET").length, hooks: hooks.length };
 }
 
 beforeAll(async () => {
@@ -318,6 +345,63 @@ describe("infra CLI", () => {
     expect(vpc.securityGroups()[0]?.security_group_rules).toHaveLength(4);
   }, 30_000);
 
+  it("deploy checks keys, bots and the alert chat first: a wrong one creates nothing and names the fix", async () => {
+    const before = await writes();
+    const cases: { name: string; env?: Record<string, string>; chatId?: number; fix: string }[] = [
+      {
+        name: "wrong MaaS key",
+        env: { MAAS_API_KEY: "maas-not-the-key" },
+        fix: "the MaaS key in MAAS_API_KEY is refused: export the API key from the MaaS console (API Keys), then deploy again",
+      },
+      {
+        name: "wrong alert-bot token",
+        env: { ALERT_BOT_TOKEN: "999999:not-a-real-token" },
+        fix: "Telegram refuses the alert bot's token (401 Unauthorized): export ALERT_BOT_TOKEN to the token @BotFather gave (/mybots → API Token)",
+      },
+      {
+        name: "wrong chat id",
+        chatId: -1_009_999_999_999,
+        fix: 'alerts.chatId -1009999999999: Telegram says "chat not found": add the alert bot to the alert group first, then use the group\'s id (a supergroup\'s starts with -100; DEPLOY.md, "Finding the chat and user ids")',
+      },
+    ];
+    for (const c of cases) {
+      const file = await localFile(`refused-${c.name.replace(/ /g, "-")}.json`, (f) => {
+        if (c.chatId !== undefined) f.product.alerts.chatId = c.chatId;
+      });
+      const io = { ...captureIo(), env: c.env ?? {} };
+      const { code } = await cli(["deploy", "--config", file, "--out-dir", outDir()], io);
+      expect(code, c.name).toBe(1);
+      const said = io.errors.join("\n");
+      expect(said, c.name).toContain(`error: deploy changed nothing: ${c.fix}`);
+      expect(said.split("deploy changed nothing")).toHaveLength(2);
+      for (const value of Object.values(c.env ?? {})) expect(io.text()).not.toContain(value);
+    }
+    for (const name of FUNCTIONS) expect(await showFunction(fg(), name)).toBeUndefined();
+    expect(await writes()).toEqual(before);
+  }, 60_000);
+
+  it("the local target fills in its own Bot API for a missing alerts.apiRoot, and says so", async () => {
+    const file = await localFile("no-api-root.json", (f) => {
+      const alerts: Record<string, unknown> = f.product.alerts;
+      delete alerts.apiRoot;
+    });
+    const before = await writes();
+    const { code, io } = await cli([
+      "deploy",
+      "--dry-run",
+      "--config",
+      file,
+      "--out-dir",
+      outDir(),
+    ]);
+    expect(code, io.text()).toBe(0);
+    expect(io.errors).toContain(
+      `local target: alerts.apiRoot: unset → the local Telegram ${cloud.endpoints.telegram}`,
+    );
+    expect(io.text()).toMatch(/check alert chat\s+-1001234567890\s+ok/);
+    expect(await writes()).toEqual(before);
+  }, 30_000);
+
   it("deploy --dry-run plans every step and changes nothing", async () => {
     const { code, io } = await cli(["deploy", "--dry-run", "--out-dir", outDir()]);
     expect(code, io.text()).toBe(0);
@@ -438,6 +522,46 @@ describe("infra CLI", () => {
     expect(report.boxes.map((b) => b.box)).toEqual(["openclaw-box"]);
     expect(report.boxes[0]?.observations?.gateway.status).toBeDefined();
   }, 30_000);
+
+  it("an exported secret wins over the local cloud's built-in and reaches the deployed function", async () => {
+    const own = "users-own-webhook-secret-0123456789";
+    const io = { ...captureIo(), env: { WEBHOOK_SECRET: own } };
+    const { code } = await cli(["deploy", "--out-dir", outDir()], io);
+    expect(code, io.text()).toBe(0);
+    expect(io.errors).toContain(
+      "using the local cloud's built-in ALERT_BOT_TOKEN, GATEWAY_BOT_TOKEN, GATEWAY_TOKEN, MAAS_API_KEY (not set in your environment)",
+    );
+    expect(io.text()).not.toContain(own);
+    const setCalls = (await cloud.control("telegram", "calls", {
+      bot: cloud.endpoints.telegramBots.alerts.username,
+      method: "setWebhook",
+    })) as { params: Record<string, string> }[];
+    expect(setCalls.at(-1)?.params.secret_token).toBe(own);
+    // The receiver accepts Telegram's delivery: its encrypted env holds the exported secret.
+    const e = cloud.endpoints;
+    expect((await showFunction(fg(), "clawwatch-telegram-webhook"))?.encrypted_user_data).toContain(
+      own,
+    );
+    await cloud.control("telegram", "inject-message", {
+      bot: e.telegramBots.alerts.username,
+      chatId: e.alertChatId,
+      userId: e.operatorUserId,
+      text: "/help",
+    });
+    const delivered = await eventually(async () => {
+      const views = (await cloud.control("telegram", "updates")) as {
+        bot: string;
+        pending: unknown[];
+        lastErrorMessage?: string | null;
+      }[];
+      const alerts = views.find((v) => v.bot === e.telegramBots.alerts.username);
+      return alerts && alerts.pending.length === 0 ? alerts : undefined;
+    });
+    expect(delivered.lastErrorMessage ?? null).toBeNull();
+    // Back to the built-in secret for the tests after this one.
+    const restore = await cli(["deploy", "--out-dir", outDir()]);
+    expect(restore.code, restore.io.text()).toBe(0);
+  }, 60_000);
 
   it("status shows the server, the functions, their triggers and the webhook", async () => {
     const { code, io } = await cli(["status"]);

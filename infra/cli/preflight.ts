@@ -95,7 +95,11 @@ function botChecks(config: Config, secretName: SecretName): Promise<StepResult[]
 export async function alertChatCheck(
   alerts: Pick<AlertsConfig, "botToken" | "apiRoot" | "chatId">,
 ): Promise<StepResult[]> {
-  const api = createBotApi({ token: alerts.botToken, apiRoot: alerts.apiRoot, timeoutMs: TIMEOUT_MS });
+  const api = createBotApi({
+    token: alerts.botToken,
+    apiRoot: alerts.apiRoot,
+    timeoutMs: TIMEOUT_MS,
+  });
   const row = (result: string, detail: string): StepResult[] => [
     { step: "check alert chat", resource: String(alerts.chatId), result, detail },
   ];
@@ -121,7 +125,10 @@ export async function alertChatCheck(
         `alerts.chatId ${alerts.chatId}: the alert bot may not send messages there: allow it (group → Permissions → Exceptions)`,
       );
     }
-    return row("ok", `${chat.type ?? "chat"}${chat.title ? ` "${chat.title}"` : ""}, bot ${status}`);
+    return row(
+      "ok",
+      `${chat.type ?? "chat"}${chat.title ? ` "${chat.title}"` : ""}, bot ${status}`,
+    );
   } catch (error) {
     if (!(error instanceof BotApiError)) return row("FAILED", unreachable(error, alerts.apiRoot));
     const to = error.parameters.migrate_to_chat_id;
@@ -141,7 +148,10 @@ export async function alertChatCheck(
         `alerts.chatId ${alerts.chatId}: Telegram says "chat not found": add the alert bot to the alert group first, then use the group's id (a supergroup's starts with -100; DEPLOY.md, "Finding the chat and user ids")`,
       );
     }
-    return row("FAILED", `alerts.chatId ${alerts.chatId}: ${error.error_code} ${error.description}`);
+    return row(
+      "FAILED",
+      `alerts.chatId ${alerts.chatId}: ${error.error_code} ${error.description}`,
+    );
   }
 }
 

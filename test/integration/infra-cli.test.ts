@@ -402,6 +402,28 @@ describe("infra CLI", () => {
     expect(await writes()).toEqual(before);
   }, 30_000);
 
+  it("a deploy that fails part-way deletes the functions it created and says what is left", async () => {
+    const alerts = cloud.endpoints.telegramBots.alerts.username;
+    await cloud.control("telegram", "rate-limit", {
+      retryAfter: 30,
+      count: 1,
+      method: "setWebhook",
+      bot: alerts,
+    });
+    const { code, io } = await cli(["deploy", "--out-dir", outDir()]);
+    expect(code).toBe(1);
+    const said = io.errors.join("\n");
+    expect(said).toContain("error: deploy stopped: Telegram setWebhook: 429");
+    expect(said).toContain(
+      "rolled back: deleted clawwatch-watchdog, clawwatch-telegram-webhook (created by this run, with their triggers)",
+    );
+    expect(said).toMatch(
+      /left changed: bootstrap user_data \S+ \(created\); fix the problem and run deploy again to finish/,
+    );
+    for (const name of FUNCTIONS) expect(await showFunction(fg(), name)).toBeUndefined();
+    expect((await alertApi().getWebhookInfo()).url).toBe("");
+  }, 60_000);
+
   it("deploy --dry-run plans every step and changes nothing", async () => {
     const { code, io } = await cli(["deploy", "--dry-run", "--out-dir", outDir()]);
     expect(code, io.text()).toBe(0);
@@ -412,6 +434,7 @@ describe("infra CLI", () => {
   }, 30_000);
 
   it("deploy creates both functions, the triggers and the webhook; a rerun changes nothing", async () => {
+    const hooksBefore = (await writes()).hooks;
     const first = await cli(["deploy", "--out-dir", outDir()]);
     expect(first.code, first.io.text()).toBe(0);
     for (const name of FUNCTIONS) expect(await showFunction(fg(), name)).toBeDefined();
@@ -468,8 +491,8 @@ describe("infra CLI", () => {
       bot: cloud.endpoints.telegramBots.alerts.username,
       method: "setWebhook",
     })) as { params: Record<string, string> }[];
-    expect(setCalls).toHaveLength(1);
-    expect(setCalls[0]?.params.secret_token).toBe(secrets.WEBHOOK_SECRET);
+    expect(setCalls).toHaveLength(hooksBefore + 1);
+    expect(setCalls.at(-1)?.params.secret_token).toBe(secrets.WEBHOOK_SECRET);
     // Telegram's delivery to the receiver is accepted: the secret token matches its config.
     const e = cloud.endpoints;
     await cloud.control("telegram", "inject-message", {
@@ -503,7 +526,7 @@ describe("infra CLI", () => {
       bot: cloud.endpoints.telegramBots.alerts.username,
       method: "setWebhook",
     })) as unknown[];
-    expect(setAgain).toHaveLength(1);
+    expect(setAgain).toHaveLength(hooksBefore + 1);
   }, 60_000);
 
   it("diagnose prints the watchdog's dry run as a table and as JSON", async () => {

@@ -31,6 +31,15 @@ import { registerWebhook, webhookMatches, webhookState } from "./telegram";
 import { renderUserData } from "./user-data";
 
 export const WATCHDOG_FUNCTION = "clawwatch-watchdog";
+/** create-server tags the servers it builds with this (ShowServer lists "key=value"). */
+export const MANAGED_TAG = "managed-by=clawwatch";
+
+/** The server box's placement, and whether the rebootstrap rung may reinstall that server. */
+export interface PlacedBox {
+  serverId: string;
+  gatewayUrl: string;
+  builtByClawwatch: boolean;
+}
 export const WEBHOOK_FUNCTION = "clawwatch-telegram-webhook";
 export const TIMER_NAME = "clawwatch-timer";
 /** APIG API names: letters, digits and underscores. */
@@ -59,7 +68,8 @@ export async function deployCommand(
   const placed = await placeServerBox(ctx, { required: !options.dryRun });
   const config = deployment.resolve(placed);
   // Rendered once: the bytes stored in OBS are the bytes whose hash the functions get.
-  const bootstrap = renderBootstrapFor(ctx, config);
+  const rebootstrap = rebootstrapAllowed(ctx, placed);
+  const bootstrap = rebootstrap.allowed ? renderBootstrapFor(ctx, config) : undefined;
   const specs = functionSpecs(ctx, placed, bootstrap?.sha256);
   // Before anything is built or called: an oversized environment can only fail later.
   for (const spec of Object.values(specs)) checkFunctionSpec(spec, cloud.region);
@@ -88,7 +98,13 @@ export async function deployCommand(
 
   const steps = options.dryRun
     ? await plan(ctx, config, watchdog, webhook, gateway)
-    : await apply(ctx, config, { watchdog, webhook, gateway, bootstrap });
+    : await apply(ctx, config, {
+        watchdog,
+        webhook,
+        gateway,
+        bootstrap,
+        rebootstrap: rebootstrap.why,
+      });
   steps.rows.unshift(...checked.rows);
   steps.push(await egressStep(ctx));
   io.out(stepsTable(steps.rows));
@@ -132,6 +148,8 @@ interface ApplyParts {
   webhook: FunctionSpec;
   gateway: DedicatedGateway;
   bootstrap: RenderedBootstrap | undefined;
+  /** Why the rebootstrap rung is on or off, for the step's line. */
+  rebootstrap: string;
 }
 
 /**
@@ -195,7 +213,7 @@ async function rolledBack(
 async function applySteps(
   ctx: CommandContext,
   config: Config,
-  { watchdog, webhook, gateway, bootstrap }: ApplyParts,
+  { watchdog, webhook, gateway, bootstrap, rebootstrap }: ApplyParts,
   steps: Steps,
 ): Promise<Steps> {
   const { io, cloud } = ctx;
@@ -215,7 +233,7 @@ async function applySteps(
   const webhookChange = await fn(webhook);
 
   io.status("bootstrap user_data…");
-  steps.push(await storeBootstrap(ctx, config, bootstrap));
+  steps.push(await storeBootstrap(ctx, config, bootstrap, rebootstrap));
 
   io.status("TIMER trigger…");
   const rate = ctx.deployment.functions.timerRate;
@@ -323,8 +341,9 @@ async function plan(
 /** VPC functions reach Telegram and MaaS only through a NAT gateway: say so when it is missing. */
 async function egressStep(ctx: CommandContext): Promise<StepResult> {
   const { cloud, deployment } = ctx;
-  const subnetId = deployment.functions.subnetId ?? deployment.server.subnetId;
-  if (cloud.kind === "local" || !cloud.vpc) {
+  const network = deployment.network;
+  const subnetId = network?.subnetId ?? "-";
+  if (cloud.kind === "local" || !cloud.vpc || !network) {
     return {
       step: "egress (NAT)",
       resource: subnetId,
@@ -332,7 +351,7 @@ async function egressStep(ctx: CommandContext): Promise<StepResult> {
       detail: "functions on the local cloud are not in a VPC",
     };
   }
-  const check = await checkEgress(cloud.vpc, deployment.server.vpcId, subnetId);
+  const check = await checkEgress(cloud.vpc, network.vpcId, subnetId);
   if (!check.ok) ctx.io.err(`WARNING: ${check.detail}`);
   return {
     step: "egress (NAT)",
@@ -344,7 +363,7 @@ async function egressStep(ctx: CommandContext): Promise<StepResult> {
 
 function functionSpecs(
   ctx: CommandContext,
-  placed: { serverId: string; gatewayUrl: string } | undefined,
+  placed: PlacedBox | undefined,
   bootstrapSha256: string | undefined,
 ): { watchdog: FunctionSpec; webhook: FunctionSpec } {
   const { deployment, cloud } = ctx;
@@ -356,13 +375,7 @@ function functionSpecs(
     CLAWWATCH_SECRETS_SHA256: fingerprint(deployment.secrets),
   };
   // The local FunctionGraph has no VPCs; on Huawei Cloud the watchdog must be in the box's VPC.
-  const vpc =
-    cloud.kind === "huawei"
-      ? {
-          vpcId: deployment.server.vpcId,
-          subnetId: deployment.functions.subnetId ?? deployment.server.subnetId,
-        }
-      : undefined;
+  const vpc = cloud.kind === "huawei" ? deployment.network : undefined;
   const common = {
     env,
     secrets: deployment.secrets,
@@ -405,7 +418,7 @@ function fingerprint(secrets: Record<string, string>): string {
 function withPlacedBox(
   product: Record<string, unknown>,
   index: number | undefined,
-  placed: { serverId: string; gatewayUrl: string } | undefined,
+  placed: PlacedBox | undefined,
   bootstrapSha256: string | undefined,
 ): Record<string, unknown> {
   if (index === undefined || !placed || !Array.isArray(product.boxes)) return product;
@@ -419,8 +432,7 @@ function withPlacedBox(
       gateway: { ...gateway, url: gateway.url ?? placed.gatewayUrl },
       // apply() stores the box's bootstrap user_data in OBS for the rebootstrap rung; its hash
       // lives here, in the functions' configuration, where neither function can change it.
-      bootstrapStored: true,
-      ...(bootstrapSha256 ? { bootstrapSha256 } : {}),
+      ...(bootstrapSha256 ? { bootstrapStored: true, bootstrapSha256 } : {}),
     };
   });
   return { ...product, boxes };
@@ -430,6 +442,28 @@ interface RenderedBootstrap {
   box: string;
   base64: string;
   sha256: string;
+}
+
+/**
+ * The rebootstrap rung reinstalls the system disk: only on a server create-server built, or
+ * where the deployment says in so many words that this may wipe it.
+ */
+function rebootstrapAllowed(
+  ctx: CommandContext,
+  placed: PlacedBox | undefined,
+): { allowed: boolean; why: string } {
+  if (ctx.deployment.serverBox === undefined || !ctx.deployment.server) {
+    return { allowed: false, why: "watch only: no server clawwatch built, so no reinstall rung" };
+  }
+  if (!placed) return { allowed: false, why: "the server does not exist yet" };
+  if (placed.builtByClawwatch) return { allowed: true, why: "server built by create-server" };
+  if (ctx.deployment.rebootstrapWipesSystemDisk) {
+    return { allowed: true, why: "rebootstrapWipesSystemDisk: true" };
+  }
+  return {
+    allowed: false,
+    why: `server ${placed.serverId} was not built by clawwatch: the reinstall rung is off (rebootstrapWipesSystemDisk: true turns it on, and wipes the system disk)`,
+  };
 }
 
 /** The server box's user_data, or undefined when this deployment has no server box (yet). */
@@ -455,14 +489,10 @@ async function storeBootstrap(
   ctx: CommandContext,
   config: Config,
   bootstrap: RenderedBootstrap | undefined,
+  why: string,
 ): Promise<StepResult> {
   if (!bootstrap)
-    return {
-      step: "bootstrap user_data",
-      resource: "-",
-      result: "skipped",
-      detail: "no box on the created server",
-    };
+    return { step: "bootstrap user_data", resource: "-", result: "skipped", detail: why };
   const { base64 } = bootstrap;
   const key = bootstrapKey(config.state.prefix, bootstrap.box);
   const resource = `${config.state.bucket}/${key}`;
@@ -509,17 +539,23 @@ function describeSpec(spec: FunctionSpec): string {
 export async function placeServerBox(
   ctx: CommandContext,
   options: { required: boolean },
-): Promise<{ serverId: string; gatewayUrl: string } | undefined> {
+): Promise<PlacedBox | undefined> {
   const { cloud, deployment } = ctx;
-  if (deployment.serverBox === undefined) return undefined;
-  const found = await findServer(cloud.ecs, deployment.server.name);
+  const server = deployment.server;
+  if (deployment.serverBox === undefined || !server) return undefined;
+  const found = await findServer(cloud.ecs, server.name);
   if (!found) {
     if (!options.required) return undefined;
     throw new InfraError(
-      `no server named "${deployment.server.name}": run create-server first, or give the box its serverId`,
+      `no server named "${server.name}": run create-server first, or give the box its serverId`,
     );
   }
-  return { serverId: found.id, gatewayUrl: await gatewayUrlOf(ctx, found.id) };
+  const detail = await showServer(cloud.ecs, found.id);
+  return {
+    serverId: found.id,
+    gatewayUrl: await gatewayUrlOf(ctx, found.id),
+    builtByClawwatch: (detail.tags ?? []).includes(MANAGED_TAG),
+  };
 }
 
 async function gatewayUrlOf(ctx: CommandContext, serverId: string): Promise<string> {

@@ -77,6 +77,8 @@ const functionSize = (memoryMb: number, timeoutSeconds: number) =>
 
 export const functionsSpecSchema = z
   .object({
+    /** The VPC the functions run in; default the server's (required without a server block). */
+    vpcId: z.string().min(1).optional(),
     /** The subnet the functions get VPC access through; default the server's subnet. */
     subnetId: z.string().min(1).optional(),
     /** TIMER rate of the watchdog: "1m" … "60m", "1h" … "24h". */
@@ -147,7 +149,17 @@ export const deploymentSchema = z
       })
       .strict()
       .prefault({}),
-    server: serverSpecSchema,
+    /**
+     * The box create-server builds (or adopts by name). Leave it out to watch servers you already
+     * run: every box then gives its serverId and gateway.url ("watch only").
+     */
+    server: serverSpecSchema.optional(),
+    /**
+     * Lets the last rung reinstall the system disk of a server clawwatch did not build (adopted
+     * by name) with clawwatch's bootstrap. Everything on the system disk is wiped; only the data
+     * disk survives. Servers create-server built have the rung without it.
+     */
+    rebootstrapWipesSystemDisk: z.boolean().default(false),
     functions: functionsSpecSchema.prefault({}),
     /** Passed to the bootstrap renderer (e.g. the pinned openclaw version). */
     bootstrap: z.record(z.string(), z.unknown()).default({}),
@@ -177,8 +189,12 @@ export interface Deployment {
   readonly region: string;
   readonly projectId: string;
   readonly agencies: { readonly watchdog: string; readonly receiver: string };
-  readonly server: ServerSpec;
-  readonly securityGroupName: string;
+  /** Absent for a watch-only deployment (every box has its serverId). */
+  readonly server: ServerSpec | undefined;
+  readonly securityGroupName: string | undefined;
+  /** The VPC and subnet the functions run in (Huawei Cloud); undefined when none is known. */
+  readonly network: { readonly vpcId: string; readonly subnetId: string } | undefined;
+  readonly rebootstrapWipesSystemDisk: boolean;
   readonly functions: FunctionsSpec;
   readonly bootstrap: Record<string, unknown>;
   /** The product config as the functions get it: `${NAME}` references kept, `cloud` filled in. */
@@ -258,10 +274,20 @@ export function parseDeployment(
   );
   if (unplaced.length > 1) {
     problems.push(
-      `product.boxes: only one box may omit serverId (the one on server "${file?.server.name ?? "?"}"); give the others their server ids`,
+      `product.boxes: only one box may omit serverId (the one on server "${file?.server?.name ?? "?"}"); give the others their server ids`,
     );
   }
   const serverBox = unplaced[0];
+  if (file && !file.server && serverBox !== undefined) {
+    problems.push(
+      `product.boxes.${serverBox}.serverId: there is no server block, so this box must name the server it watches: give it serverId and gateway.url (DEPLOY.md, "I already run OpenClaw"), or add a server block for create-server`,
+    );
+  }
+  if (options.target === "huawei" && file && !networkOf(file)) {
+    problems.push(
+      "functions.vpcId: without a server block, set functions.vpcId and functions.subnetId to the VPC and subnet of the boxes (the watchdog reaches their gateways from there)",
+    );
+  }
 
   const cloud = {
     ...(isRecord(productRaw?.cloud) ? productRaw.cloud : {}),
@@ -308,7 +334,11 @@ function deployment(
     ...parts,
     agencies: file.agencies,
     server: file.server,
-    securityGroupName: file.server.securityGroup ?? `${file.server.name}-sg`,
+    securityGroupName: file.server
+      ? (file.server.securityGroup ?? `${file.server.name}-sg`)
+      : undefined,
+    network: networkOf(file),
+    rebootstrapWipesSystemDisk: file.rebootstrapWipesSystemDisk,
     functions: file.functions,
     bootstrap: file.bootstrap,
   };
@@ -348,6 +378,12 @@ function localEndpointsIn(
     product.boxes = productRaw.boxes.map((box, i) => maasIn(box, `boxes.${i}`));
   }
   return { product, notes };
+}
+
+function networkOf(file: DeploymentFile): Deployment["network"] {
+  const vpcId = file.functions.vpcId ?? file.server?.vpcId;
+  const subnetId = file.functions.subnetId ?? file.server?.subnetId;
+  return vpcId && subnetId ? { vpcId, subnetId } : undefined;
 }
 
 /** The server's box gets the server id and gateway URL found at deploy time. */

@@ -36,6 +36,8 @@ export interface NewServerSpec {
   readonly flavorRef: string;
   readonly imageRef: string;
   readonly metadata: Record<string, string>;
+  /** server_tags as `key=value`, the way ShowServer lists them. */
+  readonly tags?: readonly string[];
   readonly userData: string;
   /** The key pair for SSH logins (`key_name`); "" when the server has none. */
   readonly keyName?: string;
@@ -294,6 +296,7 @@ export class Fleet {
       flavorRef: spec.flavorRef,
       imageRef: spec.imageRef,
       metadata: { ...spec.metadata },
+      tags: [...(spec.tags ?? [])],
       userData: spec.userData,
       keyName: spec.keyName ?? "",
       bootstrapRuns: 0,

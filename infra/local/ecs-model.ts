@@ -80,6 +80,8 @@ export interface ServerRecord {
   readonly flavorRef: string;
   readonly imageRef: string;
   readonly metadata: Record<string, string>;
+  /** server_tags given at create, as `key=value` (ServerDetail.tags). */
+  readonly tags: readonly string[];
   /** Base64 user_data as last given (create or reinstall). */
   userData: string;
   /** The SSH key pair's name; "" for none. A reinstall sets it from its own request. */
@@ -205,7 +207,7 @@ export function renderServer(server: ServerRecord, projectId: string): Record<st
     locked: false,
     description: "",
     security_groups: [{ name: "default" }],
-    tags: [],
+    tags: [...server.tags],
   };
   if (server.fault !== undefined) {
     rendered.fault = { code: 500, message: server.fault, created: server.updated };

@@ -11,7 +11,7 @@ import { run } from "../../infra/cli/main";
 import { checkEgress } from "../../infra/cli/network";
 import { localCloud } from "../../infra/cli/target";
 import { alertChatState } from "../../infra/cli/telegram";
-import { listTriggers, showFunction } from "../../infra/deploy/functions";
+import { invoke, listTriggers, showFunction } from "../../infra/deploy/functions";
 import { type LocalCloud, startLocalCloud } from "../../infra/local/cloud";
 import { Iam } from "../../infra/local/iam";
 import {
@@ -22,6 +22,7 @@ import {
 import { startVpc, type VpcService } from "../../infra/local/vpc";
 import { envRef } from "../../shared/config";
 import type { FleetReport } from "../../shared/watchdog/fleet";
+import { FAST_POLICY, FAST_PROBES } from "../e2e/harness";
 
 /**
  * The infra CLI end to end against a local cloud (plus the VPC emulator), in-process through
@@ -646,6 +647,116 @@ describe("infra CLI", () => {
     expect((await alertApi().getWebhookInfo()).url).toBe("");
     expect((await ecsServers()).find((s) => s.id === serverId)?.status).toBe("ACTIVE");
   });
+
+  it("watch only: a server you already run, named by serverId with no server block, is watched, healed by reboot and never reinstalled", async () => {
+    const e = cloud.endpoints;
+    const box = e.boxes[0];
+    if (!box) throw new Error("the local cloud has no seeded box");
+    const { file: built } = localDeploymentConfig(e);
+    const { server: _none, bootstrap: _noBootstrap, ...rest } = built;
+    const file = join(dir, "watch-only.json");
+    await writeFile(
+      file,
+      JSON.stringify({
+        ...rest,
+        // At time scale 0.01 a 24h TIMER never fires during the test: cycles are invoked.
+        functions: { timerRate: "24h" },
+        product: {
+          ...built.product,
+          boxes: [
+            {
+              name: "watched",
+              serverId: box.serverId,
+              gateway: { url: box.gatewayUrl, token: envRef("OWN_GATEWAY_TOKEN") },
+              telegram: { botToken: envRef("OWN_BOT_TOKEN") },
+            },
+          ],
+          policy: FAST_POLICY,
+          probes: FAST_PROBES,
+        },
+      }),
+    );
+    const env = { OWN_GATEWAY_TOKEN: box.gatewayToken, OWN_BOT_TOKEN: box.telegramBot.token };
+    const noServer = { ...captureIo(), env };
+    expect(
+      await run(["create-server", "--config", file, "--endpoints", endpointsFile], noServer),
+    ).toBe(1);
+    expect(noServer.errors.join("\n")).toContain("the deployment has no server block");
+
+    const io = { ...captureIo(), env };
+    expect(
+      await run(
+        ["deploy", "--config", file, "--out-dir", outDir(), "--endpoints", endpointsFile],
+        io,
+      ),
+    ).toBe(0);
+    expect(io.text()).toMatch(/bootstrap user_data\s+-\s+skipped\s+watch only/);
+    const watchdog = await showFunction(fg(), "clawwatch-watchdog");
+    const config = JSON.parse(JSON.parse(watchdog?.user_data ?? "{}").CLAWWATCH_CONFIG);
+    expect(config.boxes[0].serverId).toBe(box.serverId);
+    expect(config.boxes[0].bootstrapStored).toBeUndefined();
+
+    const actions = async () =>
+      ((await ecsCalls()) as { operation?: string; serverIds?: string[]; status: number }[])
+        .filter(
+          (c) =>
+            c.operation && c.status > 0 && c.status < 300 && c.serverIds?.includes(box.serverId),
+        )
+        .map((c) => c.operation);
+    const before = (await actions()).length;
+    const cycle = () =>
+      invoke<FleetReport>(fg(), "clawwatch-watchdog", { command: "cycle", box: "watched" });
+    const guest = async () =>
+      (
+        (await cloud.control("ecs", "servers")) as {
+          id: string;
+          status: string;
+          guestPid?: number;
+        }[]
+      ).find((s) => s.id === box.serverId);
+    const kill = async () => {
+      const g = await guest();
+      if (g?.status !== "ACTIVE" || g.guestPid === undefined) return;
+      await cloud.control("ecs", "kill-guest", { serverId: box.serverId }).catch(() => {});
+    };
+
+    // A crash is healed by a soft reboot.
+    await cycle();
+    await kill();
+    for (let i = 0; i < 25 && (await actions()).length === before; i++) await cycle();
+    expect((await actions()).slice(before)).toEqual(["reboot SOFT"]);
+    await eventually(async () => {
+      const g = await guest();
+      return g?.status === "ACTIVE" && g.guestPid !== undefined ? true : undefined;
+    });
+    let healthy = false;
+    for (let i = 0; i < 25 && !healthy; i++) {
+      healthy = (await cycle()).boxes[0]?.openIncidents.length === 0;
+      if (!healthy) await new Promise((r) => setTimeout(r, 150));
+    }
+    expect(healthy).toBe(true);
+
+    // A gateway that never comes back: reboots, then a human; the system disk is never reinstalled.
+    await cloud.control("ecs", "slow-boot", { serverId: box.serverId, ms: 600_000 });
+    await kill();
+    const needsHuman = async () =>
+      (
+        (await cloud.control("telegram", "messages", { bot: e.telegramBots.alerts.username })) as {
+          plainText: string;
+        }[]
+      ).some((m) => m.plainText.includes("watched") && /needs a human/.test(m.plainText));
+    for (let i = 0; i < 150 && !(await needsHuman()); i++) {
+      await cycle();
+      await kill();
+    }
+    expect(await needsHuman()).toBe(true);
+    const all = (await actions()).slice(before);
+    expect(all).toEqual(["reboot SOFT", "reboot SOFT", "reboot HARD"]);
+    expect(all).not.toContain("reinstall");
+    await cloud.control("ecs", "slow-boot", { serverId: box.serverId, ms: 0 });
+    const gone = await cli(["destroy", "--yes", "--config", file], { ...captureIo(), env });
+    expect(gone.code, gone.io.text()).toBe(0);
+  }, 120_000);
 
   it("destroy --server deletes the server but keeps its data disk unless told", async () => {
     const dataDir = (id: string) => join(dir, "cloud", "ecs", "servers", id, "data");

@@ -758,6 +758,56 @@ describe("infra CLI", () => {
     expect(gone.code, gone.io.text()).toBe(0);
   }, 120_000);
 
+  it("a server adopted by name keeps its system disk unless rebootstrapWipesSystemDisk opts in", async () => {
+    const e = cloud.endpoints;
+    const box = e.boxes[0];
+    const seeded = (await ecsServers()).find((s) => s.id === box?.serverId);
+    if (!box || !seeded) throw new Error("the local cloud has no seeded box");
+    const env = { OWN_GATEWAY_TOKEN: box.gatewayToken, OWN_BOT_TOKEN: box.telegramBot.token };
+    const deployWith = async (optIn: boolean) => {
+      const { file: built } = localDeploymentConfig(e, { serverName: seeded.name });
+      const path = join(dir, `adopted-${optIn}.json`);
+      await writeFile(
+        path,
+        JSON.stringify({
+          ...built,
+          ...(optIn ? { rebootstrapWipesSystemDisk: true } : {}),
+          functions: { timerRate: "24h" },
+          product: {
+            ...built.product,
+            boxes: [
+              {
+                name: "adopted",
+                gateway: { url: box.gatewayUrl, token: envRef("OWN_GATEWAY_TOKEN") },
+                telegram: { botToken: envRef("OWN_BOT_TOKEN") },
+              },
+            ],
+          },
+        }),
+      );
+      const io = { ...captureIo(), env };
+      const code = await run(
+        ["deploy", "--config", path, "--out-dir", outDir(), "--endpoints", endpointsFile],
+        io,
+      );
+      expect(code, io.text()).toBe(0);
+      const watchdog = await showFunction(fg(), "clawwatch-watchdog");
+      const config = JSON.parse(JSON.parse(watchdog?.user_data ?? "{}").CLAWWATCH_CONFIG);
+      return { text: io.text(), box: config.boxes[0] };
+    };
+    const off = await deployWith(false);
+    expect(off.text).toContain(
+      `server ${box.serverId} was not built by clawwatch: the reinstall rung is off (rebootstrapWipesSystemDisk: true turns it on, and wipes the system disk)`,
+    );
+    expect(off.box.bootstrapStored).toBeUndefined();
+    const on = await deployWith(true);
+    expect(on.text).toMatch(/bootstrap user_data\s+\S+\s+(created|updated|unchanged)/);
+    expect(on.box.bootstrapStored).toBe(true);
+    expect(on.box.bootstrapSha256).toMatch(/^[0-9a-f]{64}$/);
+    const gone = await cli(["destroy", "--yes"]);
+    expect(gone.code, gone.io.text()).toBe(0);
+  }, 60_000);
+
   it("destroy --server deletes the server but keeps its data disk unless told", async () => {
     const dataDir = (id: string) => join(dir, "cloud", "ecs", "servers", id, "data");
     const kept = await cli(["destroy", "--yes", "--server"]);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { type Config, loadConfig } from "../../shared/config";
+import { didYouMean, knownKeysAt } from "../../shared/config/did-you-mean";
 import { ConfigError } from "../../shared/errors";
 import { MEMORY_SIZES } from "../deploy/functions";
 
@@ -221,9 +222,33 @@ export function readDeploymentFile(path: string): unknown {
   }
   try {
     return JSON.parse(text);
-  } catch (cause) {
-    throw new ConfigError([`${path} is not valid JSON: ${(cause as Error).message}`], { cause });
+  } catch (error) {
+    // V8 may quote the text around the mistake, which could be a pasted secret: say where only.
+    throw new ConfigError([
+      `${path}:${jsonErrorPosition(text, error)} is not valid JSON: ${jsonReason(error)}`,
+    ]);
   }
+}
+
+/** "line:column" (both from 1) of a JSON.parse error; "1:1" when V8 gave no position. */
+export function jsonErrorPosition(text: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : "";
+  const lineCol = /\(line (\d+) column (\d+)\)/.exec(message);
+  if (lineCol) return `${lineCol[1]}:${lineCol[2]}`;
+  const at = /position (\d+)/.exec(message)?.[1];
+  const offset =
+    at === undefined ? (/end of JSON input/.test(message) ? text.length : 0) : Number(at);
+  const before = text.slice(0, offset).split("\n");
+  return `${before.length}:${(before.at(-1)?.length ?? 0) + 1}`;
+}
+
+function jsonReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : "";
+  if (/end of JSON input/.test(message)) return "it ends too early (a missing } or ])";
+  const token = /^Unexpected (token|number|string|non-whitespace character)/.exec(message)?.[1];
+  return token
+    ? `unexpected ${token === "token" ? "character" : token} here: check the quotes, commas and brackets (JSON has no comments and no trailing commas)`
+    : "check the quotes, commas and brackets (JSON has no comments and no trailing commas)";
 }
 
 /**
@@ -247,8 +272,14 @@ export function parseDeployment(
     : undefined;
 
   const region = options.local?.region ?? file?.region ?? "cn-north-4";
+  // From the raw file too: a mistake elsewhere in it must not make projectId look unset.
+  const rawProjectId = (raw as { projectId?: unknown } | null)?.projectId;
   const projectId =
-    options.local?.projectId ?? file?.projectId ?? options.env.HUAWEICLOUD_PROJECT_ID ?? "";
+    options.local?.projectId ??
+    file?.projectId ??
+    (typeof rawProjectId === "string" ? rawProjectId : undefined) ??
+    options.env.HUAWEICLOUD_PROJECT_ID ??
+    "";
   if (!projectId) {
     problems.push(
       "projectId: set it in the file or HUAWEICLOUD_PROJECT_ID (console → My Credentials → Projects, for the region)",
@@ -308,10 +339,11 @@ export function parseDeployment(
       resolve();
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      problems.push(...error.problems.map((p) => `product.${p}`));
+      problems.push(...asWritten(error.problems, productRaw).map((p) => `product.${p}`));
     }
+    problems.push(...writtenMistakes(productRaw));
   }
-  if (problems.length > 0 || !file) throw new ConfigError(problems);
+  if (problems.length > 0 || !file) throw new ConfigError([...new Set(problems)]);
   return deployment(file, {
     region,
     projectId,
@@ -419,10 +451,112 @@ export function referencesIn(value: unknown): string[] {
 }
 
 function issues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
+  return error.issues.flatMap((issue) => {
     const path = issue.path.map(String).join(".") || "(root)";
-    return `${path}: ${issue.message}`;
+    if (issue.code === "unrecognized_keys") {
+      const known = knownKeysAt(deploymentSchema, issue.path);
+      return issue.keys.map((key) => {
+        const near = didYouMean(key, known);
+        return `${[...issue.path.map(String), key].join(".")}: unknown key${near ? `; did you mean "${near}"?` : ""}`;
+      });
+    }
+    return [`${path}: ${issue.message}`];
   });
+}
+
+/**
+ * loadConfig reports a value merged in from boxDefaults at every box it reached
+ * (`boxes.0.maas.baseUrl`, `boxes.1.…`): say it once, where the user wrote it.
+ */
+function asWritten(problems: readonly string[], productRaw: Record<string, unknown>): string[] {
+  const defaults = isRecord(productRaw.boxDefaults) ? productRaw.boxDefaults : undefined;
+  const boxes = Array.isArray(productRaw.boxes) ? productRaw.boxes : [];
+  return problems.map((problem) => {
+    const m = /^boxes\.(\d+)\.([^:]+): /.exec(problem);
+    if (!m || !defaults) return problem;
+    const rest = (m[2] ?? "").split(".");
+    if (hasPath(boxes[Number(m[1])], rest) || !hasPath(defaults, rest)) return problem;
+    return `boxDefaults.${m[2]}: ${problem.slice(m[0].length)}`;
+  });
+}
+
+function hasPath(value: unknown, path: readonly string[]): boolean {
+  let current = value;
+  for (const part of path) {
+    if (!isRecord(current) || !(part in current)) return false;
+    current = current[part];
+  }
+  return true;
+}
+
+const SECRET_KEYS: Record<string, string> = {
+  "gateway.token": "GATEWAY_TOKEN",
+  "telegram.botToken": "GATEWAY_BOT_TOKEN",
+  "maas.apiKey": "MAAS_API_KEY",
+};
+
+/**
+ * Mistakes the schema cannot see: a secret written into the file (it would land in the
+ * functions' plain environment), a gateway URL with a path, a MaaS URL without its /v1.
+ */
+function writtenMistakes(productRaw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const inline = (path: string, value: unknown, name: string) => {
+    if (typeof value === "string" && value !== "" && !REF.test(value)) {
+      problems.push(
+        `product.${path}: a secret written into the file would land in the functions' plain environment: write "\${${name}}" here and export ${name}`,
+      );
+    }
+  };
+  const alerts = isRecord(productRaw.alerts) ? productRaw.alerts : {};
+  inline("alerts.botToken", alerts.botToken, "ALERT_BOT_TOKEN");
+  inline("alerts.webhookSecret", alerts.webhookSecret, "WEBHOOK_SECRET");
+  const entries: [string, unknown][] = [["boxDefaults", productRaw.boxDefaults]];
+  if (Array.isArray(productRaw.boxes)) {
+    productRaw.boxes.forEach((box, i) => entries.push([`boxes.${i}`, box]));
+  }
+  for (const [at, entry] of entries) {
+    if (!isRecord(entry)) continue;
+    for (const [key, name] of Object.entries(SECRET_KEYS)) {
+      const [section = "", field = ""] = key.split(".");
+      const part = entry[section];
+      if (isRecord(part)) inline(`${at}.${key}`, part[field], name);
+    }
+    const url = isRecord(entry.gateway) ? entry.gateway.url : undefined;
+    if (typeof url === "string" && !REF.test(url)) {
+      const problem = gatewayUrlProblem(url);
+      if (problem) problems.push(`product.${at}.gateway.url: ${problem}`);
+    }
+    const base = isRecord(entry.maas) ? entry.maas.baseUrl : undefined;
+    if (typeof base === "string" && !REF.test(base)) {
+      const problem = maasUrlProblem(base);
+      if (problem) problems.push(`product.${at}.maas.baseUrl: ${problem}`);
+    }
+  }
+  return problems;
+}
+
+function gatewayUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined; // the schema reports an unparsable URL
+  }
+  if (parsed.pathname === "/" && !parsed.search && !parsed.hash) return undefined;
+  return `the gateway's root on its port, without a path: use "${parsed.origin}" (the probes add /readyz and /healthz themselves)`;
+}
+
+function maasUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const path = parsed.pathname.replace(/\/+$/, "").replace(/\/chat\/completions$/, "");
+  if (/\/v\d+$/.test(path)) return undefined;
+  return `the OpenAI-compatible base ends in /v1: use "${parsed.origin}${path}/v1" (the API URL from the MaaS console's "View Call Description", without /chat/completions)`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -511,10 +511,11 @@ function writtenMistakes(productRaw: Record<string, unknown>): string[] {
   const alerts = isRecord(productRaw.alerts) ? productRaw.alerts : {};
   inline("alerts.botToken", alerts.botToken, "ALERT_BOT_TOKEN");
   inline("alerts.webhookSecret", alerts.webhookSecret, "WEBHOOK_SECRET");
-  const entries: [string, unknown][] = [["boxDefaults", productRaw.boxDefaults]];
-  if (Array.isArray(productRaw.boxes)) {
-    productRaw.boxes.forEach((box, i) => entries.push([`boxes.${i}`, box]));
-  }
+  const boxes: unknown[] = Array.isArray(productRaw.boxes) ? productRaw.boxes : [];
+  const entries: [string, unknown][] = [
+    ["boxDefaults", productRaw.boxDefaults],
+    ...boxes.map((box, i): [string, unknown] => [`boxes.${i}`, box]),
+  ];
   for (const [at, entry] of entries) {
     if (!isRecord(entry)) continue;
     for (const [key, name] of Object.entries(SECRET_KEYS)) {

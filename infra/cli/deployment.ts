@@ -245,6 +245,9 @@ export function jsonErrorPosition(text: string, error: unknown): string {
 function jsonReason(error: unknown): string {
   const message = error instanceof Error ? error.message : "";
   if (/end of JSON input/.test(message)) return "it ends too early (a missing } or ])";
+  // V8's own wording without its quote of the text ("Expected ':' after property name").
+  const expected = /^(Expected [^"]*?) in JSON/.exec(message)?.[1];
+  if (expected) return `${expected.toLowerCase()}: check the quotes, commas and brackets`;
   const token = /^Unexpected (token|number|string|non-whitespace character)/.exec(message)?.[1];
   return token
     ? `unexpected ${token === "token" ? "character" : token} here: check the quotes, commas and brackets (JSON has no comments and no trailing commas)`

@@ -618,6 +618,102 @@ describe("infra CLI", () => {
     });
   });
 
+  it("test-alert delivers through the notifier; a wrong chat id fails with the fix", async () => {
+    const e = cloud.endpoints;
+    const before = (await cloud.control("telegram", "messages", {
+      chatId: e.alertChatId,
+    })) as unknown[];
+    const ok = await cli(["test-alert"]);
+    expect(ok.code, ok.io.text()).toBe(0);
+    expect(ok.io.text()).toMatch(/Telegram\s+-1001234567890\s+sent\s+message \d+/);
+    const after = (await cloud.control("telegram", "messages", { chatId: e.alertChatId })) as {
+      plainText: string;
+    }[];
+    expect(after).toHaveLength(before.length + 1);
+    expect(after.at(-1)?.plainText).toContain("clawwatch test alert");
+
+    const file = await localFile("wrong-chat.json", (f) => {
+      f.product.alerts.chatId = -1_005_555_555_555;
+    });
+    const wrong = await cli(["test-alert", "--config", file]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.io.errors.at(-1)).toBe(
+      'error: the test alert did not arrive: Telegram: alerts.chatId -1005555555555: Telegram says "chat not found": add the alert bot to the alert group first, then use the group\'s id (a supergroup\'s starts with -100; DEPLOY.md, "Finding the chat and user ids")',
+    );
+    const diagnose = await cli(["diagnose", "--config", file]);
+    expect(diagnose.io.errors.join("\n")).toContain(
+      'WARNING: alerts.chatId -1005555555555: Telegram says "chat not found"',
+    );
+  }, 60_000);
+
+  it("validate checks a file offline; --version and <command> --help answer without a cloud", async () => {
+    const file = join(dir, "validate.json");
+    await writeFile(
+      file,
+      JSON.stringify({
+        projectId: "0123456789abcdef0123456789abcdef",
+        functions: {
+          vpcId: "vpc-1",
+          subnetId: "subnet-1",
+          apig: { instanceId: "i", groupId: "g" },
+        },
+        product: {
+          boxes: [
+            {
+              name: "openclaw-1",
+              serverId: "4f1c2a7e-0000-4000-8000-000000000001",
+              gateway: { url: "http://192.168.0.10:18789", token: envRef("GATEWAY_TOKEN") },
+              telegram: { botToken: envRef("GATEWAY_BOT_TOKEN") },
+              maas: {
+                baseUrl: "https://api.modelarts-maas.com/v1",
+                apiKey: envRef("MAAS_API_KEY"),
+                model: "m",
+              },
+            },
+          ],
+          alerts: { botToken: envRef("ALERT_BOT_TOKEN"), chatId: -1001234567890 },
+          state: { bucket: "my-state" },
+        },
+      }),
+    );
+    const env = {
+      GATEWAY_TOKEN: "gw-0123456789",
+      MAAS_API_KEY: "k",
+      GATEWAY_BOT_TOKEN: "1:a",
+      ALERT_BOT_TOKEN: "2:b",
+    };
+    // No --endpoints: validate reads nothing but the file and the environment.
+    const io = { ...captureIo(), env };
+    expect(await run(["validate", "--config", file], io)).toBe(0);
+    expect(io.lines.join("\n")).toBe(
+      `${file}: valid for huawei (1 box: openclaw-1; 4 secrets from the environment)`,
+    );
+    const missing = { ...captureIo(), env: { ...env, MAAS_API_KEY: "" } };
+    expect(await run(["validate", "--config", file], missing)).toBe(1);
+    expect(missing.errors.join("\n")).toContain(
+      "product.boxes.0.maas.apiKey: environment variable MAAS_API_KEY is not set",
+    );
+
+    const version = captureIo();
+    expect(await run(["--version"], version)).toBe(0);
+    expect(version.lines).toEqual(["clawwatch 0.1.0"]);
+    for (const command of [
+      "create-server",
+      "deploy",
+      "diagnose",
+      "status",
+      "destroy",
+      "test-alert",
+      "validate",
+    ]) {
+      const help = captureIo();
+      expect(await run([command, "--help"], help), command).toBe(0);
+      expect(help.lines.join("\n"), command).toMatch(
+        new RegExp(`^Usage: npm run infra -- ${command}`),
+      );
+    }
+  });
+
   it("the egress check finds a missing NAT route and a present one", async () => {
     const client = localCloud({ ...cloud.endpoints, vpc: vpc.url }).vpc;
     if (!client) throw new Error("no VPC client");

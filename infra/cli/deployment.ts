@@ -131,6 +131,8 @@ const agencyName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
 
 export const deploymentSchema = z
   .object({
+    /** For editors: "./clawwatch.deploy.schema.json" (npm run config-docs makes it). */
+    $schema: z.string().optional(),
     region: z.string().min(1).default("cn-north-4"),
     /** Or HUAWEICLOUD_PROJECT_ID in the environment. */
     projectId: z.string().min(1).optional(),

@@ -15,6 +15,7 @@ const ENV = {
   ALERT_BOT_TOKEN: "456:def",
 };
 
+// biome-ignore lint/suspicious/noExplicitAny: each test breaks one arbitrary path of the JSON
 function validFile(): Record<string, any> {
   return {
     projectId: "0123456789abcdef0123456789abcdef",
@@ -73,7 +74,7 @@ describe("deployment config mistakes, each with its exact message", () => {
     expect(problemsOf(file)).toEqual(['functons: unknown key; did you mean "functions"?']);
   });
 
-  it("an unset ${VAR} in boxDefaults is reported once, where it was written", () => {
+  it("an unset variable referenced in boxDefaults is reported once, where it was written", () => {
     const file = validFile();
     file.product.boxes.push({
       ...file.product.boxes[0],
@@ -99,7 +100,7 @@ describe("deployment config mistakes, each with its exact message", () => {
     const file = validFile();
     file.product.alerts.botToken = "456:an-inline-token";
     expect(problemsOf(file)).toEqual([
-      'product.alerts.botToken: a secret written into the file would land in the functions\' plain environment: write "${ALERT_BOT_TOKEN}" here and export ALERT_BOT_TOKEN',
+      `product.alerts.botToken: a secret written into the file would land in the functions' plain environment: write "${envRef("ALERT_BOT_TOKEN")}" here and export ALERT_BOT_TOKEN`,
     ]);
   });
 

@@ -55,11 +55,16 @@ export async function findSecurityGroup(
   vpc: VpcClient,
   name: string,
   vpcId: string,
+  options: { orId?: boolean } = {},
 ): Promise<GroupJson | undefined> {
   const res = await call<{ security_groups?: GroupJson[] }>("list security groups", () =>
     vpc.listSecurityGroups(new ListSecurityGroupsRequest().withVpcId(vpcId).withLimit(1000)),
   );
-  return (res.security_groups ?? []).find((g) => g.name === name);
+  const groups = res.security_groups ?? [];
+  return (
+    groups.find((g) => g.name === name) ??
+    (options.orId ? groups.find((g) => g.id === name) : undefined)
+  );
 }
 
 /**
@@ -249,7 +254,7 @@ export async function checkGatewayIngress(
 ): Promise<{ ok: boolean; detail: string }> {
   const wanted: IngressRule = { port: GATEWAY_PORT, cidr: input.cidr, description: "" };
   for (const name of input.groups) {
-    const group = await findSecurityGroup(vpc, name, input.vpcId);
+    const group = await findSecurityGroup(vpc, name, input.vpcId, { orId: true });
     if (!group) continue;
     const rule = (await listRules(vpc, group.id)).find((r) => admits(r, wanted));
     if (rule) {
@@ -269,6 +274,8 @@ export async function checkGatewayIngress(
 /** An ingress rule whose ports and source cover `rule` (a wider CIDR or any port counts). */
 function admits(r: RuleJson, rule: IngressRule): boolean {
   if (r.direction !== "ingress" || (r.ethertype && r.ethertype !== "IPv4")) return false;
+  // A rule naming a remote group admits only that group's members, not the functions' subnet.
+  if (r.remote_group_id) return false;
   if (r.protocol && r.protocol !== "tcp") return false;
   const min = r.port_range_min ?? 1;
   const max = r.port_range_max ?? 65535;

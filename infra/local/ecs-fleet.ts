@@ -38,6 +38,8 @@ export interface NewServerSpec {
   readonly metadata: Record<string, string>;
   /** server_tags as `key=value`, the way ShowServer lists them. */
   readonly tags?: readonly string[];
+  /** security_groups[].id of the create request. */
+  readonly securityGroupIds?: readonly string[];
   readonly userData: string;
   /** The key pair for SSH logins (`key_name`); "" when the server has none. */
   readonly keyName?: string;
@@ -297,6 +299,7 @@ export class Fleet {
       imageRef: spec.imageRef,
       metadata: { ...spec.metadata },
       tags: [...(spec.tags ?? [])],
+      securityGroupIds: [...(spec.securityGroupIds ?? [])],
       userData: spec.userData,
       keyName: spec.keyName ?? "",
       bootstrapRuns: 0,

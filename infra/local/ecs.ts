@@ -517,6 +517,9 @@ class EcsApi {
       server.user_data === undefined ? "" : checkUserData(stringParam(server, "user_data"));
     const keyName = server.key_name === undefined ? "" : stringParam(server, "key_name");
     const tags = serverTags(server.server_tags);
+    const securityGroupIds = Array.isArray(server.security_groups)
+      ? server.security_groups.map((g: unknown) => stringParam(g as Record<string, unknown>, "id"))
+      : [];
     if (body.dry_run === true) return { status: 202, body: {} };
     const specs: NewServerSpec[] = Array.from({ length: count }, (_, i) => ({
       // Huawei appends -0001, -0002, … when one request creates several servers.
@@ -525,6 +528,7 @@ class EcsApi {
       imageRef,
       metadata,
       tags,
+      securityGroupIds,
       userData,
       keyName,
     }));

@@ -338,6 +338,9 @@ describe("infra CLI", () => {
     const second = await cli(["create-server"]);
     expect(second.code, second.io.text()).toBe(0);
     expect(second.io.text()).toMatch(/server\s+clawwatch-gateway\s+adopted/);
+    expect(second.io.text()).toMatch(
+      /gateway ingress\s+\S+\s+ok\s+\S+ admits TCP 18789 from 127\.0\.0\.0\/8/,
+    );
     expect((await ecsServers()).filter((s) => s.name === LOCAL_SERVER_NAME)).toHaveLength(1);
     expect((await ecsCalls()).filter((c) => c.action === "CreatePostPaidServers")).toHaveLength(
       creates,
@@ -345,6 +348,26 @@ describe("infra CLI", () => {
     expect(vpc.securityGroups()).toHaveLength(1);
     expect(vpc.securityGroups()[0]?.security_group_rules).toHaveLength(4);
   }, 30_000);
+
+  it("create-server adopting a server it did not build makes no security group and names the rule to add", async () => {
+    const seeded = (await ecsServers()).find((s) => s.id === cloud.endpoints.boxes[0]?.serverId);
+    if (!seeded) throw new Error("the local cloud has no seeded box");
+    const file = await localFile("adopt-seeded.json", (f) => {
+      f.server.name = seeded.name;
+    });
+    const groups = vpc.securityGroups().length;
+    const creates = (await ecsCalls()).filter((c) => c.action === "CreatePostPaidServers").length;
+    const { code, io } = await cli(["create-server", "--config", file]);
+    expect(code, io.text()).toBe(0);
+    expect(io.text()).toMatch(new RegExp(`server\\s+${seeded.name}\\s+adopted`));
+    expect(io.errors).toContain(
+      "WARNING: no security group of the server admits the gateway from the watchdog's subnet: add to default the inbound rule TCP 18789 from 127.0.0.0/8 (console → Security Groups → default → Inbound Rules → Add Rule: protocol TCP, port 18789, source 127.0.0.0/8)",
+    );
+    expect(vpc.securityGroups()).toHaveLength(groups);
+    expect((await ecsCalls()).filter((c) => c.action === "CreatePostPaidServers")).toHaveLength(
+      creates,
+    );
+  });
 
   it("deploy checks keys, bots and the alert chat first: a wrong one creates nothing and names the fix", async () => {
     const before = await writes();

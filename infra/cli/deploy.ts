@@ -97,7 +97,7 @@ export async function deployCommand(
   io.out(`built ${built.map((b) => `${b.name} ${Math.round(b.zipBytes / 1024)} KB`).join(", ")}`);
 
   const steps = options.dryRun
-    ? await plan(ctx, config, watchdog, webhook, gateway)
+    ? await plan(ctx, config, watchdog, webhook, gateway, bootstrap ? undefined : rebootstrap.why)
     : await apply(ctx, config, {
         watchdog,
         webhook,
@@ -278,6 +278,8 @@ async function plan(
   watchdog: FunctionSpec,
   webhook: FunctionSpec,
   gateway: DedicatedGateway,
+  /** Why no bootstrap is stored; undefined when one would be. */
+  noBootstrap: string | undefined,
 ): Promise<Steps> {
   const target = ctx.cloud.functions;
   const steps = stepList();
@@ -294,14 +296,16 @@ async function plan(
       detail: describeSpec(spec),
     });
   }
-  if (ctx.deployment.serverBox !== undefined) {
-    steps.push({
-      step: "bootstrap user_data",
-      resource: config.state.bucket,
-      result: "would store",
-      detail: "the box's user_data in OBS, for the rebootstrap rung",
-    });
-  }
+  steps.push(
+    noBootstrap === undefined
+      ? {
+          step: "bootstrap user_data",
+          resource: config.state.bucket,
+          result: "would store",
+          detail: "the box's user_data in OBS, for the rebootstrap rung",
+        }
+      : { step: "bootstrap user_data", resource: "-", result: "skipped", detail: noBootstrap },
+  );
   const rate = ctx.deployment.functions.timerRate;
   const timer = (await listTriggers(target, watchdog.name)).find(
     (t) => t.trigger_type_code === "TIMER" && t.event_data?.name === TIMER_NAME,

@@ -1,5 +1,6 @@
 import type { CommandContext } from "./context";
-import { ensureSecurityGroup, requiredIngress } from "./network";
+import type { ServerSpec } from "./deployment";
+import { checkGatewayIngress, ensureSecurityGroup, requiredIngress } from "./network";
 import {
   addressesOf,
   createServer,
@@ -28,6 +29,12 @@ export async function createServerCommand(
 ): Promise<CreateServerResult> {
   const { io, cloud, deployment } = ctx;
   const spec = deployment.server;
+  const groupName = deployment.securityGroupName;
+  if (!spec || !groupName) {
+    throw new InfraError(
+      'the deployment has no server block, so there is nothing to create: a box you already run is watched as it is (serverId + gateway.url); skip create-server and run deploy (DEPLOY.md, "I already run OpenClaw")',
+    );
+  }
   const steps: StepResult[] = [];
   io.out(
     `${options.dryRun ? "Plan for" : "Creating"} server "${spec.name}" in ${cloud.region} (${cloud.kind})`,
@@ -40,10 +47,11 @@ export async function createServerCommand(
     options: deployment.bootstrap,
   });
   const existing = await findServer(cloud.ecs, spec.name);
+  if (existing) return adopt(ctx, spec, existing.id, steps);
   let groupId: string | undefined;
   if (cloud.vpc) {
     const network = await ensureSecurityGroup(cloud.vpc, {
-      name: deployment.securityGroupName,
+      name: groupName,
       vpcId: spec.vpcId,
       rules: requiredIngress(spec.adminCidr, spec.functionSubnetCidr),
       dryRun: options.dryRun,
@@ -53,29 +61,10 @@ export async function createServerCommand(
   } else {
     steps.push({
       step: "security group",
-      resource: deployment.securityGroupName,
+      resource: groupName,
       result: "skipped",
       detail: "the local cloud has no VPC emulator",
     });
-  }
-
-  if (existing) {
-    const server = await showServer(cloud.ecs, existing.id);
-    steps.push({
-      step: "server",
-      resource: spec.name,
-      result: "adopted",
-      detail: `${server.id} ${server.status}; its disks, security groups and user_data stay as they are`,
-    });
-    if (spec.eip && addressesOf(server).floating.length === 0) {
-      steps.push({
-        step: "EIP",
-        resource: spec.name,
-        result: "skipped",
-        detail: "an EIP is only requested with a new server: bind one in the EIP console",
-      });
-    }
-    return finish(ctx, steps, server, true);
   }
 
   const disks = `system ${spec.rootDisk.sizeGb} GB ${spec.rootDisk.type}, data ${spec.dataDisk.sizeGb} GB ${spec.dataDisk.type}`;
@@ -126,6 +115,50 @@ export async function createServerCommand(
     });
   }
   return finish(ctx, steps, server, false);
+}
+
+/**
+ * A server with this name already runs: it keeps its disks, security groups and user_data. No
+ * security group is made for it (one never attached would only mislead); instead the groups it
+ * has are checked for the gateway rule, and a missing one is reported with the rule to add.
+ */
+async function adopt(
+  ctx: CommandContext,
+  spec: ServerSpec,
+  serverId: string,
+  steps: StepResult[],
+): Promise<CreateServerResult> {
+  const server = await showServer(ctx.cloud.ecs, serverId);
+  steps.push({
+    step: "server",
+    resource: spec.name,
+    result: "adopted",
+    detail: `${server.id} ${server.status}; its disks, security groups and user_data stay as they are`,
+  });
+  if (ctx.cloud.vpc) {
+    const groups = (server.security_groups ?? []).flatMap((g) => (g.name ? [g.name] : []));
+    const check = await checkGatewayIngress(ctx.cloud.vpc, {
+      vpcId: spec.vpcId,
+      groups,
+      cidr: spec.functionSubnetCidr,
+    });
+    if (!check.ok) ctx.io.err(`WARNING: ${check.detail}`);
+    steps.push({
+      step: "gateway ingress",
+      resource: groups.join(", ") || "no security group",
+      result: check.ok ? "ok" : "MISSING",
+      detail: check.detail,
+    });
+  }
+  if (spec.eip && addressesOf(server).floating.length === 0) {
+    steps.push({
+      step: "EIP",
+      resource: spec.name,
+      result: "skipped",
+      detail: "an EIP is only requested with a new server: bind one in the EIP console",
+    });
+  }
+  return finish(ctx, steps, server, true);
 }
 
 function finish(

@@ -3,10 +3,16 @@ import { buildFunctions } from "../../build.mjs";
 import { userDataSha256 } from "../../shared/cloud/user-data";
 import type { Config } from "../../shared/config";
 import { bootstrapKey } from "../../shared/state/keys";
-import { type GatewayRef, lookupGateway, webhookUrlFor } from "../deploy/apig";
+import {
+  type DedicatedGateway,
+  type GatewayRef,
+  lookupGateway,
+  webhookUrlFor,
+} from "../deploy/apig";
 import {
   type Change,
   checkFunctionSpec,
+  deleteFunction,
   ensureApig,
   ensureTimer,
   type FunctionSpec,
@@ -18,12 +24,22 @@ import {
 import type { CommandContext } from "./context";
 import { GATEWAY_PORT } from "./deployment";
 import { checkEgress } from "./network";
+import { preflight } from "./preflight";
 import { addressesOf, findServer, InfraError, showServer } from "./servers";
 import { type StepResult, stepsTable } from "./table";
 import { registerWebhook, webhookMatches, webhookState } from "./telegram";
 import { renderUserData } from "./user-data";
 
 export const WATCHDOG_FUNCTION = "clawwatch-watchdog";
+/** create-server tags the servers it builds with this (ShowServer lists "key=value"). */
+export const MANAGED_TAG = "managed-by=clawwatch";
+
+/** The server box's placement, and whether the rebootstrap rung may reinstall that server. */
+export interface PlacedBox {
+  serverId: string;
+  gatewayUrl: string;
+  builtByClawwatch: boolean;
+}
 export const WEBHOOK_FUNCTION = "clawwatch-telegram-webhook";
 export const TIMER_NAME = "clawwatch-timer";
 /** APIG API names: letters, digits and underscores. */
@@ -52,10 +68,19 @@ export async function deployCommand(
   const placed = await placeServerBox(ctx, { required: !options.dryRun });
   const config = deployment.resolve(placed);
   // Rendered once: the bytes stored in OBS are the bytes whose hash the functions get.
-  const bootstrap = renderBootstrapFor(ctx, config);
+  const rebootstrap = rebootstrapAllowed(ctx, placed);
+  const bootstrap = rebootstrap.allowed ? renderBootstrapFor(ctx, config) : undefined;
   const specs = functionSpecs(ctx, placed, bootstrap?.sha256);
   // Before anything is built or called: an oversized environment can only fail later.
   for (const spec of Object.values(specs)) checkFunctionSpec(spec, cloud.region);
+  // Everything the deployment needs must answer before anything is created or changed.
+  io.status("checking the MaaS key, the bots, the alert chat and the API gateway…");
+  const checked = await preflight(config, secretNameIn(deployment.secrets));
+  const gateway = await lookupGateway(ctx.cloud.apig, gatewayRef(ctx));
+  if (checked.problems.length > 0) {
+    io.out(stepsTable(checked.rows));
+    throw new DeployCheckError(checked.problems);
+  }
 
   io.status("building the functions…");
   const built = await buildFunctions({
@@ -72,8 +97,15 @@ export async function deployCommand(
   io.out(`built ${built.map((b) => `${b.name} ${Math.round(b.zipBytes / 1024)} KB`).join(", ")}`);
 
   const steps = options.dryRun
-    ? await plan(ctx, config, watchdog, webhook)
-    : await apply(ctx, config, watchdog, webhook, bootstrap);
+    ? await plan(ctx, config, watchdog, webhook, gateway, bootstrap ? undefined : rebootstrap.why)
+    : await apply(ctx, config, {
+        watchdog,
+        webhook,
+        gateway,
+        bootstrap,
+        rebootstrap: rebootstrap.why,
+      });
+  steps.rows.unshift(...checked.rows);
   steps.push(await egressStep(ctx));
   io.out(stepsTable(steps.rows));
   const unchanged = steps.rows.every((s) => ["unchanged", "skipped", "ok"].includes(s.result));
@@ -97,16 +129,95 @@ function stepList(): Steps {
   return { rows, push: (step) => rows.push(step) };
 }
 
-async function apply(
+/** Refused before anything was created: every problem, each with its fix. */
+export class DeployCheckError extends InfraError {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `deploy changed nothing: ${problems.length === 1 ? "" : `${problems.length} problems:\n  - `}${problems.join("\n  - ")}`,
+    );
+  }
+}
+
+/** `${NAME}` value → NAME, so a refused secret's fix names the variable to export. */
+function secretNameIn(secrets: Record<string, string>): (value: string) => string | undefined {
+  return (value) => Object.entries(secrets).find(([, v]) => v === value)?.[0];
+}
+
+interface ApplyParts {
+  watchdog: FunctionSpec;
+  webhook: FunctionSpec;
+  gateway: DedicatedGateway;
+  bootstrap: RenderedBootstrap | undefined;
+  /** Why the rebootstrap rung is on or off, for the step's line. */
+  rebootstrap: string;
+}
+
+/**
+ * Applies the steps in order; when one fails, the functions this run created are deleted again
+ * (their triggers go with them) and the error says what is left as it was changed.
+ */
+async function apply(ctx: CommandContext, config: Config, parts: ApplyParts): Promise<Steps> {
+  const done = stepList();
+  try {
+    return await applySteps(ctx, config, parts, done);
+  } catch (error) {
+    throw await rolledBack(ctx, done.rows, error);
+  }
+}
+
+async function rolledBack(
+  ctx: CommandContext,
+  rows: readonly StepResult[],
+  error: unknown,
+): Promise<InfraError> {
+  const created = rows.filter((r) => r.step === "function" && r.result === "created");
+  const removed: string[] = [];
+  const notRemoved: string[] = [];
+  for (const row of created) {
+    try {
+      await deleteFunction(ctx.cloud.functions, row.resource);
+      removed.push(row.resource);
+    } catch {
+      notRemoved.push(row.resource);
+    }
+  }
+  // A trigger is deleted with its function; anything else this run changed stays changed.
+  const ownerOf: Record<string, string> = {
+    "TIMER trigger": WATCHDOG_FUNCTION,
+    "APIG trigger": WEBHOOK_FUNCTION,
+    function: "",
+  };
+  const keptHere = rows.filter((r) => {
+    if (r.result !== "created" && r.result !== "updated") return false;
+    const owner = r.step === "function" ? r.resource : ownerOf[r.step];
+    return owner === undefined || !removed.includes(owner);
+  });
+  const lines = [
+    `deploy stopped: ${error instanceof Error ? error.message : String(error)}`,
+    ...(removed.length > 0
+      ? [`rolled back: deleted ${removed.join(", ")} (created by this run, with their triggers)`]
+      : []),
+    ...(notRemoved.length > 0
+      ? [`could not delete ${notRemoved.join(", ")}: run \`npm run infra -- destroy\``]
+      : []),
+    ...(keptHere.length > 0
+      ? [
+          `left changed: ${keptHere.map((r) => `${r.step} ${r.resource} (${r.result})`).join(", ")}; fix the problem and run deploy again to finish`,
+        ]
+      : []),
+    ...(removed.length === 0 && keptHere.length === 0 ? ["nothing was created or changed"] : []),
+  ];
+  return new InfraError(lines.join("\n"), { cause: error });
+}
+
+async function applySteps(
   ctx: CommandContext,
   config: Config,
-  watchdog: FunctionSpec,
-  webhook: FunctionSpec,
-  bootstrap: RenderedBootstrap | undefined,
+  { watchdog, webhook, gateway, bootstrap, rebootstrap }: ApplyParts,
+  steps: Steps,
 ): Promise<Steps> {
   const { io, cloud } = ctx;
   const target = cloud.functions;
-  const steps = stepList();
   const fn = async (spec: FunctionSpec) => {
     io.status(`function ${spec.name}…`);
     const change = await upsertFunction(target, spec);
@@ -122,7 +233,7 @@ async function apply(
   const webhookChange = await fn(webhook);
 
   io.status("bootstrap user_data…");
-  steps.push(await storeBootstrap(ctx, config, bootstrap));
+  steps.push(await storeBootstrap(ctx, config, bootstrap, rebootstrap));
 
   io.status("TIMER trigger…");
   const rate = ctx.deployment.functions.timerRate;
@@ -136,7 +247,6 @@ async function apply(
 
   io.status("APIG trigger…");
   const path = ctx.deployment.functions.webhookPath;
-  const gateway = await lookupGateway(ctx.cloud.apig, gatewayRef(ctx));
   const apig = await ensureApig(target, webhook.name, path, gateway, {
     name: APIG_NAME,
     protocol: ctx.deployment.functions.apig?.protocol ?? "HTTPS",
@@ -167,6 +277,9 @@ async function plan(
   config: Config,
   watchdog: FunctionSpec,
   webhook: FunctionSpec,
+  gateway: DedicatedGateway,
+  /** Why no bootstrap is stored; undefined when one would be. */
+  noBootstrap: string | undefined,
 ): Promise<Steps> {
   const target = ctx.cloud.functions;
   const steps = stepList();
@@ -183,14 +296,16 @@ async function plan(
       detail: describeSpec(spec),
     });
   }
-  if (ctx.deployment.serverBox !== undefined) {
-    steps.push({
-      step: "bootstrap user_data",
-      resource: config.state.bucket,
-      result: "would store",
-      detail: "the box's user_data in OBS, for the rebootstrap rung",
-    });
-  }
+  steps.push(
+    noBootstrap === undefined
+      ? {
+          step: "bootstrap user_data",
+          resource: config.state.bucket,
+          result: "would store",
+          detail: "the box's user_data in OBS, for the rebootstrap rung",
+        }
+      : { step: "bootstrap user_data", resource: "-", result: "skipped", detail: noBootstrap },
+  );
   const rate = ctx.deployment.functions.timerRate;
   const timer = (await listTriggers(target, watchdog.name)).find(
     (t) => t.trigger_type_code === "TIMER" && t.event_data?.name === TIMER_NAME,
@@ -206,8 +321,6 @@ async function plan(
     detail: `Rate ${rate}`,
   });
   const path = ctx.deployment.functions.webhookPath;
-  // Read-only, and it finds a wrong instanceId or groupId before a real deploy does.
-  const gateway = await lookupGateway(ctx.cloud.apig, gatewayRef(ctx));
   const apig = findApigTrigger(await listTriggers(target, webhook.name), path);
   steps.push({
     step: "APIG trigger",
@@ -232,8 +345,9 @@ async function plan(
 /** VPC functions reach Telegram and MaaS only through a NAT gateway: say so when it is missing. */
 async function egressStep(ctx: CommandContext): Promise<StepResult> {
   const { cloud, deployment } = ctx;
-  const subnetId = deployment.functions.subnetId ?? deployment.server.subnetId;
-  if (cloud.kind === "local" || !cloud.vpc) {
+  const network = deployment.network;
+  const subnetId = network?.subnetId ?? "-";
+  if (cloud.kind === "local" || !cloud.vpc || !network) {
     return {
       step: "egress (NAT)",
       resource: subnetId,
@@ -241,7 +355,7 @@ async function egressStep(ctx: CommandContext): Promise<StepResult> {
       detail: "functions on the local cloud are not in a VPC",
     };
   }
-  const check = await checkEgress(cloud.vpc, deployment.server.vpcId, subnetId);
+  const check = await checkEgress(cloud.vpc, network.vpcId, subnetId);
   if (!check.ok) ctx.io.err(`WARNING: ${check.detail}`);
   return {
     step: "egress (NAT)",
@@ -253,7 +367,7 @@ async function egressStep(ctx: CommandContext): Promise<StepResult> {
 
 function functionSpecs(
   ctx: CommandContext,
-  placed: { serverId: string; gatewayUrl: string } | undefined,
+  placed: PlacedBox | undefined,
   bootstrapSha256: string | undefined,
 ): { watchdog: FunctionSpec; webhook: FunctionSpec } {
   const { deployment, cloud } = ctx;
@@ -265,13 +379,7 @@ function functionSpecs(
     CLAWWATCH_SECRETS_SHA256: fingerprint(deployment.secrets),
   };
   // The local FunctionGraph has no VPCs; on Huawei Cloud the watchdog must be in the box's VPC.
-  const vpc =
-    cloud.kind === "huawei"
-      ? {
-          vpcId: deployment.server.vpcId,
-          subnetId: deployment.functions.subnetId ?? deployment.server.subnetId,
-        }
-      : undefined;
+  const vpc = cloud.kind === "huawei" ? deployment.network : undefined;
   const common = {
     env,
     secrets: deployment.secrets,
@@ -314,7 +422,7 @@ function fingerprint(secrets: Record<string, string>): string {
 function withPlacedBox(
   product: Record<string, unknown>,
   index: number | undefined,
-  placed: { serverId: string; gatewayUrl: string } | undefined,
+  placed: PlacedBox | undefined,
   bootstrapSha256: string | undefined,
 ): Record<string, unknown> {
   if (index === undefined || !placed || !Array.isArray(product.boxes)) return product;
@@ -328,8 +436,7 @@ function withPlacedBox(
       gateway: { ...gateway, url: gateway.url ?? placed.gatewayUrl },
       // apply() stores the box's bootstrap user_data in OBS for the rebootstrap rung; its hash
       // lives here, in the functions' configuration, where neither function can change it.
-      bootstrapStored: true,
-      ...(bootstrapSha256 ? { bootstrapSha256 } : {}),
+      ...(bootstrapSha256 ? { bootstrapStored: true, bootstrapSha256 } : {}),
     };
   });
   return { ...product, boxes };
@@ -339,6 +446,28 @@ interface RenderedBootstrap {
   box: string;
   base64: string;
   sha256: string;
+}
+
+/**
+ * The rebootstrap rung reinstalls the system disk: only on a server create-server built, or
+ * where the deployment says in so many words that this may wipe it.
+ */
+function rebootstrapAllowed(
+  ctx: CommandContext,
+  placed: PlacedBox | undefined,
+): { allowed: boolean; why: string } {
+  if (ctx.deployment.serverBox === undefined || !ctx.deployment.server) {
+    return { allowed: false, why: "watch only: no server clawwatch built, so no reinstall rung" };
+  }
+  if (!placed) return { allowed: false, why: "the server does not exist yet" };
+  if (placed.builtByClawwatch) return { allowed: true, why: "server built by create-server" };
+  if (ctx.deployment.rebootstrapWipesSystemDisk) {
+    return { allowed: true, why: "rebootstrapWipesSystemDisk: true" };
+  }
+  return {
+    allowed: false,
+    why: `server ${placed.serverId} was not built by clawwatch: the reinstall rung is off (rebootstrapWipesSystemDisk: true turns it on, and wipes the system disk)`,
+  };
 }
 
 /** The server box's user_data, or undefined when this deployment has no server box (yet). */
@@ -364,14 +493,10 @@ async function storeBootstrap(
   ctx: CommandContext,
   config: Config,
   bootstrap: RenderedBootstrap | undefined,
+  why: string,
 ): Promise<StepResult> {
   if (!bootstrap)
-    return {
-      step: "bootstrap user_data",
-      resource: "-",
-      result: "skipped",
-      detail: "no box on the created server",
-    };
+    return { step: "bootstrap user_data", resource: "-", result: "skipped", detail: why };
   const { base64 } = bootstrap;
   const key = bootstrapKey(config.state.prefix, bootstrap.box);
   const resource = `${config.state.bucket}/${key}`;
@@ -418,17 +543,23 @@ function describeSpec(spec: FunctionSpec): string {
 export async function placeServerBox(
   ctx: CommandContext,
   options: { required: boolean },
-): Promise<{ serverId: string; gatewayUrl: string } | undefined> {
+): Promise<PlacedBox | undefined> {
   const { cloud, deployment } = ctx;
-  if (deployment.serverBox === undefined) return undefined;
-  const found = await findServer(cloud.ecs, deployment.server.name);
+  const server = deployment.server;
+  if (deployment.serverBox === undefined || !server) return undefined;
+  const found = await findServer(cloud.ecs, server.name);
   if (!found) {
     if (!options.required) return undefined;
     throw new InfraError(
-      `no server named "${deployment.server.name}": run create-server first, or give the box its serverId`,
+      `no server named "${server.name}": run create-server first, or give the box its serverId`,
     );
   }
-  return { serverId: found.id, gatewayUrl: await gatewayUrlOf(ctx, found.id) };
+  const detail = await showServer(cloud.ecs, found.id);
+  return {
+    serverId: found.id,
+    gatewayUrl: await gatewayUrlOf(ctx, found.id),
+    builtByClawwatch: (detail.tags ?? []).includes(MANAGED_TAG),
+  };
 }
 
 async function gatewayUrlOf(ctx: CommandContext, serverId: string): Promise<string> {

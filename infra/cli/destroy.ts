@@ -47,10 +47,16 @@ export async function destroyCommand(
   const ownWebhook =
     hook.url !== "" &&
     (apigUrls.includes(hook.url) || hook.url.endsWith(deployment.functions.webhookPath));
-  const server = options.server ? await findServer(cloud.ecs, deployment.server.name) : undefined;
+  const spec = deployment.server;
+  if (options.server && !spec) {
+    throw new InfraError(
+      "--server: this deployment has no server block; clawwatch never deletes a server it only watches",
+    );
+  }
+  const server = options.server && spec ? await findServer(cloud.ecs, spec.name) : undefined;
   const group =
-    options.server && cloud.vpc
-      ? await findSecurityGroup(cloud.vpc, deployment.securityGroupName, deployment.server.vpcId)
+    options.server && spec && cloud.vpc && deployment.securityGroupName
+      ? await findSecurityGroup(cloud.vpc, deployment.securityGroupName, spec.vpcId)
       : undefined;
 
   const plan: string[] = [

@@ -6,6 +6,7 @@ import type { FleetReport } from "../../shared/watchdog/fleet";
 import { invoke, showFunction } from "../deploy/functions";
 import type { CommandContext } from "./context";
 import { WATCHDOG_FUNCTION } from "./deploy";
+import { alertChatCheck } from "./preflight";
 import { InfraError } from "./servers";
 import { table } from "./table";
 
@@ -25,7 +26,15 @@ export async function diagnoseCommand(
     command: "diagnose",
     ...(options.box ? { box: options.box } : {}),
   });
-  ctx.io.out(options.json ? JSON.stringify(report, null, 2) : renderFleet(report));
+  // Checked from here too: the watchdog's view says what the last alert met, this what one
+  // sent now would (a wrong chat id, a kicked bot), before an incident finds out.
+  const [chat] = await alertChatCheck(ctx.deployment.resolve().alerts);
+  ctx.io.out(
+    options.json
+      ? JSON.stringify({ ...report, alertChatCheck: chat }, null, 2)
+      : `${renderFleet(report)}\n\nalert chat ${chat?.resource ?? ""} (checked from here): ${chat?.result ?? "?"}, ${chat?.detail ?? ""}`,
+  );
+  if (chat?.result === "FAILED") ctx.io.err(`WARNING: ${chat.detail}`);
   return report;
 }
 

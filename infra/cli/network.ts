@@ -55,11 +55,16 @@ export async function findSecurityGroup(
   vpc: VpcClient,
   name: string,
   vpcId: string,
+  options: { orId?: boolean } = {},
 ): Promise<GroupJson | undefined> {
   const res = await call<{ security_groups?: GroupJson[] }>("list security groups", () =>
     vpc.listSecurityGroups(new ListSecurityGroupsRequest().withVpcId(vpcId).withLimit(1000)),
   );
-  return (res.security_groups ?? []).find((g) => g.name === name);
+  const groups = res.security_groups ?? [];
+  return (
+    groups.find((g) => g.name === name) ??
+    (options.orId ? groups.find((g) => g.id === name) : undefined)
+  );
 }
 
 /**
@@ -237,4 +242,56 @@ async function call<T = unknown>(what: string, fn: () => Promise<unknown>): Prom
   } catch (error) {
     throw sdkError("VPC", what, error);
   }
+}
+
+/**
+ * Whether one of the server's security groups admits TCP 18789 from the watchdog's subnet; when
+ * none does, the detail is the exact rule to add.
+ */
+export async function checkGatewayIngress(
+  vpc: VpcClient,
+  input: { vpcId: string; groups: readonly string[]; cidr: string },
+): Promise<{ ok: boolean; detail: string }> {
+  const wanted: IngressRule = { port: GATEWAY_PORT, cidr: input.cidr, description: "" };
+  for (const name of input.groups) {
+    const group = await findSecurityGroup(vpc, name, input.vpcId, { orId: true });
+    if (!group) continue;
+    const rule = (await listRules(vpc, group.id)).find((r) => admits(r, wanted));
+    if (rule) {
+      return {
+        ok: true,
+        detail: `${name} admits TCP ${GATEWAY_PORT} from ${rule.remote_ip_prefix ?? "anywhere"}`,
+      };
+    }
+  }
+  const where = input.groups[0] ?? "the server's security group";
+  return {
+    ok: false,
+    detail: `no security group of the server admits the gateway from the watchdog's subnet: add to ${where} the inbound rule TCP ${GATEWAY_PORT} from ${input.cidr} (console → Security Groups → ${where} → Inbound Rules → Add Rule: protocol TCP, port ${GATEWAY_PORT}, source ${input.cidr})`,
+  };
+}
+
+/** An ingress rule whose ports and source cover `rule` (a wider CIDR or any port counts). */
+function admits(r: RuleJson, rule: IngressRule): boolean {
+  if (r.direction !== "ingress" || (r.ethertype && r.ethertype !== "IPv4")) return false;
+  // A rule naming a remote group admits only that group's members, not the functions' subnet.
+  if (r.remote_group_id) return false;
+  if (r.protocol && r.protocol !== "tcp") return false;
+  const min = r.port_range_min ?? 1;
+  const max = r.port_range_max ?? 65535;
+  if (rule.port < min || rule.port > max) return false;
+  return cidrContains(r.remote_ip_prefix ?? "0.0.0.0/0", rule.cidr);
+}
+
+function cidrContains(outer: string, inner: string): boolean {
+  const [outerIp = "", outerBits = "32"] = outer.split("/");
+  const [innerIp = "", innerBits = "32"] = inner.split("/");
+  const bits = Number(outerBits);
+  if (Number(innerBits) < bits) return false;
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return (ipv4(outerIp) & mask) >>> 0 === (ipv4(innerIp) & mask) >>> 0;
+}
+
+function ipv4(ip: string): number {
+  return ip.split(".").reduce((n, part) => ((n << 8) | Number(part)) >>> 0, 0);
 }

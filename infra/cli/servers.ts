@@ -34,6 +34,9 @@ export interface ServerJson {
   addresses?: Record<string, { addr?: string; "OS-EXT-IPS:type"?: string }[]>;
   flavor?: { id?: string };
   "OS-EXT-STS:task_state"?: string | null;
+  security_groups?: { name?: string; id?: string }[];
+  /** server_tags as "key=value" (ServerDetail.tags). */
+  tags?: string[];
 }
 
 interface JobJson {

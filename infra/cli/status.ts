@@ -20,8 +20,19 @@ export async function statusCommand(
 ): Promise<StatusRow[]> {
   const { cloud, deployment } = ctx;
   const rows: StatusRow[] = [];
-  const found = await findServer(cloud.ecs, deployment.server.name);
-  if (found) {
+  const spec = deployment.server;
+  const found = spec ? await findServer(cloud.ecs, spec.name) : undefined;
+  if (!spec) {
+    rows.push({
+      kind: "server",
+      name: "-",
+      state: "watch only",
+      detail: deployment
+        .resolve()
+        .boxes.map((b) => `${b.name} ${b.serverId}`)
+        .join(", "),
+    });
+  } else if (found) {
     const server = await showServer(cloud.ecs, found.id);
     const { fixed, floating } = addressesOf(server);
     rows.push({
@@ -33,17 +44,13 @@ export async function statusCommand(
   } else {
     rows.push({
       kind: "server",
-      name: deployment.server.name,
+      name: spec.name,
       state: "absent",
       detail: "run create-server",
     });
   }
-  if (cloud.vpc) {
-    const group = await findSecurityGroup(
-      cloud.vpc,
-      deployment.securityGroupName,
-      deployment.server.vpcId,
-    );
+  if (cloud.vpc && spec && deployment.securityGroupName) {
+    const group = await findSecurityGroup(cloud.vpc, deployment.securityGroupName, spec.vpcId);
     rows.push({
       kind: "security group",
       name: deployment.securityGroupName,

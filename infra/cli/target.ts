@@ -60,6 +60,8 @@ export function localOverrides(e: LocalEndpoints): LocalOverrides {
     region: e.region,
     projectId: e.projectId,
     cloud: { ecsEndpoint: e.ecs, functionGraphEndpoint: e.functionGraph, obsEndpoint: e.obs },
+    telegramApiRoot: e.telegram,
+    maasBaseUrl: e.maasApi.baseUrl,
   };
 }
 

@@ -92,6 +92,8 @@ const BUCKET = "clawwatch-state";
 const MODEL = "deepseek-v3";
 /** The operator: allowed in the alert chat, and the user the real gateways answer on Telegram. */
 const OPERATOR_USER_ID = 4_242_424;
+/** A supergroup (-100…): the alert chat the local alert bot was added to. */
+const ALERT_CHAT_ID = -1_001_234_567_890;
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const dir = resolve(options.dir ?? ".local-cloud");
@@ -121,7 +123,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   try {
     const telegram = await startTelegram({
       bots: [
-        { token: secrets.alertBot, username: "clawwatch_alerts_bot", firstName: "clawwatch" },
+        {
+          token: secrets.alertBot,
+          username: "clawwatch_alerts_bot",
+          firstName: "clawwatch",
+          // The operators added the alert bot to the alert chat; no other chat exists for it.
+          chats: [ALERT_CHAT_ID],
+        },
         ...[...gatewayBots, apiGuestBot].map((bot) => ({ ...bot, firstName: "OpenClaw" })),
       ],
       port: ports.telegram,
@@ -216,7 +224,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       bucket: BUCKET,
       timeScale: time.factor,
       telegramBots: { alerts: { token: secrets.alertBot, username: "clawwatch_alerts_bot" } },
-      alertChatId: -1_001_234_567_890,
+      alertChatId: ALERT_CHAT_ID,
       operatorUserId: OPERATOR_USER_ID,
       maasApi: { baseUrl: `${maas.url}/v1`, apiKey: secrets.maasKey, model: MODEL },
       boxes,

@@ -40,6 +40,10 @@ export interface NewServerSpec {
   readonly flavorRef: string;
   readonly imageRef: string;
   readonly metadata: Record<string, string>;
+  /** server_tags as `key=value`, the way ShowServer lists them. */
+  readonly tags?: readonly string[];
+  /** security_groups[].id of the create request. */
+  readonly securityGroupIds?: readonly string[];
   readonly userData: string;
   /** The key pair for SSH logins (`key_name`); "" when the server has none. */
   readonly keyName?: string;
@@ -359,6 +363,8 @@ export class Fleet {
       flavorRef: spec.flavorRef,
       imageRef: spec.imageRef,
       metadata: { ...spec.metadata },
+      tags: [...(spec.tags ?? [])],
+      securityGroupIds: [...(spec.securityGroupIds ?? [])],
       userData: spec.userData,
       keyName: spec.keyName ?? "",
       bootstrapRuns: 0,

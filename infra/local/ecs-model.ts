@@ -81,6 +81,10 @@ export interface ServerRecord {
   readonly flavorRef: string;
   readonly imageRef: string;
   readonly metadata: Record<string, string>;
+  /** server_tags given at create, as `key=value` (ServerDetail.tags). */
+  readonly tags: readonly string[];
+  /** The security groups given at create; none → the project's "default" group. */
+  readonly securityGroupIds: readonly string[];
   /** Base64 user_data as last given (create or reinstall). */
   userData: string;
   /** The SSH key pair's name; "" for none. A reinstall sets it from its own request. */
@@ -220,8 +224,13 @@ export function renderServer(server: ServerRecord, projectId: string): Record<st
     accessIPv6: "",
     locked: false,
     description: "",
-    security_groups: [{ name: "default" }],
-    tags: [],
+    // ShowServer lists the server's groups; this emulator knows their ids, not their names
+    // (they live in the VPC service), so it answers the id in both fields.
+    security_groups:
+      server.securityGroupIds.length > 0
+        ? server.securityGroupIds.map((id) => ({ id, name: id }))
+        : [{ name: "default" }],
+    tags: [...server.tags],
   };
   if (server.fault !== undefined) {
     rendered.fault = { code: 500, message: server.fault, created: server.updated };

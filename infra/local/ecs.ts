@@ -556,6 +556,10 @@ class EcsApi {
     const userData =
       server.user_data === undefined ? "" : checkUserData(stringParam(server, "user_data"));
     const keyName = server.key_name === undefined ? "" : stringParam(server, "key_name");
+    const tags = serverTags(server.server_tags);
+    const securityGroupIds = Array.isArray(server.security_groups)
+      ? server.security_groups.map((g: unknown) => stringParam(g as Record<string, unknown>, "id"))
+      : [];
     if (body.dry_run === true) return { status: 202, body: {} };
     const specs: NewServerSpec[] = Array.from({ length: count }, (_, i) => ({
       // Huawei appends -0001, -0002, … when one request creates several servers.
@@ -563,6 +567,8 @@ class EcsApi {
       flavorRef,
       imageRef,
       metadata,
+      tags,
+      securityGroupIds,
       userData,
       keyName,
     }));
@@ -577,6 +583,31 @@ class EcsApi {
 }
 
 // ---- request parsing helpers --------------------------------------------------------------------
+
+/**
+ * server_tags of CreatePostPaidServers: at most 10, key 1-36 and value 0-43 characters, keys
+ * unique (ECS API reference, "Creating an ECS (Pay-per-Use)", PostPaidServerTag; SDK model
+ * node_modules/@huaweicloud/huaweicloud-sdk-ecs/v2/model/PostPaidServerTag.d.ts). ShowServer
+ * lists them as "key=value" (ServerDetail.tags).
+ */
+function serverTags(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > 10) {
+    throw invalidParameter("server_tags must be an array of at most 10 tags");
+  }
+  const keys = new Set<string>();
+  return value.map((tag: unknown) => {
+    const { key, value: tagValue } = (tag ?? {}) as { key?: unknown; value?: unknown };
+    if (typeof key !== "string" || key.length < 1 || key.length > 36 || keys.has(key)) {
+      throw invalidParameter("server_tags: each key must be 1-36 characters and unique");
+    }
+    if (typeof tagValue !== "string" || tagValue.length > 43) {
+      throw invalidParameter("server_tags: each value must be a string of at most 43 characters");
+    }
+    keys.add(key);
+    return `${key}=${tagValue}`;
+  });
+}
 
 function re(path: string): RegExp {
   return new RegExp(`^${path}$`);

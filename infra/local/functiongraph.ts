@@ -66,6 +66,7 @@ const MAX_SYNC_EVENT_BYTES = 6 * 1024 * 1024;
 const MAX_ASYNC_EVENT_BYTES = 256 * 1024;
 const MAX_TIMERS_PER_FUNCTION = 10;
 const LOG_TAIL_BYTES = 4096;
+const MAX_API_CALLS = 2_000;
 /** Timers never spin faster than this, whatever the time scale. */
 const MIN_TIMER_MS = 5;
 /** What FunctionGraph does with the agency to attach a function to a VPC subnet. */
@@ -107,6 +108,8 @@ class LocalFunctionGraph implements FunctionGraphService {
   private apig: Listening | undefined;
   private apigHttps: HttpsListening | undefined;
   private readonly functions = new Map<string, FunctionRecord>();
+  /** Every management API call (method, path, status), so tests can count what a command did. */
+  private readonly apiCalls: { method: string; path: string; status: number }[] = [];
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly faults = new ServiceFaults();
   private readonly runtime: FunctionRuntime;
@@ -190,6 +193,8 @@ class LocalFunctionGraph implements FunctionGraphService {
         return this.fireTimerNow(params);
       case "functions":
         return [...this.functions.values()].map((fn) => this.functionSummary(fn));
+      case "calls":
+        return this.apiCalls.map((call) => ({ ...call }));
       case "reclaim": {
         const fn =
           typeof params.functionName === "string" ? this.byName(params.functionName) : undefined;
@@ -253,6 +258,12 @@ class LocalFunctionGraph implements FunctionGraphService {
       if (!(error instanceof FgsError)) throw error;
       reply = { status: error.status, body: { error_code: error.code, error_msg: error.message } };
     }
+    this.apiCalls.push({
+      method: req.method ?? "GET",
+      path: (req.url ?? "/").split("?")[0] ?? "/",
+      status: reply.status,
+    });
+    if (this.apiCalls.length > MAX_API_CALLS) this.apiCalls.shift();
     const replyHeaders = { ...headers, ...reply.headers };
     if (reply.text !== undefined) {
       res.writeHead(reply.status, { ...replyHeaders, "content-type": "text/plain; charset=utf-8" });

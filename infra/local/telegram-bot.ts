@@ -9,6 +9,11 @@ export interface BotSpec {
   token: string;
   username: string;
   firstName?: string;
+  /**
+   * The groups the bot was added to (and private chats whose user started it). Telegram knows
+   * no other chat to this bot: writing anywhere else is 400 "Bad Request: chat not found".
+   */
+  chats?: readonly number[];
 }
 
 export interface TgUser {
@@ -112,6 +117,43 @@ export class LocalBot {
       username: this.username,
     };
     this.updates = new UpdateChannel(env);
+    for (const chatId of spec.chats ?? []) this.joinChat(chatId);
+  }
+
+  /** The bot was added to a group, or a user started it: the chat exists for it from now on. */
+  joinChat(chatId: number): void {
+    const chat = this.chats.get(chatId);
+    if (chat === undefined) this.chats.set(chatId, new ChatLog(chatInfo(chatId)));
+    else if (chat.access.kind !== "migrated") chat.access = { kind: "member" };
+  }
+
+  /** getChat: the chat as Telegram describes it to this bot. */
+  getChat(chatId: number): TgChat {
+    const chat = this.knownChat(chatId);
+    if (chat.access.kind === "gone") throw badRequest("chat not found");
+    if (chat.access.kind === "migrated") assertWritable(chat);
+    return { ...chat.info };
+  }
+
+  /**
+   * getChatMember: the bot's own status there. A kicked bot is "kicked"; a group member bot
+   * may send messages (the fake models no restricted rights).
+   */
+  getChatMember(chatId: number, userId: number): Record<string, unknown> {
+    const chat = this.knownChat(chatId);
+    if (chat.access.kind === "gone" || chat.access.kind === "migrated") assertWritable(chat);
+    if (userId !== this.id) {
+      // Client.cpp answers for any user id; the fake knows only the bot itself.
+      throw badRequest("user not found");
+    }
+    if (chat.access.kind === "removed") {
+      return {
+        status: chat.info.type === "private" ? "left" : "kicked",
+        user: this.user,
+        until_date: 0,
+      };
+    }
+    return { status: "member", user: this.user };
   }
 
   getMe(): Record<string, unknown> {
@@ -131,7 +173,7 @@ export class LocalBot {
     keyboard: InlineKeyboard | undefined,
     target: ReplyTarget | undefined,
   ): TgMessage {
-    const chat = this.chat(chatId);
+    const chat = this.knownChat(chatId);
     assertWritable(chat);
     const replied = target === undefined ? undefined : chat.messages.get(target.messageId);
     if (target !== undefined && replied === undefined && !target.allowWithoutReply) {
@@ -244,7 +286,7 @@ export class LocalBot {
    * enabled): the old id is refused from then on with migrate_to_chat_id. Returns the new id.
    */
   migrateChat(chatId: number, by: TgUser): { to: number; notices: TgMessage[] } {
-    const chat = this.chat(chatId);
+    const chat = this.knownChat(chatId);
     if (chat.info.type !== "group" || chat.access.kind !== "member") {
       throw new ControlError(
         `chat ${chatId} is not an active basic group (negative, not -100…)`,
@@ -282,17 +324,24 @@ export class LocalBot {
 
   /** Refuses as sendMessage would: migrated, kicked or blocked, or an unknown chat. */
   assertCanWrite(chatId: number): void {
-    assertWritable(this.chat(chatId));
+    assertWritable(this.knownChat(chatId));
   }
 
   /** The bot was kicked from a group, or a user blocked it in a private chat. */
   removeFromChat(chatId: number): void {
-    this.chat(chatId).access = { kind: "removed" };
+    this.knownChat(chatId).access = { kind: "removed" };
   }
 
   /** The chat was deleted: Telegram no longer knows it. */
   forgetChat(chatId: number): void {
     this.chat(chatId).access = { kind: "gone" };
+  }
+
+  /** A chat the bot is (or was) in; any other id is one Telegram does not know to this bot. */
+  private knownChat(chatId: number): ChatLog {
+    const chat = this.chats.get(chatId);
+    if (chat === undefined) throw badRequest("chat not found");
+    return chat;
   }
 
   private chat(chatId: number): ChatLog {

@@ -99,6 +99,15 @@ const METHODS: Readonly<Record<string, Method>> = {
     bot.setCommands(commandScopeKey(params), []);
     return { result: true };
   },
+  // Client.cpp: getChat and getChatMember answer "Bad Request: chat not found" for a chat the
+  // bot does not know (tdlib/telegram-bot-api, Client::check_chat → CHAT_NOT_FOUND).
+  getChat: ({ bot, params }) => ({ result: bot.getChat(chatIdParam(params)) }),
+  getChatMember: ({ bot, params }) => ({
+    result: bot.getChatMember(
+      chatIdParam(params),
+      requiredInt(params, "user_id", "user_id is empty"),
+    ),
+  }),
   sendChatAction: ({ bot, params }) => {
     // Needs write access, like sendMessage (Client.cpp: check_chat_access with Write rights).
     bot.assertCanWrite(chatIdParam(params));

@@ -223,6 +223,9 @@ export class TelegramService implements LocalService {
       case "remove-bot":
         this.findBot(optionalText(params, "bot")).removeFromChat(requiredNumber(params, "chatId"));
         return { ok: true };
+      case "join-chat":
+        this.findBot(optionalText(params, "bot")).joinChat(requiredNumber(params, "chatId"));
+        return { ok: true };
       case "forget-chat":
         this.findBot(optionalText(params, "bot")).forgetChat(requiredNumber(params, "chatId"));
         return { ok: true };

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type * as z from "zod/mini";
 import { ConfigError } from "../errors";
+import { didYouMean, knownKeysAt } from "./did-you-mean";
 import { type Config, configSchema } from "./schema";
 
 /** What to do about a bad value, by the last key of its path. */
@@ -34,8 +35,13 @@ export function loadConfig(source: EnvSource = process.env): Config {
 export function parseConfig(input: unknown, earlierProblems: readonly string[] = []): Config {
   const result = configSchema.safeParse(input);
   if (result.success && earlierProblems.length === 0) return result.data;
-  const problems = [...earlierProblems, ...(result.success ? [] : describeIssues(result.error))];
-  throw new ConfigError(problems);
+  // An unset ${NAME} is already reported at its path: the schema's "expected string" there
+  // would say the same thing a second time.
+  const reported = new Set(earlierProblems.map((p) => p.slice(0, p.indexOf(": "))));
+  const issues = result.success
+    ? []
+    : describeIssues(result.error).filter((p) => !reported.has(p.slice(0, p.indexOf(": "))));
+  throw new ConfigError([...new Set([...earlierProblems, ...issues])]);
 }
 
 function readRawConfig(env: Lookup): unknown {
@@ -117,8 +123,16 @@ function substituteEnv(value: unknown, env: Lookup, path: string[], missing: str
 }
 
 function describeIssues(error: z.core.$ZodError): string[] {
-  return error.issues.map((issue) => {
+  return error.issues.flatMap((issue) => {
     const path = issue.path.map(String).join(".") || "(root)";
+    if (issue.code === "unrecognized_keys") {
+      const known = knownKeysAt(configSchema, issue.path);
+      return issue.keys.map((key) => {
+        const at = [...issue.path.map(String), key].join(".");
+        const near = didYouMean(key, known);
+        return `${at}: unknown key${near ? `; did you mean "${near}"?` : known.length > 0 ? ` (known here: ${known.join(", ")})` : ""}`;
+      });
+    }
     const last = issue.path.at(-1);
     // Hints explain a value's format; a custom issue (a rule across fields) says all itself.
     const hint = typeof last === "string" && issue.code !== "custom" ? HINTS[last] : undefined;

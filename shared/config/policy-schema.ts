@@ -47,7 +47,7 @@ function intIn(min: number, max: number) {
   return z.number().check(z.int(), z.gte(min), z.lte(max));
 }
 
-export const policySchema = z.object({
+export const policySchema = z.strictObject({
   /** Consecutive failed checks before an incident opens. */
   failureThreshold: z._default(intIn(1, 100), 3),
   /** Consecutive ok checks before an open incident resolves. */
@@ -59,7 +59,7 @@ export const policySchema = z.object({
   deterministicFailureThreshold: z._default(intIn(1, 100), 1),
   /** After each action, failures do not count until the box had time to boot. */
   grace: z.prefault(
-    z.object({
+    z.strictObject({
       start: z._default(duration, 3 * MINUTE),
       softReboot: z._default(duration, 5 * MINUTE),
       hardReboot: z._default(duration, 5 * MINUTE),
@@ -69,7 +69,7 @@ export const policySchema = z.object({
   ),
   /** Automatic and manual actions share one budget per rolling window. */
   budget: z.prefault(
-    z.object({
+    z.strictObject({
       window: z._default(duration, 24 * HOUR),
       /** Soft and hard reboots together. */
       reboots: z._default(intIn(0, 20), 3),
@@ -93,7 +93,7 @@ export const policySchema = z.object({
   /** A mute without a duration lasts this long. */
   muteDefault: z._default(duration, 1 * HOUR),
   reminders: z.prefault(
-    z.object({
+    z.strictObject({
       first: z._default(duration, 30 * MINUTE),
       backoff: z._default(z.number().check(z.gte(1), z.lte(10)), 2),
       max: z._default(duration, 4 * HOUR),
@@ -105,7 +105,7 @@ export const policySchema = z.object({
    * no per-flap messages until no incident opened for a whole `window`.
    */
   flapping: z.prefault(
-    z.object({
+    z.strictObject({
       opens: z._default(intIn(2, 20), 4),
       window: z._default(duration, 2 * HOUR),
     }),

@@ -23,18 +23,18 @@ const boxName = z
 
 const integer = z.number().check(z.int());
 
-export const boxSchema = z.object({
+export const boxSchema = z.strictObject({
   name: boxName,
   serverId: z.string().check(z.minLength(1)),
-  gateway: z.object({
+  gateway: z.strictObject({
     url: httpUrl,
     token: secret,
   }),
-  telegram: z.object({
+  telegram: z.strictObject({
     /** The gateway's own bot: probed with getMe/getWebhookInfo, never getUpdates. */
     botToken: secret,
   }),
-  maas: z.object({
+  maas: z.strictObject({
     baseUrl: z.pipe(httpUrl, z.transform(normaliseMaasBaseUrl)),
     apiKey: secret,
     model: z.string().check(z.minLength(1)),
@@ -54,7 +54,7 @@ export const boxSchema = z.object({
   bootstrapSha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/, "a sha256 in hex"))),
 });
 
-export const alertsSchema = z.object({
+export const alertsSchema = z.strictObject({
   /** A separate alert bot (recommended) keeps alerts flowing when the gateway's token is the problem. */
   botToken: secret,
   chatId: z.union([integer, z.string().check(z.regex(/^-?\d+$|^@\w+$/))]),
@@ -78,7 +78,7 @@ export const alertsSchema = z.object({
   quietTypes: z._default(z.array(z.enum(NOTIFICATION_TYPES)), ["update", "reminder", "resolved"]),
 });
 
-export const cloudSchema = z.object({
+export const cloudSchema = z.strictObject({
   region: z._default(z.string().check(z.minLength(1)), "cn-north-4"),
   projectId: z.string().check(z.minLength(1)),
   /** Override endpoints (local cloud); real Huawei Cloud endpoints come from the region. */
@@ -87,7 +87,7 @@ export const cloudSchema = z.object({
   obsEndpoint: z.optional(httpUrl),
 });
 
-export const probesSchema = z.object({
+export const probesSchema = z.strictObject({
   gatewayTimeout: z._default(duration, 5_000),
   maasTimeout: z._default(duration, 10_000),
   telegramTimeout: z._default(duration, 5_000),
@@ -125,7 +125,7 @@ const alertBotIsNoGatewayBot = z.superRefine(
 );
 
 export const configSchema = z
-  .object({
+  .strictObject({
     /** Merged under every box by loadConfig; kept here so the key is known to the schema. */
     boxDefaults: z.optional(z.record(z.string(), z.unknown())),
     boxes: z.array(boxSchema).check(
@@ -146,7 +146,7 @@ export const configSchema = z
     probes: z._default(probesSchema, probesSchema.parse({})),
     policy: z._default(policySchema, policySchema.parse({})),
     runtime: z.prefault(
-      z.object({
+      z.strictObject({
         /**
          * How many boxes are checked at once in one invocation. A cycle mostly waits on the network,
          * so a fleet of 100 runs in a few rounds instead of 13 (bench: fleet).

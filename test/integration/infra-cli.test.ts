@@ -11,13 +11,18 @@ import { run } from "../../infra/cli/main";
 import { checkEgress } from "../../infra/cli/network";
 import { localCloud } from "../../infra/cli/target";
 import { alertChatState } from "../../infra/cli/telegram";
-import { listTriggers, showFunction } from "../../infra/deploy/functions";
+import { invoke, listTriggers, showFunction } from "../../infra/deploy/functions";
 import { type LocalCloud, startLocalCloud } from "../../infra/local/cloud";
 import { Iam } from "../../infra/local/iam";
-import { LOCAL_SERVER_NAME, localSecretsEnv } from "../../infra/local/product";
+import {
+  LOCAL_SERVER_NAME,
+  localDeploymentConfig,
+  localSecretsEnv,
+} from "../../infra/local/product";
 import { startVpc, type VpcService } from "../../infra/local/vpc";
 import { envRef } from "../../shared/config";
 import type { FleetReport } from "../../shared/watchdog/fleet";
+import { FAST_POLICY, FAST_PROBES } from "../e2e/harness";
 
 /**
  * The infra CLI end to end against a local cloud (plus the VPC emulator), in-process through
@@ -96,6 +101,29 @@ async function deployedState() {
     });
   }
   return { functions, webhook: await alertApi().getWebhookInfo() };
+}
+
+/** Writes the local deployment file with `change` applied; returns its path. */
+async function localFile(name: string, change: (file: LocalFile) => void = () => {}) {
+  const { file } = localDeploymentConfig(cloud.endpoints);
+  const copy = structuredClone(file) as LocalFile;
+  change(copy);
+  const path = join(dir, name);
+  await writeFile(path, JSON.stringify(copy));
+  return path;
+}
+type LocalFile = ReturnType<typeof localDeploymentConfig>["file"] & {
+  product: { alerts: Record<string, unknown> };
+};
+
+/** FunctionGraph calls that create or change something, and the alert bot's setWebhook calls. */
+async function writes() {
+  const fgCalls = (await cloud.control("functiongraph", "calls")) as { method: string }[];
+  const hooks = (await cloud.control("telegram", "calls", {
+    bot: cloud.endpoints.telegramBots.alerts.username,
+    method: "setWebhook",
+  })) as unknown[];
+  return { functionGraph: fgCalls.filter((c) => c.method !== "GET").length, hooks: hooks.length };
 }
 
 beforeAll(async () => {
@@ -310,6 +338,9 @@ describe("infra CLI", () => {
     const second = await cli(["create-server"]);
     expect(second.code, second.io.text()).toBe(0);
     expect(second.io.text()).toMatch(/server\s+clawwatch-gateway\s+adopted/);
+    expect(second.io.text()).toMatch(
+      /gateway ingress\s+\S+\s+ok\s+\S+ admits TCP 18789 from 127\.0\.0\.0\/8/,
+    );
     expect((await ecsServers()).filter((s) => s.name === LOCAL_SERVER_NAME)).toHaveLength(1);
     expect((await ecsCalls()).filter((c) => c.action === "CreatePostPaidServers")).toHaveLength(
       creates,
@@ -317,6 +348,105 @@ describe("infra CLI", () => {
     expect(vpc.securityGroups()).toHaveLength(1);
     expect(vpc.securityGroups()[0]?.security_group_rules).toHaveLength(4);
   }, 30_000);
+
+  it("create-server adopting a server it did not build makes no security group and names the rule to add", async () => {
+    const seeded = (await ecsServers()).find((s) => s.id === cloud.endpoints.boxes[0]?.serverId);
+    if (!seeded) throw new Error("the local cloud has no seeded box");
+    const file = await localFile("adopt-seeded.json", (f) => {
+      f.server.name = seeded.name;
+    });
+    const groups = vpc.securityGroups().length;
+    const creates = (await ecsCalls()).filter((c) => c.action === "CreatePostPaidServers").length;
+    const { code, io } = await cli(["create-server", "--config", file]);
+    expect(code, io.text()).toBe(0);
+    expect(io.text()).toMatch(new RegExp(`server\\s+${seeded.name}\\s+adopted`));
+    expect(io.errors).toContain(
+      "WARNING: no security group of the server admits the gateway from the watchdog's subnet: add to default the inbound rule TCP 18789 from 127.0.0.0/8 (console → Security Groups → default → Inbound Rules → Add Rule: protocol TCP, port 18789, source 127.0.0.0/8)",
+    );
+    expect(vpc.securityGroups()).toHaveLength(groups);
+    expect((await ecsCalls()).filter((c) => c.action === "CreatePostPaidServers")).toHaveLength(
+      creates,
+    );
+  });
+
+  it("deploy checks keys, bots and the alert chat first: a wrong one creates nothing and names the fix", async () => {
+    const before = await writes();
+    const cases: { name: string; env?: Record<string, string>; chatId?: number; fix: string }[] = [
+      {
+        name: "wrong MaaS key",
+        env: { MAAS_API_KEY: "maas-not-the-key" },
+        fix: "the MaaS key in MAAS_API_KEY is refused: export the API key from the MaaS console (API Keys), then deploy again",
+      },
+      {
+        name: "wrong alert-bot token",
+        env: { ALERT_BOT_TOKEN: "999999:not-a-real-token" },
+        fix: "Telegram refuses the alert bot's token (401 Unauthorized): export ALERT_BOT_TOKEN to the token @BotFather gave (/mybots → API Token)",
+      },
+      {
+        name: "wrong chat id",
+        chatId: -1_009_999_999_999,
+        fix: 'alerts.chatId -1009999999999: Telegram says "chat not found": add the alert bot to the alert group first, then use the group\'s id (a supergroup\'s starts with -100; DEPLOY.md, "Finding the chat and user ids")',
+      },
+    ];
+    for (const c of cases) {
+      const file = await localFile(`refused-${c.name.replace(/ /g, "-")}.json`, (f) => {
+        if (c.chatId !== undefined) f.product.alerts.chatId = c.chatId;
+      });
+      const io = { ...captureIo(), env: c.env ?? {} };
+      const { code } = await cli(["deploy", "--config", file, "--out-dir", outDir()], io);
+      expect(code, c.name).toBe(1);
+      const said = io.errors.join("\n");
+      expect(said, c.name).toContain(`error: deploy changed nothing: ${c.fix}`);
+      expect(said.split("deploy changed nothing")).toHaveLength(2);
+      for (const value of Object.values(c.env ?? {})) expect(io.text()).not.toContain(value);
+    }
+    for (const name of FUNCTIONS) expect(await showFunction(fg(), name)).toBeUndefined();
+    expect(await writes()).toEqual(before);
+  }, 60_000);
+
+  it("the local target fills in its own Bot API for a missing alerts.apiRoot, and says so", async () => {
+    const file = await localFile("no-api-root.json", (f) => {
+      const alerts: Record<string, unknown> = f.product.alerts;
+      delete alerts.apiRoot;
+    });
+    const before = await writes();
+    const { code, io } = await cli([
+      "deploy",
+      "--dry-run",
+      "--config",
+      file,
+      "--out-dir",
+      outDir(),
+    ]);
+    expect(code, io.text()).toBe(0);
+    expect(io.errors).toContain(
+      `local target: alerts.apiRoot: unset → the local Telegram ${cloud.endpoints.telegram}`,
+    );
+    expect(io.text()).toMatch(/check alert chat\s+-1001234567890\s+ok/);
+    expect(await writes()).toEqual(before);
+  }, 30_000);
+
+  it("a deploy that fails part-way deletes the functions it created and says what is left", async () => {
+    const alerts = cloud.endpoints.telegramBots.alerts.username;
+    await cloud.control("telegram", "rate-limit", {
+      retryAfter: 30,
+      count: 1,
+      method: "setWebhook",
+      bot: alerts,
+    });
+    const { code, io } = await cli(["deploy", "--out-dir", outDir()]);
+    expect(code).toBe(1);
+    const said = io.errors.join("\n");
+    expect(said).toContain("error: deploy stopped: Telegram setWebhook: 429");
+    expect(said).toContain(
+      "rolled back: deleted clawwatch-watchdog, clawwatch-telegram-webhook (created by this run, with their triggers)",
+    );
+    expect(said).toMatch(
+      /left changed: bootstrap user_data \S+ \(created\); fix the problem and run deploy again to finish/,
+    );
+    for (const name of FUNCTIONS) expect(await showFunction(fg(), name)).toBeUndefined();
+    expect((await alertApi().getWebhookInfo()).url).toBe("");
+  }, 60_000);
 
   it("deploy --dry-run plans every step and changes nothing", async () => {
     const { code, io } = await cli(["deploy", "--dry-run", "--out-dir", outDir()]);
@@ -328,6 +458,7 @@ describe("infra CLI", () => {
   }, 30_000);
 
   it("deploy creates both functions, the triggers and the webhook; a rerun changes nothing", async () => {
+    const hooksBefore = (await writes()).hooks;
     const first = await cli(["deploy", "--out-dir", outDir()]);
     expect(first.code, first.io.text()).toBe(0);
     for (const name of FUNCTIONS) expect(await showFunction(fg(), name)).toBeDefined();
@@ -384,8 +515,8 @@ describe("infra CLI", () => {
       bot: cloud.endpoints.telegramBots.alerts.username,
       method: "setWebhook",
     })) as { params: Record<string, string> }[];
-    expect(setCalls).toHaveLength(1);
-    expect(setCalls[0]?.params.secret_token).toBe(secrets.WEBHOOK_SECRET);
+    expect(setCalls).toHaveLength(hooksBefore + 1);
+    expect(setCalls.at(-1)?.params.secret_token).toBe(secrets.WEBHOOK_SECRET);
     // Telegram's delivery to the receiver is accepted: the secret token matches its config.
     const e = cloud.endpoints;
     await cloud.control("telegram", "inject-message", {
@@ -419,7 +550,7 @@ describe("infra CLI", () => {
       bot: cloud.endpoints.telegramBots.alerts.username,
       method: "setWebhook",
     })) as unknown[];
-    expect(setAgain).toHaveLength(1);
+    expect(setAgain).toHaveLength(hooksBefore + 1);
   }, 60_000);
 
   it("diagnose prints the watchdog's dry run as a table and as JSON", async () => {
@@ -439,6 +570,46 @@ describe("infra CLI", () => {
     expect(report.boxes[0]?.observations?.gateway.status).toBeDefined();
   }, 30_000);
 
+  it("an exported secret wins over the local cloud's built-in and reaches the deployed function", async () => {
+    const own = "users-own-webhook-secret-0123456789";
+    const io = { ...captureIo(), env: { WEBHOOK_SECRET: own } };
+    const { code } = await cli(["deploy", "--out-dir", outDir()], io);
+    expect(code, io.text()).toBe(0);
+    expect(io.errors).toContain(
+      "using the local cloud's built-in ALERT_BOT_TOKEN, GATEWAY_BOT_TOKEN, GATEWAY_TOKEN, MAAS_API_KEY (not set in your environment)",
+    );
+    expect(io.text()).not.toContain(own);
+    const setCalls = (await cloud.control("telegram", "calls", {
+      bot: cloud.endpoints.telegramBots.alerts.username,
+      method: "setWebhook",
+    })) as { params: Record<string, string> }[];
+    expect(setCalls.at(-1)?.params.secret_token).toBe(own);
+    // The receiver accepts Telegram's delivery: its encrypted env holds the exported secret.
+    const e = cloud.endpoints;
+    expect((await showFunction(fg(), "clawwatch-telegram-webhook"))?.encrypted_user_data).toContain(
+      own,
+    );
+    await cloud.control("telegram", "inject-message", {
+      bot: e.telegramBots.alerts.username,
+      chatId: e.alertChatId,
+      userId: e.operatorUserId,
+      text: "/help",
+    });
+    const delivered = await eventually(async () => {
+      const views = (await cloud.control("telegram", "updates")) as {
+        bot: string;
+        pending: unknown[];
+        lastErrorMessage?: string | null;
+      }[];
+      const alerts = views.find((v) => v.bot === e.telegramBots.alerts.username);
+      return alerts && alerts.pending.length === 0 ? alerts : undefined;
+    });
+    expect(delivered.lastErrorMessage ?? null).toBeNull();
+    // Back to the built-in secret for the tests after this one.
+    const restore = await cli(["deploy", "--out-dir", outDir()]);
+    expect(restore.code, restore.io.text()).toBe(0);
+  }, 60_000);
+
   it("status shows the server, the functions, their triggers and the webhook", async () => {
     const { code, io } = await cli(["status"]);
     expect(code, io.text()).toBe(0);
@@ -455,6 +626,9 @@ describe("infra CLI", () => {
     const e = cloud.endpoints;
     const bot = e.telegramBots.alerts;
     const alerts = { botToken: bot.token, apiRoot: e.telegram };
+    for (const chatId of [-9_001, -9_002]) {
+      await cloud.control("telegram", "join-chat", { bot: bot.username, chatId });
+    }
     await cloud.control("telegram", "remove-bot", { bot: bot.username, chatId: -9_001 });
     expect(await alertChatState({ ...alerts, chatId: -9_001 })).toEqual({
       state: "FAILING",
@@ -465,6 +639,102 @@ describe("infra CLI", () => {
       state: "moved",
       detail: "the group became supergroup -1000000009002: set alerts.chatId to -1000000009002",
     });
+  });
+
+  it("test-alert delivers through the notifier; a wrong chat id fails with the fix", async () => {
+    const e = cloud.endpoints;
+    const before = (await cloud.control("telegram", "messages", {
+      chatId: e.alertChatId,
+    })) as unknown[];
+    const ok = await cli(["test-alert"]);
+    expect(ok.code, ok.io.text()).toBe(0);
+    expect(ok.io.text()).toMatch(/Telegram\s+-1001234567890\s+sent\s+message \d+/);
+    const after = (await cloud.control("telegram", "messages", { chatId: e.alertChatId })) as {
+      plainText: string;
+    }[];
+    expect(after).toHaveLength(before.length + 1);
+    expect(after.at(-1)?.plainText).toContain("clawwatch test alert");
+
+    const file = await localFile("wrong-chat.json", (f) => {
+      f.product.alerts.chatId = -1_005_555_555_555;
+    });
+    const wrong = await cli(["test-alert", "--config", file]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.io.errors.at(-1)).toBe(
+      'error: the test alert did not arrive: Telegram: alerts.chatId -1005555555555: Telegram says "chat not found": add the alert bot to the alert group first, then use the group\'s id (a supergroup\'s starts with -100; DEPLOY.md, "Finding the chat and user ids")',
+    );
+    const diagnose = await cli(["diagnose", "--config", file]);
+    expect(diagnose.io.errors.join("\n")).toContain(
+      'WARNING: alerts.chatId -1005555555555: Telegram says "chat not found"',
+    );
+  }, 60_000);
+
+  it("validate checks a file offline; --version and <command> --help answer without a cloud", async () => {
+    const file = join(dir, "validate.json");
+    await writeFile(
+      file,
+      JSON.stringify({
+        projectId: "0123456789abcdef0123456789abcdef",
+        functions: {
+          vpcId: "vpc-1",
+          subnetId: "subnet-1",
+          apig: { instanceId: "i", groupId: "g" },
+        },
+        product: {
+          boxes: [
+            {
+              name: "openclaw-1",
+              serverId: "4f1c2a7e-0000-4000-8000-000000000001",
+              gateway: { url: "http://192.168.0.10:18789", token: envRef("GATEWAY_TOKEN") },
+              telegram: { botToken: envRef("GATEWAY_BOT_TOKEN") },
+              maas: {
+                baseUrl: "https://api.modelarts-maas.com/v1",
+                apiKey: envRef("MAAS_API_KEY"),
+                model: "m",
+              },
+            },
+          ],
+          alerts: { botToken: envRef("ALERT_BOT_TOKEN"), chatId: -1001234567890 },
+          state: { bucket: "my-state" },
+        },
+      }),
+    );
+    const env = {
+      GATEWAY_TOKEN: "gw-0123456789",
+      MAAS_API_KEY: "k",
+      GATEWAY_BOT_TOKEN: "1:a",
+      ALERT_BOT_TOKEN: "2:b",
+    };
+    // No --endpoints: validate reads nothing but the file and the environment.
+    const io = { ...captureIo(), env };
+    expect(await run(["validate", "--config", file], io)).toBe(0);
+    expect(io.lines.join("\n")).toBe(
+      `${file}: valid for huawei (1 box: openclaw-1; 4 secrets from the environment)`,
+    );
+    const missing = { ...captureIo(), env: { ...env, MAAS_API_KEY: "" } };
+    expect(await run(["validate", "--config", file], missing)).toBe(1);
+    expect(missing.errors.join("\n")).toContain(
+      "product.boxes.0.maas.apiKey: environment variable MAAS_API_KEY is not set",
+    );
+
+    const version = captureIo();
+    expect(await run(["--version"], version)).toBe(0);
+    expect(version.lines).toEqual(["clawwatch 0.1.0"]);
+    for (const command of [
+      "create-server",
+      "deploy",
+      "diagnose",
+      "status",
+      "destroy",
+      "test-alert",
+      "validate",
+    ]) {
+      const help = captureIo();
+      expect(await run([command, "--help"], help), command).toBe(0);
+      expect(help.lines.join("\n"), command).toMatch(
+        new RegExp(`^Usage: npm run infra -- ${command}`),
+      );
+    }
   });
 
   it("the egress check finds a missing NAT route and a present one", async () => {
@@ -496,6 +766,166 @@ describe("infra CLI", () => {
     expect((await alertApi().getWebhookInfo()).url).toBe("");
     expect((await ecsServers()).find((s) => s.id === serverId)?.status).toBe("ACTIVE");
   });
+
+  it("watch only: a server you already run, named by serverId with no server block, is watched, healed by reboot and never reinstalled", async () => {
+    const e = cloud.endpoints;
+    const box = e.boxes[0];
+    if (!box) throw new Error("the local cloud has no seeded box");
+    const { file: built } = localDeploymentConfig(e);
+    const { server: _none, bootstrap: _noBootstrap, ...rest } = built;
+    const file = join(dir, "watch-only.json");
+    await writeFile(
+      file,
+      JSON.stringify({
+        ...rest,
+        // At time scale 0.01 a 24h TIMER never fires during the test: cycles are invoked.
+        functions: { timerRate: "24h" },
+        product: {
+          ...built.product,
+          boxes: [
+            {
+              name: "watched",
+              serverId: box.serverId,
+              gateway: { url: box.gatewayUrl, token: envRef("OWN_GATEWAY_TOKEN") },
+              telegram: { botToken: envRef("OWN_BOT_TOKEN") },
+            },
+          ],
+          policy: FAST_POLICY,
+          probes: FAST_PROBES,
+        },
+      }),
+    );
+    const env = { OWN_GATEWAY_TOKEN: box.gatewayToken, OWN_BOT_TOKEN: box.telegramBot.token };
+    const noServer = { ...captureIo(), env };
+    expect(
+      await run(["create-server", "--config", file, "--endpoints", endpointsFile], noServer),
+    ).toBe(1);
+    expect(noServer.errors.join("\n")).toContain("the deployment has no server block");
+
+    const io = { ...captureIo(), env };
+    expect(
+      await run(
+        ["deploy", "--config", file, "--out-dir", outDir(), "--endpoints", endpointsFile],
+        io,
+      ),
+    ).toBe(0);
+    expect(io.text()).toMatch(/bootstrap user_data\s+-\s+skipped\s+watch only/);
+    const watchdog = await showFunction(fg(), "clawwatch-watchdog");
+    const config = JSON.parse(JSON.parse(watchdog?.user_data ?? "{}").CLAWWATCH_CONFIG);
+    expect(config.boxes[0].serverId).toBe(box.serverId);
+    expect(config.boxes[0].bootstrapStored).toBeUndefined();
+
+    const actions = async () =>
+      ((await ecsCalls()) as { operation?: string; serverIds?: string[]; status: number }[])
+        .filter(
+          (c) =>
+            c.operation && c.status > 0 && c.status < 300 && c.serverIds?.includes(box.serverId),
+        )
+        .map((c) => c.operation);
+    const before = (await actions()).length;
+    const cycle = () =>
+      invoke<FleetReport>(fg(), "clawwatch-watchdog", { command: "cycle", box: "watched" });
+    const guest = async () =>
+      (
+        (await cloud.control("ecs", "servers")) as {
+          id: string;
+          status: string;
+          guestPid?: number;
+        }[]
+      ).find((s) => s.id === box.serverId);
+    const kill = async () => {
+      const g = await guest();
+      if (g?.status !== "ACTIVE" || g.guestPid === undefined) return;
+      await cloud.control("ecs", "kill-guest", { serverId: box.serverId }).catch(() => {});
+    };
+
+    // A crash is healed by a soft reboot.
+    await cycle();
+    await kill();
+    for (let i = 0; i < 25 && (await actions()).length === before; i++) await cycle();
+    expect((await actions()).slice(before)).toEqual(["reboot SOFT"]);
+    await eventually(async () => {
+      const g = await guest();
+      return g?.status === "ACTIVE" && g.guestPid !== undefined ? true : undefined;
+    });
+    let healthy = false;
+    for (let i = 0; i < 25 && !healthy; i++) {
+      healthy = (await cycle()).boxes[0]?.openIncidents.length === 0;
+      if (!healthy) await new Promise((r) => setTimeout(r, 150));
+    }
+    expect(healthy).toBe(true);
+
+    // A gateway that never comes back: reboots, then a human; the system disk is never reinstalled.
+    await cloud.control("ecs", "slow-boot", { serverId: box.serverId, ms: 600_000 });
+    await kill();
+    const needsHuman = async () =>
+      (
+        (await cloud.control("telegram", "messages", { bot: e.telegramBots.alerts.username })) as {
+          plainText: string;
+        }[]
+      ).some((m) => m.plainText.includes("watched") && /needs a human/.test(m.plainText));
+    for (let i = 0; i < 150 && !(await needsHuman()); i++) {
+      await cycle();
+      await kill();
+    }
+    expect(await needsHuman()).toBe(true);
+    const all = (await actions()).slice(before);
+    expect(all).toEqual(["reboot SOFT", "reboot SOFT", "reboot HARD"]);
+    expect(all).not.toContain("reinstall");
+    await cloud.control("ecs", "slow-boot", { serverId: box.serverId, ms: 0 });
+    const gone = await cli(["destroy", "--yes", "--config", file], { ...captureIo(), env });
+    expect(gone.code, gone.io.text()).toBe(0);
+  }, 120_000);
+
+  it("a server adopted by name keeps its system disk unless rebootstrapWipesSystemDisk opts in", async () => {
+    const e = cloud.endpoints;
+    const box = e.boxes[0];
+    const seeded = (await ecsServers()).find((s) => s.id === box?.serverId);
+    if (!box || !seeded) throw new Error("the local cloud has no seeded box");
+    const env = { OWN_GATEWAY_TOKEN: box.gatewayToken, OWN_BOT_TOKEN: box.telegramBot.token };
+    const deployWith = async (optIn: boolean) => {
+      const { file: built } = localDeploymentConfig(e, { serverName: seeded.name });
+      const path = join(dir, `adopted-${optIn}.json`);
+      await writeFile(
+        path,
+        JSON.stringify({
+          ...built,
+          ...(optIn ? { rebootstrapWipesSystemDisk: true } : {}),
+          functions: { timerRate: "24h" },
+          product: {
+            ...built.product,
+            boxes: [
+              {
+                name: "adopted",
+                gateway: { url: box.gatewayUrl, token: envRef("OWN_GATEWAY_TOKEN") },
+                telegram: { botToken: envRef("OWN_BOT_TOKEN") },
+              },
+            ],
+          },
+        }),
+      );
+      const io = { ...captureIo(), env };
+      const code = await run(
+        ["deploy", "--config", path, "--out-dir", outDir(), "--endpoints", endpointsFile],
+        io,
+      );
+      expect(code, io.text()).toBe(0);
+      const watchdog = await showFunction(fg(), "clawwatch-watchdog");
+      const config = JSON.parse(JSON.parse(watchdog?.user_data ?? "{}").CLAWWATCH_CONFIG);
+      return { text: io.text(), box: config.boxes[0] };
+    };
+    const off = await deployWith(false);
+    expect(off.text).toContain(
+      `server ${box.serverId} was not built by clawwatch: the reinstall rung is off (rebootstrapWipesSystemDisk: true turns it on, and wipes the system disk)`,
+    );
+    expect(off.box.bootstrapStored).toBeUndefined();
+    const on = await deployWith(true);
+    expect(on.text).toMatch(/bootstrap user_data\s+\S+\s+(created|updated|unchanged)/);
+    expect(on.box.bootstrapStored).toBe(true);
+    expect(on.box.bootstrapSha256).toMatch(/^[0-9a-f]{64}$/);
+    const gone = await cli(["destroy", "--yes"]);
+    expect(gone.code, gone.io.text()).toBe(0);
+  }, 60_000);
 
   it("destroy --server deletes the server but keeps its data disk unless told", async () => {
     const dataDir = (id: string) => join(dir, "cloud", "ecs", "servers", id, "data");

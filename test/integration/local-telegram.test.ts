@@ -13,8 +13,10 @@ const GATEWAY = {
   username: "gateway_bot",
   firstName: "Gateway",
 };
-const ALERTS = { token: "222222:alerts-SECRET_def", username: "alerts_bot" };
 const OPERATOR = 424242;
+/** The chats the tests' bots were added to (or started in): Telegram knows no others to them. */
+const CHATS = [1001, 1002, 1003, 1004, 1005, 1006, OPERATOR, -4_711, -1_001_234_567_890];
+const ALERTS = { token: "222222:alerts-SECRET_def", username: "alerts_bot", chats: CHATS };
 
 let fake: TelegramService;
 
@@ -65,12 +67,35 @@ function freshBot(): { token: string; username: string } {
   const spec = {
     token: `90000${botCounter}:fresh-${botCounter}`,
     username: `fresh_${botCounter}_bot`,
+    chats: CHATS,
   };
   fake.addBot(spec);
   return spec;
 }
 
 describe("Telegram Bot API fake through grammY", () => {
+  it("knows only the chats a bot was added to: any other is chat not found", async () => {
+    const spec = freshBot();
+    const client = api(spec.token);
+    const unknown = -1_009_999_999_999;
+    for (const call of [
+      client.sendMessage(unknown, "hello"),
+      client.getChat(unknown),
+      client.getChatMember(unknown, 900000 + botCounter),
+      client.sendChatAction(unknown, "typing"),
+    ]) {
+      const error = await botApiError(call);
+      expect(error.error_code).toBe(400);
+      expect(error.description).toBe("Bad Request: chat not found");
+    }
+    await fake.control("join-chat", { bot: spec.username, chatId: unknown });
+    expect(await client.getChat(unknown)).toMatchObject({ id: unknown, type: "supergroup" });
+    const me = await client.getMe();
+    expect((await client.getChatMember(unknown, me.id)).status).toBe("member");
+    await fake.control("remove-bot", { bot: spec.username, chatId: unknown });
+    expect((await client.getChatMember(unknown, me.id)).status).toBe("kicked");
+  });
+
   it("answers getMe with the bot's identity", async () => {
     const me = await api(GATEWAY.token).getMe();
     expect(me).toMatchObject({

@@ -104,7 +104,10 @@ function expectNoToken(value: unknown): void {
 }
 
 beforeAll(async () => {
-  fake = await startTelegram({ bots: [{ token: TOKEN, username: BOT }], time });
+  fake = await startTelegram({
+    bots: [{ token: TOKEN, username: BOT, chats: [CHAT, -4_711, -4_712] }],
+    time,
+  });
   receiver = await listen((req, res, body) => {
     if (req.method === "POST" && req.url === "/hooks/s3cret-path") hookBodies.push(parseJson(body));
     sendJson(res, hookStatus, { ok: hookStatus < 300 });

@@ -22,7 +22,10 @@ let fake: TelegramService;
 let deadUrl: string;
 
 beforeAll(async () => {
-  fake = await startTelegram({ bots: [{ token: TOKEN, username: BOT }], time: timeScale(0.01) });
+  fake = await startTelegram({
+    bots: [{ token: TOKEN, username: BOT, chats: [CHAT] }],
+    time: timeScale(0.01),
+  });
   const dead = await listen((_req, res) => {
     res.end();
   });

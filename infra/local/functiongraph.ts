@@ -330,7 +330,7 @@ class LocalFunctionGraph implements FunctionGraphService {
       case "PUT config-max-instance":
         fn.maxInstanceNum = parseMaxInstances(jsonBody(body));
         this.runtime.resize(fn);
-        return { status: 200, body: this.config(fn) };
+        return { status: 200, body: omit(this.config(fn), MAX_INSTANCE_ANSWER_LACKS) };
       case "POST invocations":
         return this.invokeSync(fn, req, body);
       case "POST invocations-async":
@@ -400,7 +400,7 @@ class LocalFunctionGraph implements FunctionGraphService {
     this.checkVpcAccess(config);
     fn.config = config;
     this.changed(fn);
-    return { status: 200, body: this.config(fn) };
+    return { status: 200, body: omit(this.config(fn), UPDATE_CONFIG_ANSWER_LACKS) };
   }
 
   /**
@@ -944,4 +944,19 @@ function requestVersion(req: IncomingMessage): "v0" | "v1" {
 function logTail(log: string): string {
   const bytes = Buffer.from(log, "utf8");
   return bytes.subarray(Math.max(0, bytes.byteLength - LOG_TAIL_BYTES)).toString("base64");
+}
+
+/**
+ * Fields of the function config that these answers do not have: UpdateFunctionConfigResponse
+ * and UpdateFunctionMaxInstanceConfigResponse in the SDK (node_modules/@huaweicloud/
+ * huaweicloud-sdk-functiongraph/v2/model/*.d.ts; the Go SDK's models agree) start at func_urn.
+ */
+const UPDATE_CONFIG_ANSWER_LACKS = ["depend_version_list"] as const;
+const MAX_INSTANCE_ANSWER_LACKS = ["func_id", "resource_id", "depend_version_list"] as const;
+
+function omit<T extends Record<string, unknown>>(
+  view: T,
+  keys: readonly string[],
+): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(view).filter(([k]) => !keys.includes(k)));
 }

@@ -130,6 +130,7 @@ export const HARD_KEYS = [
   "contract/ünïcödé-雪.json",
   "contract/a+b=c&d.json",
   "contract/100%~tilde.json",
+  "contract/bang!(paren)*quote'.json",
 ];
 
 /** New code and new settings for a deployed function: update code and update config. */

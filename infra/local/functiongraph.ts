@@ -800,7 +800,7 @@ class LocalFunctionGraph implements FunctionGraphService {
     const name = String(trigger.eventData.name);
     const event = {
       version: "v1.0",
-      time: new Date().toISOString(),
+      time: timerEventTime(new Date()),
       trigger_type: "TIMER",
       trigger_name: name,
       user_event:
@@ -959,4 +959,14 @@ function omit<T extends Record<string, unknown>>(
   keys: readonly string[],
 ): Record<string, unknown> {
   return Object.fromEntries(Object.entries(view).filter(([k]) => !keys.includes(k)));
+}
+
+/**
+ * The TIMER event's `time` as Huawei's sample has it: whole seconds, China Standard Time offset
+ * ("2023-06-01T08:30:00+08:00"; FunctionGraph Developer Guide, TIMER event sample
+ * timer_event.json — huawei-cloud-facts.md §5, infra/local/docs/contracts.md).
+ */
+export function timerEventTime(now: Date): string {
+  const shifted = new Date(now.getTime() + 8 * 3_600_000);
+  return `${shifted.toISOString().slice(0, 19)}+08:00`;
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RecordedFlows, recordFlows } from "./flows";
+import { checkObsExchange } from "./obs-models";
 import type { Exchange } from "./recorder";
 import {
   type Operation,
@@ -53,6 +54,11 @@ function check(service: SdkService, x: Exchange): Checked {
   for (const key of x.query.keys()) {
     if (!best.op.query.includes(key))
       problems.push(`query ${key}: not a parameter of ${best.op.name}`);
+  }
+  // Operation headers (X-Cff-Log-Type, X-CFF-Request-Version, …) must be ones the SDK declares.
+  for (const header of Object.keys(x.headers)) {
+    if (header.startsWith("x-cff-") && !best.op.headers.includes(header))
+      problems.push(`header ${header}: not a header of ${best.op.name}`);
   }
   if (x.status >= 200 && x.status < 300 && x.responseBody.length > 0) {
     const answer = jsonOf(x.responseBody);
@@ -126,6 +132,20 @@ describe("requests and answers against the Huawei SDK models", () => {
         "listSecurityGroupRules",
         "listSecurityGroups",
       ].sort(),
+    );
+  });
+
+  it("OBS: list, get, put, copy, delete fit esdk-obs-nodejs's operation models, both schemes", () => {
+    const ops = new Set<string>();
+    const problems = new Set<string>();
+    for (const x of flows.exchanges.obs) {
+      const checked = checkObsExchange(x);
+      if (checked.operation) ops.add(checked.operation);
+      for (const p of checked.problems) problems.add(p);
+    }
+    expect([...problems]).toEqual([]);
+    expect([...ops].sort()).toEqual(
+      ["CopyObject", "DeleteObject", "GetObject", "ListObjects", "PutObject"].sort(),
     );
   });
 

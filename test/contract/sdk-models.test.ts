@@ -3,6 +3,8 @@ import { USER_DATA_LIMIT_BYTES } from "../../infra/bootstrap/user-data";
 import { envLimitFor, MAX_ENV_VARS, MEMORY_SIZES, RUNTIME } from "../../infra/deploy/functions";
 import { JOB_STATUSES } from "../../shared/cloud/ecs.lazy";
 import { SERVER_STATUSES } from "../../shared/probes/types";
+import { checkObsExchange } from "./obs-models";
+import type { Exchange } from "./recorder";
 import { DOCUMENTED_ENUM_ADDITIONS, loadModel, operationsFor, validate } from "./sdk-models";
 
 /**
@@ -111,5 +113,52 @@ describe("the product's enums and limits against the SDK and the docs", () => {
     expect(MAX_ENV_VARS).toBe(20);
     expect(Math.max(envLimitFor("local-1"), envLimitFor("cn-north-4"))).toBeLessThanOrEqual(4096);
     expect(USER_DATA_LIMIT_BYTES).toBe(32 * 1024);
+  });
+});
+
+describe("the OBS model reader (esdk-obs-nodejs lib/obsModel.js, lib/v2Model.js)", () => {
+  const exchange = (over: Partial<Exchange>): Exchange => ({
+    method: "GET",
+    path: "/bucket",
+    query: new URLSearchParams("prefix=a&max-keys=10"),
+    headers: { authorization: "AWS ak:sig", "x-amz-date": "now" },
+    body: Buffer.alloc(0),
+    status: 200,
+    responseHeaders: {},
+    responseBody: Buffer.from(
+      "<ListBucketResult><Name>b</Name><IsTruncated>false</IsTruncated><Contents><Key>k</Key><Size>1</Size></Contents></ListBucketResult>",
+    ),
+    ...over,
+  });
+
+  it("accepts what the SDK's model has and names what it has not", () => {
+    expect(checkObsExchange(exchange({}))).toEqual({ operation: "ListObjects", problems: [] });
+    const bad = checkObsExchange(
+      exchange({
+        query: new URLSearchParams("prefix=a&page=2"),
+        headers: { authorization: "OBS ak:sig", "x-obs-date": "now", "x-obs-mystery": "1" },
+        responseBody: Buffer.from(
+          "<ListBucketResult><Name>b</Name><Bogus/><Contents><Key>k</Key><Colour>red</Colour></Contents></ListBucketResult>",
+        ),
+      }),
+    );
+    expect(bad.problems).toEqual([
+      "ListObjects (OBS): query page: not a parameter of ListObjects",
+      "ListObjects (OBS): header x-obs-mystery: not a header of ListObjects",
+      "ListObjects (OBS): answer <Bogus>: not an element of ListObjectsOutput",
+      "ListObjects (OBS): answer <Contents><Colour>: not in the SDK's Contents",
+    ]);
+    const copy = checkObsExchange(
+      exchange({
+        method: "PUT",
+        path: "/b/k",
+        query: new URLSearchParams(),
+        headers: { authorization: "AWS a:s", "x-amz-copy-source": "/b/j" },
+        responseBody: Buffer.from(
+          "<CopyObjectResult><ETag>e</ETag><LastModified>t</LastModified></CopyObjectResult>",
+        ),
+      }),
+    );
+    expect(copy).toEqual({ operation: "CopyObject", problems: [] });
   });
 });

@@ -149,6 +149,22 @@ describe("requests and answers against the Huawei SDK models", () => {
     );
   });
 
+  it("every error answer has the shape the SDK core reads its code and message from", () => {
+    // huaweicloud-sdk-core exception/ExceptionUtil.js: `error.code`/`error.message`, else
+    // `error_code`/`error_msg`; anything else surfaces as an error without a code.
+    const services = ["ecs", "functiongraph", "vpc"] as const;
+    const errors = services.flatMap((s) => flows.exchanges[s].filter((x) => x.status >= 400));
+    expect(errors.length).toBeGreaterThan(0);
+    const unreadable = errors.filter((x) => {
+      const body = jsonOf(x.responseBody) as Record<string, unknown> | undefined;
+      const nested = body?.error as { code?: unknown; message?: unknown } | undefined;
+      const code = nested?.code ?? body?.error_code;
+      const message = nested?.message ?? body?.error_msg;
+      return typeof code !== "string" || typeof message !== "string";
+    });
+    expect(unreadable.map((x) => `${x.status} ${x.method} ${x.path}`)).toEqual([]);
+  });
+
   it("every SDK call is signed SDK-HMAC-SHA256 with the project header the SDK adds", () => {
     const sdkCalls = [
       ...flows.exchanges.ecs,

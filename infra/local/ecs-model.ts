@@ -183,6 +183,9 @@ const FLAVORS: Record<string, { vcpus: string; ram: string }> = {
   "s6.xlarge.2": { vcpus: "4", ram: "8192" },
 };
 
+/** The id the local ECS gives the "default" security group every server is in. */
+const DEFAULT_SECURITY_GROUP_ID = "5e1e4a57-0000-4000-8000-00000000de7a";
+
 /** The ShowServer / listServersDetails shape of one server. */
 export function renderServer(server: ServerRecord, projectId: string): Record<string, unknown> {
   const flavor = FLAVORS[server.flavorRef] ?? { vcpus: "2", ram: "4096" };
@@ -210,7 +213,25 @@ export function renderServer(server: ServerRecord, projectId: string): Record<st
         },
       ],
     },
-    flavor: { id: server.flavorRef, name: server.flavorRef, disk: "0", ...flavor },
+    // Keys the SDK's ServerDetail / ServerFlavor constructors list (ShowServer always returns
+    // them, empty when unused): node_modules/@huaweicloud/huaweicloud-sdk-ecs/v2/model/ServerDetail.js.
+    auto_terminate_time: "",
+    "OS-EXT-SRV-ATTR:host": `host-${server.id.slice(0, 8)}`,
+    "OS-EXT-SRV-ATTR:hypervisor_hostname": `hv-${server.id.slice(0, 8)}`,
+    "OS-EXT-SRV-ATTR:launch_index": 0,
+    "OS-EXT-SRV-ATTR:kernel_id": "",
+    "OS-EXT-SRV-ATTR:ramdisk_id": "",
+    "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+    config_drive: "",
+    "os-extended-volumes:volumes_attached": [],
+    flavor: {
+      id: server.flavorRef,
+      name: server.flavorRef,
+      disk: "0",
+      ...flavor,
+      gpus: [],
+      asic_accelerators: [],
+    },
     image: { id: server.imageRef },
     metadata: { ...server.metadata },
     tenant_id: projectId,
@@ -229,7 +250,7 @@ export function renderServer(server: ServerRecord, projectId: string): Record<st
     security_groups:
       server.securityGroupIds.length > 0
         ? server.securityGroupIds.map((id) => ({ id, name: id }))
-        : [{ name: "default" }],
+        : [{ name: "default", id: DEFAULT_SECURITY_GROUP_ID }],
     tags: [...server.tags],
   };
   if (server.fault !== undefined) {

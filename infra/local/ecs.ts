@@ -638,12 +638,12 @@ function parseBody(raw: Buffer): Record<string, unknown> {
  * The IAM action of each API, from Huawei's ECS permission tables ("Permissions and Supported
  * Actions": ECS Status Management ecs_06_0003 for rebuild, Batch Operations ecs_06_0004 for
  * start/stop/reboot; the start API page ecs_02_0301 names ecs:cloudServers:start too).
- * get/list/create/delete follow the same ecs:cloudServers:* naming (not confirmed in the table
- * editions found; see infra/iam/README.md). ShowJob (GET /v1/{project_id}/jobs/{job_id},
+ * get/list/create/delete: Lifecycle Management (ecs_06_0002, en-us edition). Checked against
+ * those tables by test/contract/iam-actions.test.ts. ShowJob (GET /v1/{project_id}/jobs/{job_id},
  * ecs_02_0901) has no action in those tables nor on its page: any key of the project may read a
  * job, so it is not checked here.
  */
-const IAM_ACTIONS: Record<string, string | undefined> = {
+export const IAM_ACTIONS: Record<string, string | undefined> = {
   ListServersDetails: "ecs:cloudServers:list",
   ShowServer: "ecs:cloudServers:get",
   BatchStartServers: "ecs:cloudServers:start",

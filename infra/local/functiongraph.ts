@@ -341,7 +341,7 @@ class LocalFunctionGraph implements FunctionGraphService {
       case "PUT config-max-instance":
         fn.maxInstanceNum = parseMaxInstances(jsonBody(body));
         this.runtime.resize(fn);
-        return { status: 200, body: this.config(fn) };
+        return { status: 200, body: omit(this.config(fn), MAX_INSTANCE_ANSWER_LACKS) };
       case "POST invocations":
         return this.invokeSync(fn, req, body);
       case "POST invocations-async":
@@ -411,7 +411,7 @@ class LocalFunctionGraph implements FunctionGraphService {
     this.checkVpcAccess(config);
     fn.config = config;
     this.changed(fn);
-    return { status: 200, body: this.config(fn) };
+    return { status: 200, body: omit(this.config(fn), UPDATE_CONFIG_ANSWER_LACKS) };
   }
 
   /**
@@ -811,7 +811,7 @@ class LocalFunctionGraph implements FunctionGraphService {
     const name = String(trigger.eventData.name);
     const event = {
       version: "v1.0",
-      time: new Date().toISOString(),
+      time: timerEventTime(new Date()),
       trigger_type: "TIMER",
       trigger_name: name,
       user_event:
@@ -955,4 +955,29 @@ function requestVersion(req: IncomingMessage): "v0" | "v1" {
 function logTail(log: string): string {
   const bytes = Buffer.from(log, "utf8");
   return bytes.subarray(Math.max(0, bytes.byteLength - LOG_TAIL_BYTES)).toString("base64");
+}
+
+/**
+ * Fields of the function config that these answers do not have: UpdateFunctionConfigResponse
+ * and UpdateFunctionMaxInstanceConfigResponse in the SDK (node_modules/@huaweicloud/
+ * huaweicloud-sdk-functiongraph/v2/model/*.d.ts; the Go SDK's models agree) start at func_urn.
+ */
+const UPDATE_CONFIG_ANSWER_LACKS = ["depend_version_list"] as const;
+const MAX_INSTANCE_ANSWER_LACKS = ["func_id", "resource_id", "depend_version_list"] as const;
+
+function omit<T extends Record<string, unknown>>(
+  view: T,
+  keys: readonly string[],
+): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(view).filter(([k]) => !keys.includes(k)));
+}
+
+/**
+ * The TIMER event's `time` as Huawei's sample has it: whole seconds, China Standard Time offset
+ * ("2023-06-01T08:30:00+08:00"; FunctionGraph Developer Guide, TIMER event sample
+ * timer_event.json — huawei-cloud-facts.md §5, infra/local/docs/contracts.md).
+ */
+export function timerEventTime(now: Date): string {
+  const shifted = new Date(now.getTime() + 8 * 3_600_000);
+  return `${shifted.toISOString().slice(0, 19)}+08:00`;
 }

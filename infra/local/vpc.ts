@@ -26,6 +26,8 @@ export interface SecurityGroupRule {
   port_range_max: number | null;
   remote_ip_prefix: string | null;
   remote_group_id: string | null;
+  /** Always in the answer (null when unused): the SDK's SecurityGroupRule constructor lists it. */
+  remote_address_group_id: string | null;
   description: string;
   tenant_id: string;
 }
@@ -113,6 +115,7 @@ export async function startVpc(options: VpcOptions): Promise<VpcService> {
     port_range_max: null,
     remote_ip_prefix: null,
     remote_group_id: null,
+    remote_address_group_id: null,
     description: "",
     tenant_id: iam.projectId,
     ...fields,

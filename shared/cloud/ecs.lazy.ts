@@ -37,7 +37,7 @@ interface JobJson {
   fail_reason?: string | null;
 }
 
-const JOB_STATUSES: readonly JobStatus[] = ["INIT", "RUNNING", "SUCCESS", "FAIL"];
+export const JOB_STATUSES: readonly JobStatus[] = ["INIT", "RUNNING", "SUCCESS", "FAIL"];
 
 export interface EcsComputeOptions extends EcsClientOptions {
   /** Pause before the single retry of a throttled, 5xx or unreachable call. */

@@ -59,9 +59,22 @@ export function endpointOf(server: URL): ObsEndpoint {
   };
 }
 
-/** Each path segment percent-encoded; `/` stays, as OBS keys use it for folders. */
+/**
+ * Each path segment percent-encoded; `/` stays, as OBS keys use it for folders. `!'()*` are
+ * encoded too (encodeURIComponent leaves them): esdk-obs-nodejs sends and signs them as
+ * %21%27%28%29%2A, so a key with them has the same canonical resource as the official SDK's
+ * (test/contract/obs-signature.test.ts; infra/local/docs/contracts.md).
+ */
 export function encodeKey(key: string): string {
-  return key.split("/").map(encodeURIComponent).join("/");
+  return key
+    .split("/")
+    .map((segment) =>
+      encodeURIComponent(segment).replace(
+        /[!'()*]/g,
+        (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+      ),
+    )
+    .join("/");
 }
 
 export function signRequest(

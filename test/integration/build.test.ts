@@ -48,7 +48,7 @@ describe("build.mjs", () => {
   });
 
   it("writes one bundle and one zip per function, index.js at the zip root", async () => {
-    expect(built.map((fn) => fn.name)).toEqual(["echo", "lazy", "probe"]);
+    expect(built.map((fn) => fn.name)).toEqual(["contract", "echo", "lazy", "probe"]);
     for (const fn of built) {
       expect(fn.bundlePath).toBe(join(dir, "first", fn.name, "index.js"));
       expect(fn.zipPath).toBe(join(dir, "first", `${fn.name}.zip`));
@@ -63,6 +63,8 @@ describe("build.mjs", () => {
       expect(fn.bytes).toBe(readFileSync(fn.bundlePath).byteLength);
     }
     expect((await readdir(join(dir, "first"))).sort()).toEqual([
+      "contract",
+      "contract.zip",
       "echo",
       "echo.zip",
       "lazy",

@@ -85,9 +85,7 @@ export async function measureCycleLatency(
   const cycleMs = median(cycles.map((c) => c.durationMs));
   const invokeMs = median(invocationMs);
   const probeMedians = (["gateway", "maas", "telegram"] as const)
-    .map(
-      (p) => `${p} ${median(cycles.map((c) => c.observations?.[p]?.latencyMs ?? Number.NaN))} ms`,
-    )
+    .map((p) => `${p} ${median(cycles.map((c) => latencyOf(c.observations?.[p])))} ms`)
     .join(", ");
   const hangFloor = 2 * probes.gatewayTimeout + probes.retryDelay;
   const firstBox = first.boxes[0];
@@ -149,4 +147,10 @@ export async function measureCycleLatency(
       healthyMessages,
     },
   };
+}
+
+function latencyOf(result: object | undefined): number {
+  return result && "latencyMs" in result && typeof result.latencyMs === "number"
+    ? result.latencyMs
+    : Number.NaN;
 }

@@ -17,7 +17,7 @@ import {
 } from "../deploy/functions";
 import type { CommandContext } from "./context";
 import { GATEWAY_PORT } from "./deployment";
-import { checkEgress } from "./network";
+import { PROBE_FUNCTION, probeFunctionSpec } from "./probe-function";
 import { addressesOf, findServer, InfraError, showServer } from "./servers";
 import { type StepResult, stepsTable } from "./table";
 import { registerWebhook, webhookMatches, webhookState } from "./telegram";
@@ -25,6 +25,7 @@ import { renderUserData } from "./user-data";
 
 export const WATCHDOG_FUNCTION = "clawwatch-watchdog";
 export const WEBHOOK_FUNCTION = "clawwatch-telegram-webhook";
+export { PROBE_FUNCTION };
 export const TIMER_NAME = "clawwatch-timer";
 /** APIG API names: letters, digits and underscores. */
 export const APIG_NAME = "clawwatch_telegram";
@@ -53,14 +54,14 @@ export async function deployCommand(
   const config = deployment.resolve(placed);
   // Rendered once: the bytes stored in OBS are the bytes whose hash the functions get.
   const bootstrap = renderBootstrapFor(ctx, config);
-  const specs = functionSpecs(ctx, placed, bootstrap?.sha256);
+  const specs = { ...functionSpecs(ctx, placed, bootstrap?.sha256), probe: probeFunctionSpec(ctx, config) };
   // Before anything is built or called: an oversized environment can only fail later.
   for (const spec of Object.values(specs)) checkFunctionSpec(spec, cloud.region);
 
   io.status("building the functions…");
   const built = await buildFunctions({
     outDir: options.outDir,
-    names: ["watchdog", "telegram-webhook"],
+    names: ["gateway-probe", "watchdog", "telegram-webhook"],
   });
   const zipOf = (name: string) => {
     const fn = built.find((b) => b.name === name);
@@ -69,12 +70,12 @@ export async function deployCommand(
   };
   const watchdog = { ...specs.watchdog, zipPath: zipOf("watchdog") };
   const webhook = { ...specs.webhook, zipPath: zipOf("telegram-webhook") };
+  const probe = { ...specs.probe, zipPath: zipOf("gateway-probe") };
   io.out(`built ${built.map((b) => `${b.name} ${Math.round(b.zipBytes / 1024)} KB`).join(", ")}`);
 
   const steps = options.dryRun
-    ? await plan(ctx, config, watchdog, webhook)
-    : await apply(ctx, config, watchdog, webhook, bootstrap);
-  steps.push(await egressStep(ctx));
+    ? await plan(ctx, config, probe, watchdog, webhook)
+    : await apply(ctx, config, probe, watchdog, webhook, bootstrap);
   io.out(stepsTable(steps.rows));
   const unchanged = steps.rows.every((s) => ["unchanged", "skipped", "ok"].includes(s.result));
   if (options.dryRun) io.out("dry run: nothing was changed");
@@ -100,6 +101,7 @@ function stepList(): Steps {
 async function apply(
   ctx: CommandContext,
   config: Config,
+  probe: FunctionSpec,
   watchdog: FunctionSpec,
   webhook: FunctionSpec,
   bootstrap: RenderedBootstrap | undefined,
@@ -118,6 +120,8 @@ async function apply(
     });
     return change;
   };
+  // The probe first: the watchdog's next cycle invokes it.
+  await fn(probe);
   await fn(watchdog);
   const webhookChange = await fn(webhook);
 
@@ -165,12 +169,13 @@ async function apply(
 async function plan(
   ctx: CommandContext,
   config: Config,
+  probe: FunctionSpec,
   watchdog: FunctionSpec,
   webhook: FunctionSpec,
 ): Promise<Steps> {
   const target = ctx.cloud.functions;
   const steps = stepList();
-  for (const spec of [watchdog, webhook]) {
+  for (const spec of [probe, watchdog, webhook]) {
     const planned = await planFunction(target, spec);
     steps.push({
       step: "function",
@@ -229,55 +234,24 @@ async function plan(
   return steps;
 }
 
-/** VPC functions reach Telegram and MaaS only through a NAT gateway: say so when it is missing. */
-async function egressStep(ctx: CommandContext): Promise<StepResult> {
-  const { cloud, deployment } = ctx;
-  const subnetId = deployment.functions.subnetId ?? deployment.server.subnetId;
-  if (cloud.kind === "local" || !cloud.vpc) {
-    return {
-      step: "egress (NAT)",
-      resource: subnetId,
-      result: "skipped",
-      detail: "functions on the local cloud are not in a VPC",
-    };
-  }
-  const check = await checkEgress(cloud.vpc, deployment.server.vpcId, subnetId);
-  if (!check.ok) ctx.io.err(`WARNING: ${check.detail}`);
-  return {
-    step: "egress (NAT)",
-    resource: subnetId,
-    result: check.ok ? "ok" : "MISSING",
-    detail: check.detail,
-  };
-}
-
 function functionSpecs(
   ctx: CommandContext,
   placed: { serverId: string; gatewayUrl: string } | undefined,
   bootstrapSha256: string | undefined,
 ): { watchdog: FunctionSpec; webhook: FunctionSpec } {
   const { deployment, cloud } = ctx;
-  const product = withPlacedBox(deployment.product, deployment.serverBox, placed, bootstrapSha256);
+  const product = withProbeFunction(
+    withPlacedBox(deployment.product, deployment.serverBox, placed, bootstrapSha256),
+  );
   const env = {
     CLAWWATCH_CONFIG: JSON.stringify(product),
     // Secrets are encrypted at rest and may not be echoed back: their digest in the plain env
     // is what shows a changed secret to the next deploy.
     CLAWWATCH_SECRETS_SHA256: fingerprint(deployment.secrets),
   };
-  // The local FunctionGraph has no VPCs; on Huawei Cloud the watchdog must be in the box's VPC.
-  const vpc =
-    cloud.kind === "huawei"
-      ? {
-          vpcId: deployment.server.vpcId,
-          subnetId: deployment.functions.subnetId ?? deployment.server.subnetId,
-        }
-      : undefined;
-  const common = {
-    env,
-    secrets: deployment.secrets,
-    zipPath: "",
-    ...(vpc ? { vpc } : {}),
-  };
+  // No VPC access: both keep FunctionGraph's public network for Telegram, MaaS, OBS and the
+  // ECS API; only the gateway-probe function is in the box's VPC (no NAT gateway needed).
+  const common = { env, secrets: deployment.secrets, zipPath: "" };
   return {
     watchdog: {
       ...common,
@@ -304,7 +278,13 @@ function functionSpecs(
   };
 }
 
-function fingerprint(secrets: Record<string, string>): string {
+/** The functions invoke the gateway-probe function for every gateway check. */
+function withProbeFunction(product: Record<string, unknown>): Record<string, unknown> {
+  const cloud = (product.cloud as Record<string, unknown> | undefined) ?? {};
+  return { ...product, cloud: { ...cloud, gatewayProbeFunction: PROBE_FUNCTION } };
+}
+
+export function fingerprint(secrets: Record<string, string>): string {
   const sorted = Object.keys(secrets)
     .sort()
     .map((k) => [k, secrets[k]]);

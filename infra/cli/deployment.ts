@@ -122,6 +122,8 @@ export const functionsSpecSchema = z
 export const DEFAULT_AGENCIES = {
   watchdog: "clawwatch-watchdog",
   receiver: "clawwatch-receiver",
+  /** The gateway-probe function's: VPC access only (FunctionGraph makes its port with it). */
+  probe: "clawwatch-gateway-probe",
 } as const;
 
 const agencyName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
@@ -144,6 +146,7 @@ export const deploymentSchema = z
       .object({
         watchdog: agencyName.default(DEFAULT_AGENCIES.watchdog),
         receiver: agencyName.default(DEFAULT_AGENCIES.receiver),
+        probe: agencyName.default(DEFAULT_AGENCIES.probe),
       })
       .strict()
       .prefault({}),
@@ -172,7 +175,11 @@ export interface LocalOverrides {
 export interface Deployment {
   readonly region: string;
   readonly projectId: string;
-  readonly agencies: { readonly watchdog: string; readonly receiver: string };
+  readonly agencies: {
+    readonly watchdog: string;
+    readonly receiver: string;
+    readonly probe: string;
+  };
   readonly server: ServerSpec;
   readonly securityGroupName: string;
   readonly functions: FunctionsSpec;

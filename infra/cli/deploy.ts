@@ -54,7 +54,10 @@ export async function deployCommand(
   const config = deployment.resolve(placed);
   // Rendered once: the bytes stored in OBS are the bytes whose hash the functions get.
   const bootstrap = renderBootstrapFor(ctx, config);
-  const specs = { ...functionSpecs(ctx, placed, bootstrap?.sha256), probe: probeFunctionSpec(ctx, config) };
+  const specs = {
+    ...functionSpecs(ctx, placed, bootstrap?.sha256),
+    probe: probeFunctionSpec(ctx, config),
+  };
   // Before anything is built or called: an oversized environment can only fail later.
   for (const spec of Object.values(specs)) checkFunctionSpec(spec, cloud.region);
 

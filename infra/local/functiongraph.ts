@@ -305,7 +305,9 @@ class LocalFunctionGraph implements FunctionGraphService {
     const [urn] = rest;
     const m = urn === undefined ? null : /^urn:fss:[^:]+:[^:]+:function:([^:]+):([^:]+)/.exec(urn);
     const { iam } = this.options;
-    const resource = m ? `FunctionGraph:${iam.region}:${iam.domainId}:function:${m[1]}/${m[2]}` : undefined;
+    const resource = m
+      ? `FunctionGraph:${iam.region}:${iam.domainId}:function:${m[1]}/${m[2]}`
+      : undefined;
     const decision = iam.authorize(credential, action, resource);
     if (!decision.allowed) {
       throw new FgsError(403, "FSS.0403", `Policy doesn't allow ${action} to be performed.`);
@@ -975,10 +977,18 @@ function logTail(log: string): string {
 function fgsAction(method: string, kind: string, rest: string[]): string {
   const [urn, sub] = rest;
   if (kind === "triggers") {
-    const op = method === "POST" ? "create" : method === "GET" ? "list" : method === "PUT" ? "update" : "delete";
+    const op =
+      method === "POST"
+        ? "create"
+        : method === "GET"
+          ? "list"
+          : method === "PUT"
+            ? "update"
+            : "delete";
     return `functiongraph:trigger:${op}`;
   }
-  if (urn === undefined) return method === "POST" ? "functiongraph:function:create" : "functiongraph:function:list";
+  if (urn === undefined)
+    return method === "POST" ? "functiongraph:function:create" : "functiongraph:function:list";
   const ops: Record<string, string> = {
     "POST invocations": "invoke",
     "POST invocations-async": "invokeAsync",

@@ -108,12 +108,14 @@ export async function deployProbeLocally(
   target: Target,
   product: { env: Record<string, string>; secrets: Record<string, string> },
   zipPath: string,
+  overrides: { timeoutSeconds?: number } = {},
 ) {
   const config = loadConfig({ ...product.secrets, ...product.env });
   return upsertFunction(target, {
     name: PROBE_FUNCTION,
     zipPath,
     ...probeFunctionParts(config),
+    ...(overrides.timeoutSeconds === undefined ? {} : { timeoutSeconds: overrides.timeoutSeconds }),
     agency: LOCAL_AGENCIES.probe,
     vpc: { vpcId: "vpc-local", subnetId: "subnet-local" },
   });

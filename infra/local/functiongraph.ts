@@ -115,11 +115,13 @@ class LocalFunctionGraph implements FunctionGraphService {
   private apigTimeoutMs: number;
   private closed = false;
   private dedicated: ApigInstance | undefined;
+  /** More of the VPC than the boxes' gateways: a proxy put in front of one (the bench's delays). */
+  private readonly extraVpcHosts = new Set<string>();
 
   constructor(private readonly options: FunctionGraphOptions) {
     this.runtime = new FunctionRuntime({
       iam: options.iam,
-      ...(options.vpcHosts ? { vpcHosts: options.vpcHosts } : {}),
+      vpcHosts: () => [...(options.vpcHosts?.() ?? []), ...this.extraVpcHosts],
       codeRoot: join(options.dataDir, "code"),
     });
     this.apigTimeoutMs = options.apigTimeoutMs ?? DEFAULT_APIG_TIMEOUT_MS;
@@ -208,6 +210,13 @@ class LocalFunctionGraph implements FunctionGraphService {
         }
         return { ok: true, domains: this.instance().group.boundDomains };
       }
+      case "vpc-host": {
+        if (typeof params.host !== "string" || !/^[\w.-]+:\d+$/.test(params.host)) {
+          throw new ControlError("vpc-host needs {host: \"127.0.0.1:<port>\"}");
+        }
+        this.extraVpcHosts.add(params.host);
+        return { ok: true, extra: [...this.extraVpcHosts] };
+      }
       case "apig-timeout": {
         const ms = Number(params.ms);
         if (!Number.isFinite(ms) || ms < 1) throw new ControlError("apig-timeout needs {ms} >= 1");
@@ -216,7 +225,7 @@ class LocalFunctionGraph implements FunctionGraphService {
       }
       default:
         throw new ControlError(
-          `unknown functiongraph action ${action}: use latency, error, invocations, fire-timer, functions, reclaim, apig-bind-domain or apig-timeout`,
+          `unknown functiongraph action ${action}: use latency, error, invocations, fire-timer, functions, reclaim, apig-bind-domain, apig-timeout or vpc-host`,
         );
     }
   }

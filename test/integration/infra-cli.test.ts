@@ -459,7 +459,9 @@ describe("infra CLI", () => {
     const text = io.text();
     expect(text).toMatch(/server\s+clawwatch-gateway\s+ACTIVE/);
     expect(text).toMatch(/function\s+clawwatch-watchdog\s+deployed.*public network/);
-    expect(text).toMatch(/function\s+clawwatch-gateway-probe\s+deployed.*VPC access \(subnet subnet-local\)/);
+    expect(text).toMatch(
+      /function\s+clawwatch-gateway-probe\s+deployed.*VPC access \(subnet subnet-local\)/,
+    );
     expect(text).toMatch(/TIMER trigger\s+clawwatch-timer\s+ACTIVE/);
     expect(text).toMatch(/DEDICATEDGATEWAY trigger/);
     expect(text).toMatch(/webhook\s+alert bot\s+set/);

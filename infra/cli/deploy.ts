@@ -242,7 +242,7 @@ function functionSpecs(
   placed: { serverId: string; gatewayUrl: string } | undefined,
   bootstrapSha256: string | undefined,
 ): { watchdog: FunctionSpec; webhook: FunctionSpec } {
-  const { deployment, cloud } = ctx;
+  const { deployment } = ctx;
   const product = withProbeFunction(
     withPlacedBox(deployment.product, deployment.serverBox, placed, bootstrapSha256),
   );

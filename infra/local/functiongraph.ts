@@ -212,7 +212,7 @@ class LocalFunctionGraph implements FunctionGraphService {
       }
       case "vpc-host": {
         if (typeof params.host !== "string" || !/^[\w.-]+:\d+$/.test(params.host)) {
-          throw new ControlError("vpc-host needs {host: \"127.0.0.1:<port>\"}");
+          throw new ControlError('vpc-host needs {host: "127.0.0.1:<port>"}');
         }
         this.extraVpcHosts.add(params.host);
         return { ok: true, extra: [...this.extraVpcHosts] };

@@ -118,10 +118,18 @@ export async function runProbeRequest(
       `box ${parsed.data.box}: the requested URL is not the one this function was deployed with: run infra deploy`,
     );
   }
-  return probeGateway({
+  const result = await probeGateway({
     url: box.url,
     token: box.token,
     timeoutMs: config.timeoutMs,
     retryDelayMs: config.retryDelayMs,
   });
+  // Within what the watchdog accepts (gateway-port.ts), so a long /readyz list stays a verdict.
+  return {
+    ...result,
+    failing: result.failing.slice(0, MAX_FAILING).map((name) => name.slice(0, MAX_FAILING_CHARS)),
+  };
 }
+
+const MAX_FAILING = 50;
+const MAX_FAILING_CHARS = 200;

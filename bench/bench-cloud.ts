@@ -51,7 +51,10 @@ export async function startBenchCloud(): Promise<BenchCloud> {
       while (proxies.length < count) {
         const server = e.boxes[proxies.length % e.boxes.length];
         if (!server) throw new Error("the local cloud has no boxes");
-        proxies.push(await startDelayProxy(server.gatewayUrl, LATENCY.gatewayMs));
+        const proxy = await startDelayProxy(server.gatewayUrl, LATENCY.gatewayMs);
+        proxies.push(proxy);
+        // The delay sits on the path inside the VPC: only the gateway-probe function reaches it.
+        await cloud.control("functiongraph", "vpc-host", { host: new URL(proxy.url).host });
       }
       return {
         ...e,

@@ -7,6 +7,15 @@ import { type Metrics, metric } from "./report";
 const CYCLES_PER_MONTH = 30 * 24 * 60;
 const MAX_OBS_PER_CYCLE = 3;
 const MAX_TOKENS_PER_DAY = 2_000;
+/** The whole bill of clawwatch's own parts for one box (issue 11). */
+const MAX_TOTAL_USD = 1;
+/**
+ * Receiver invocations a month: a model, not a measurement (operators' commands and buttons,
+ * ten a day is a busy box); each priced like a watchdog cycle (`/status` runs one).
+ */
+const RECEIVER_CALLS_PER_MONTH = 300;
+/** The gateway-probe function's memory, as infra/deploy/probe.ts deploys it. */
+const PROBE_MEMORY_MB = 128;
 
 /**
  * One box for a month at the default settings, priced from counts the other groups measured:
@@ -16,9 +25,15 @@ const MAX_TOKENS_PER_DAY = 2_000;
  */
 export function costPerBoxMonth(latency: LatencyMeasured, month: MonthMeasured): Metrics {
   const fg = PRICES.functionGraph;
-  const billedMs =
-    Math.ceil(latency.invocationMs / fg.billingGranularityMs) * fg.billingGranularityMs;
-  const gbSeconds = (fg.memoryMb / 1024) * (billedMs / 1000) * CYCLES_PER_MONTH;
+  const billed = (ms: number) => Math.ceil(ms / fg.billingGranularityMs) * fg.billingGranularityMs;
+  const billedMs = billed(latency.invocationMs);
+  const probeBilledMs = billed(latency.probeInvocationMs);
+  const watchdogGbSeconds = (fg.memoryMb / 1024) * (billedMs / 1000) * CYCLES_PER_MONTH;
+  // One probe invocation per box and cycle; the receiver now and then.
+  const probeGbSeconds = (PROBE_MEMORY_MB / 1024) * (probeBilledMs / 1000) * CYCLES_PER_MONTH;
+  const receiverGbSeconds = (fg.memoryMb / 1024) * (billedMs / 1000) * RECEIVER_CALLS_PER_MONTH;
+  const gbSeconds = watchdogGbSeconds + probeGbSeconds + receiverGbSeconds;
+  const requests = 2 * CYCLES_PER_MONTH + RECEIVER_CALLS_PER_MONTH;
   const { promptTokens, completionTokens, calls } = latency.completion;
   const perCompletion = calls > 0 ? (promptTokens + completionTokens) / calls : Number.NaN;
   const tokensPerDay = perCompletion * month.completionsPerDay;
@@ -27,7 +42,7 @@ export function costPerBoxMonth(latency: LatencyMeasured, month: MonthMeasured):
   const healthyMessagesPerMonth = latency.healthyMessages * CYCLES_PER_MONTH;
 
   const usd = {
-    fgRequests: (CYCLES_PER_MONTH / 1e6) * fg.usdPerMillionRequests,
+    fgRequests: (requests / 1e6) * fg.usdPerMillionRequests,
     fgDuration: gbSeconds * fg.usdPerGbSecond,
     obsRequests: (month.obsRequestsPerMonth / 1000) * PRICES.obs.usdPerThousandRequests,
     // state.json is a few KB, billed as the 64 KB minimum; the crash month's audit objects too.
@@ -39,22 +54,27 @@ export function costPerBoxMonth(latency: LatencyMeasured, month: MonthMeasured):
     telegram: month.crashMonthMessages * PRICES.telegram.usdPerMessage,
   };
   const list = Object.values(usd).reduce((a, b) => a + b, 0);
-  const freeTier =
-    CYCLES_PER_MONTH <= fg.freeRequestsPerMonth && gbSeconds <= fg.freeGbSecondsPerMonth;
+  const freeTier = requests <= fg.freeRequestsPerMonth && gbSeconds <= fg.freeGbSecondsPerMonth;
   const afterFreeTier = list - (freeTier ? usd.fgRequests + usd.fgDuration : 0);
+  // Before issue 11 the VPC-attached watchdog needed a public NAT gateway and its EIP; now no
+  // function needs public access from inside the VPC, so the networking costs nothing.
+  const net = PRICES.network;
+  const natBefore = 30 * net.natGatewaySmallUsdPerDay + net.eipUsdPerMonth;
+  const networkNow = 0;
+  const total = afterFreeTier + networkNow;
 
   return {
     cost_fg_invocations_per_box_month: metric(
-      CYCLES_PER_MONTH,
+      requests,
       "count",
       fg.freeRequestsPerMonth,
-      `one TIMER invocation a minute; free tier ${fg.freeRequestsPerMonth.toLocaleString("en-US")} requests/month (bench/prices.ts)`,
+      `watchdog TIMER once a minute + one gateway-probe invoke per cycle + ${RECEIVER_CALLS_PER_MONTH} receiver calls (a model); free tier ${fg.freeRequestsPerMonth.toLocaleString("en-US")} requests/month (bench/prices.ts)`,
     ),
     cost_fg_gb_s_per_box_month: metric(
       gbSeconds,
       "GB-s",
       fg.freeGbSecondsPerMonth,
-      `${fg.memoryMb} MB × ${billedMs} ms (median warm invocation) × ${CYCLES_PER_MONTH.toLocaleString("en-US")}; free tier ${fg.freeGbSecondsPerMonth.toLocaleString("en-US")} GB-s/month`,
+      `watchdog ${fg.memoryMb} MB × ${billedMs} ms + probe ${PROBE_MEMORY_MB} MB × ${probeBilledMs} ms (median warm invocations) × ${CYCLES_PER_MONTH.toLocaleString("en-US")}, receiver ${RECEIVER_CALLS_PER_MONTH} × ${billedMs} ms; free tier ${fg.freeGbSecondsPerMonth.toLocaleString("en-US")} GB-s/month`,
     ),
     cost_obs_requests_per_healthy_cycle: metric(
       latency.obsRequestsPerCycle,
@@ -93,6 +113,18 @@ export function costPerBoxMonth(latency: LatencyMeasured, month: MonthMeasured):
       freeTier
         ? "FunctionGraph inside its free tier; OBS and MaaS at list price"
         : "FunctionGraph exceeds its free tier: billed in full here",
+    ),
+    cost_network_usd_per_box_month_before: metric(
+      natBefore,
+      "USD",
+      null,
+      `the NAT gateway (30 × $${net.natGatewaySmallUsdPerDay}/day, small) + EIP ($${net.eipUsdPerMonth}/month) a VPC-attached watchdog needed; placeholders, not verified (bench/prices.ts)`,
+    ),
+    cost_total_usd_per_box_month: metric(
+      total,
+      "USD",
+      MAX_TOTAL_USD,
+      `everything clawwatch's own parts cost per box-month with the free tier: three functions, OBS, MaaS tokens, networking $${networkNow} (only the gateway-probe function is in the VPC and needs no internet: no NAT gateway, no EIP; before: $${natBefore.toFixed(2)})`,
     ),
   };
 }

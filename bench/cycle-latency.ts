@@ -15,6 +15,9 @@ import {
 import { type Metrics, median, metric } from "./report";
 
 const FUNCTION = "clawwatch-watchdog";
+const PROBE_FUNCTION = "clawwatch-gateway-probe";
+/** Issue 11: the healthy cycle with the probe function's invoke in it, against the same floor. */
+const TARGET_RATIO_WITH_INVOKE = 1.2;
 /** Warm healthy cycles measured after the cold first one. */
 const HEALTHY = 12;
 const TARGET_RATIO = 1.15;
@@ -23,6 +26,8 @@ const TARGET_RATIO = 1.15;
 export interface LatencyMeasured {
   /** Median duration of a warm healthy invocation, as the local FunctionGraph bills it. */
   invocationMs: number;
+  /** The same for the gateway-probe function the watchdog invokes once per box and cycle. */
+  probeInvocationMs: number;
   obsRequestsPerCycle: number;
   /** Tokens of the one hourly completion the first cycle ran. */
   completion: { promptTokens: number; completionTokens: number; calls: number };
@@ -44,6 +49,7 @@ export async function measureCycleLatency(
   const { target } = await deployWatchdogLocally(e, { outDir: join(bench.dir, "dist") });
   const run = () => invoke<FleetReport>(target, FUNCTION, { command: "cycle" });
   const lastInvocation = async () => (await invocations(cloud, FUNCTION)).at(-1);
+  const lastProbe = async () => (await invocations(cloud, PROBE_FUNCTION)).at(-1);
 
   await cloud.control("maas", "clear-usage");
   const first = await run();
@@ -54,6 +60,7 @@ export async function measureCycleLatency(
   await cloud.control("obs", "clear-requests");
   const cycles: CycleReport[] = [];
   const invocationMs: number[] = [];
+  const probeMs: number[] = [];
   for (let i = 0; i < HEALTHY; i++) {
     const report = await run();
     const box = report.boxes[0];
@@ -65,6 +72,7 @@ export async function measureCycleLatency(
     }
     cycles.push(box);
     invocationMs.push((await lastInvocation())?.durationMs ?? Number.NaN);
+    probeMs.push((await lastProbe())?.durationMs ?? Number.NaN);
   }
   const obsPerCycle = (await obsRequests(cloud)) / HEALTHY;
   const healthyMessages = (await alertMessages(cloud)) - messagesBefore;
@@ -84,10 +92,9 @@ export async function measureCycleLatency(
   const floor = Math.max(LATENCY.gatewayMs, LATENCY.maasMs, LATENCY.telegramMs) + 2 * LATENCY.obsMs;
   const cycleMs = median(cycles.map((c) => c.durationMs));
   const invokeMs = median(invocationMs);
+  const probeInvokeMs = median(probeMs);
   const probeMedians = (["gateway", "maas", "telegram"] as const)
-    .map(
-      (p) => `${p} ${median(cycles.map((c) => c.observations?.[p]?.latencyMs ?? Number.NaN))} ms`,
-    )
+    .map((p) => `${p} ${median(cycles.map((c) => latencyOf(c.observations?.[p])))} ms`)
     .join(", ");
   const hangFloor = 2 * probes.gatewayTimeout + probes.retryDelay;
   const firstBox = first.boxes[0];
@@ -110,6 +117,18 @@ export async function measureCycleLatency(
       "x",
       TARGET_RATIO,
       "the cycle's own duration ÷ floor",
+    ),
+    cycle_healthy_with_probe_invoke_floor_ratio: metric(
+      cycleMs / floor,
+      "x",
+      TARGET_RATIO_WITH_INVOKE,
+      `the cycle's duration, the gateway seen through the gateway-probe function (median probe invocation ${probeInvokeMs} ms, its own /readyz included), ÷ floor; issue 11 target`,
+    ),
+    cycle_probe_invocation_ms: metric(
+      probeInvokeMs,
+      "ms",
+      null,
+      `median duration of the gateway-probe function's invocations in the same ${HEALTHY} cycles (local FunctionGraph)`,
     ),
     cycle_healthy_invocation_ms: metric(
       invokeMs,
@@ -140,6 +159,7 @@ export async function measureCycleLatency(
     metrics,
     measured: {
       invocationMs: invokeMs,
+      probeInvocationMs: probeInvokeMs,
       obsRequestsPerCycle: obsPerCycle,
       completion: {
         promptTokens: completion.promptTokens,
@@ -149,4 +169,10 @@ export async function measureCycleLatency(
       healthyMessages,
     },
   };
+}
+
+function latencyOf(result: object | undefined): number {
+  return result && "latencyMs" in result && typeof result.latencyMs === "number"
+    ? result.latencyMs
+    : Number.NaN;
 }

@@ -51,6 +51,21 @@ export const PRICES = {
     usdPerThousandInputTokens: 0.000_539,
     usdPerThousandOutputTokens: 0.001_617,
   },
+  /**
+   * The networking a VPC-attached watchdog needed (issue 11): a public NAT gateway with an SNAT
+   * rule and its EIP. Huawei bills a public NAT gateway "by day", by size (small, medium, large,
+   * extra-large), price in the NAT Gateway Price Calculator — Billing (Public NAT Gateway),
+   * https://support.huaweicloud.com/intl/en-us/productdesc-natgateway/nat_price_0001.html
+   * (updated 2023-05-08). NOT VERIFIED: this audit could not read the calculator, so the figures
+   * below are conservative placeholders of the order other clouds publish for their smallest NAT
+   * gateway (Alibaba Cloud small, CN regions: 1.829 USD/day,
+   * https://www.alibabacloud.com/help/doc-detail/88658.htm) and a 1 Mbit/s pay-per-use EIP.
+   * Only the "before" comparison uses them: the three-function topology needs neither.
+   */
+  network: {
+    natGatewaySmallUsdPerDay: 1.5,
+    eipUsdPerMonth: 5,
+  },
   telegram: {
     /**
      * Bot API calls carry no charge; Telegram's Introduction to Bots describes the bot platform

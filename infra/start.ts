@@ -269,7 +269,7 @@ function printCycle(report: FleetReport): void {
     const o = box.observations;
     if (box.skipped) continue;
     const probes = o
-      ? `gateway ${o.gateway.status} (${o.gateway.latencyMs} ms) · maas ${o.maas?.status ?? "-"} · telegram ${o.telegram?.status ?? "-"}${o.server && "status" in o.server ? ` · server ${o.server.status}` : ""}`
+      ? `gateway ${o.gateway.status} (${"latencyMs" in o.gateway ? `${o.gateway.latencyMs} ms` : o.gateway.detail}) · maas ${o.maas?.status ?? "-"} · telegram ${o.telegram?.status ?? "-"}${o.server && "status" in o.server ? ` · server ${o.server.status}` : ""}`
       : "no observations";
     const acts = box.outcomes
       .map((x) => (x.kind === "remediated" ? `⚙ ${x.action} (job ${x.jobId ?? "?"})` : x.kind))

@@ -23,8 +23,8 @@ import {
 } from "../deploy/functions";
 import type { CommandContext } from "./context";
 import { GATEWAY_PORT } from "./deployment";
-import { checkEgress } from "./network";
 import { preflight } from "./preflight";
+import { PROBE_FUNCTION, probeFunctionSpec } from "./probe-function";
 import { addressesOf, findServer, InfraError, showServer } from "./servers";
 import { type StepResult, stepsTable } from "./table";
 import { registerWebhook, webhookMatches, webhookState } from "./telegram";
@@ -41,6 +41,7 @@ export interface PlacedBox {
   builtByClawwatch: boolean;
 }
 export const WEBHOOK_FUNCTION = "clawwatch-telegram-webhook";
+export { PROBE_FUNCTION };
 export const TIMER_NAME = "clawwatch-timer";
 /** APIG API names: letters, digits and underscores. */
 export const APIG_NAME = "clawwatch_telegram";
@@ -70,7 +71,10 @@ export async function deployCommand(
   // Rendered once: the bytes stored in OBS are the bytes whose hash the functions get.
   const rebootstrap = rebootstrapAllowed(ctx, placed);
   const bootstrap = rebootstrap.allowed ? renderBootstrapFor(ctx, config) : undefined;
-  const specs = functionSpecs(ctx, placed, bootstrap?.sha256);
+  const specs = {
+    ...functionSpecs(ctx, placed, bootstrap?.sha256),
+    probe: probeFunctionSpec(ctx, config),
+  };
   // Before anything is built or called: an oversized environment can only fail later.
   for (const spec of Object.values(specs)) checkFunctionSpec(spec, cloud.region);
   // Everything the deployment needs must answer before anything is created or changed.
@@ -85,7 +89,7 @@ export async function deployCommand(
   io.status("building the functions…");
   const built = await buildFunctions({
     outDir: options.outDir,
-    names: ["watchdog", "telegram-webhook"],
+    names: ["gateway-probe", "watchdog", "telegram-webhook"],
   });
   const zipOf = (name: string) => {
     const fn = built.find((b) => b.name === name);
@@ -94,11 +98,21 @@ export async function deployCommand(
   };
   const watchdog = { ...specs.watchdog, zipPath: zipOf("watchdog") };
   const webhook = { ...specs.webhook, zipPath: zipOf("telegram-webhook") };
+  const probe = { ...specs.probe, zipPath: zipOf("gateway-probe") };
   io.out(`built ${built.map((b) => `${b.name} ${Math.round(b.zipBytes / 1024)} KB`).join(", ")}`);
 
   const steps = options.dryRun
-    ? await plan(ctx, config, watchdog, webhook, gateway, bootstrap ? undefined : rebootstrap.why)
+    ? await plan(
+        ctx,
+        config,
+        probe,
+        watchdog,
+        webhook,
+        gateway,
+        bootstrap ? undefined : rebootstrap.why,
+      )
     : await apply(ctx, config, {
+        probe,
         watchdog,
         webhook,
         gateway,
@@ -106,7 +120,6 @@ export async function deployCommand(
         rebootstrap: rebootstrap.why,
       });
   steps.rows.unshift(...checked.rows);
-  steps.push(await egressStep(ctx));
   io.out(stepsTable(steps.rows));
   const unchanged = steps.rows.every((s) => ["unchanged", "skipped", "ok"].includes(s.result));
   if (options.dryRun) io.out("dry run: nothing was changed");
@@ -144,6 +157,7 @@ function secretNameIn(secrets: Record<string, string>): (value: string) => strin
 }
 
 interface ApplyParts {
+  probe: FunctionSpec;
   watchdog: FunctionSpec;
   webhook: FunctionSpec;
   gateway: DedicatedGateway;
@@ -213,7 +227,7 @@ async function rolledBack(
 async function applySteps(
   ctx: CommandContext,
   config: Config,
-  { watchdog, webhook, gateway, bootstrap, rebootstrap }: ApplyParts,
+  { probe, watchdog, webhook, gateway, bootstrap, rebootstrap }: ApplyParts,
   steps: Steps,
 ): Promise<Steps> {
   const { io, cloud } = ctx;
@@ -229,6 +243,8 @@ async function applySteps(
     });
     return change;
   };
+  // The probe first: the watchdog's next cycle invokes it.
+  await fn(probe);
   await fn(watchdog);
   const webhookChange = await fn(webhook);
 
@@ -275,6 +291,7 @@ async function applySteps(
 async function plan(
   ctx: CommandContext,
   config: Config,
+  probe: FunctionSpec,
   watchdog: FunctionSpec,
   webhook: FunctionSpec,
   gateway: DedicatedGateway,
@@ -283,7 +300,7 @@ async function plan(
 ): Promise<Steps> {
   const target = ctx.cloud.functions;
   const steps = stepList();
-  for (const spec of [watchdog, webhook]) {
+  for (const spec of [probe, watchdog, webhook]) {
     const planned = await planFunction(target, spec);
     steps.push({
       step: "function",
@@ -342,50 +359,24 @@ async function plan(
   return steps;
 }
 
-/** VPC functions reach Telegram and MaaS only through a NAT gateway: say so when it is missing. */
-async function egressStep(ctx: CommandContext): Promise<StepResult> {
-  const { cloud, deployment } = ctx;
-  const network = deployment.network;
-  const subnetId = network?.subnetId ?? "-";
-  if (cloud.kind === "local" || !cloud.vpc || !network) {
-    return {
-      step: "egress (NAT)",
-      resource: subnetId,
-      result: "skipped",
-      detail: "functions on the local cloud are not in a VPC",
-    };
-  }
-  const check = await checkEgress(cloud.vpc, network.vpcId, subnetId);
-  if (!check.ok) ctx.io.err(`WARNING: ${check.detail}`);
-  return {
-    step: "egress (NAT)",
-    resource: subnetId,
-    result: check.ok ? "ok" : "MISSING",
-    detail: check.detail,
-  };
-}
-
 function functionSpecs(
   ctx: CommandContext,
   placed: PlacedBox | undefined,
   bootstrapSha256: string | undefined,
 ): { watchdog: FunctionSpec; webhook: FunctionSpec } {
-  const { deployment, cloud } = ctx;
-  const product = withPlacedBox(deployment.product, deployment.serverBox, placed, bootstrapSha256);
+  const { deployment } = ctx;
+  const product = withProbeFunction(
+    withPlacedBox(deployment.product, deployment.serverBox, placed, bootstrapSha256),
+  );
   const env = {
     CLAWWATCH_CONFIG: JSON.stringify(product),
     // Secrets are encrypted at rest and may not be echoed back: their digest in the plain env
     // is what shows a changed secret to the next deploy.
     CLAWWATCH_SECRETS_SHA256: fingerprint(deployment.secrets),
   };
-  // The local FunctionGraph has no VPCs; on Huawei Cloud the watchdog must be in the box's VPC.
-  const vpc = cloud.kind === "huawei" ? deployment.network : undefined;
-  const common = {
-    env,
-    secrets: deployment.secrets,
-    zipPath: "",
-    ...(vpc ? { vpc } : {}),
-  };
+  // No VPC access: both keep FunctionGraph's public network for Telegram, MaaS, OBS and the
+  // ECS API; only the gateway-probe function is in the box's VPC (no NAT gateway needed).
+  const common = { env, secrets: deployment.secrets, zipPath: "" };
   return {
     watchdog: {
       ...common,
@@ -412,7 +403,13 @@ function functionSpecs(
   };
 }
 
-function fingerprint(secrets: Record<string, string>): string {
+/** The functions invoke the gateway-probe function for every gateway check. */
+function withProbeFunction(product: Record<string, unknown>): Record<string, unknown> {
+  const cloud = (product.cloud as Record<string, unknown> | undefined) ?? {};
+  return { ...product, cloud: { ...cloud, gatewayProbeFunction: PROBE_FUNCTION } };
+}
+
+export function fingerprint(secrets: Record<string, string>): string {
   const sorted = Object.keys(secrets)
     .sort()
     .map((k) => [k, secrets[k]]);

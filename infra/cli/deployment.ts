@@ -125,6 +125,8 @@ export const functionsSpecSchema = z
 export const DEFAULT_AGENCIES = {
   watchdog: "clawwatch-watchdog",
   receiver: "clawwatch-receiver",
+  /** The gateway-probe function's: VPC access only (FunctionGraph makes its port with it). */
+  probe: "clawwatch-gateway-probe",
 } as const;
 
 const agencyName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
@@ -149,6 +151,7 @@ export const deploymentSchema = z
       .object({
         watchdog: agencyName.default(DEFAULT_AGENCIES.watchdog),
         receiver: agencyName.default(DEFAULT_AGENCIES.receiver),
+        probe: agencyName.default(DEFAULT_AGENCIES.probe),
       })
       .strict()
       .prefault({}),
@@ -191,7 +194,11 @@ export interface LocalOverrides {
 export interface Deployment {
   readonly region: string;
   readonly projectId: string;
-  readonly agencies: { readonly watchdog: string; readonly receiver: string };
+  readonly agencies: {
+    readonly watchdog: string;
+    readonly receiver: string;
+    readonly probe: string;
+  };
   /** Absent for a watch-only deployment (every box has its serverId). */
   readonly server: ServerSpec | undefined;
   readonly securityGroupName: string | undefined;

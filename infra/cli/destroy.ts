@@ -1,6 +1,6 @@
 import { deleteFunction, deleteTrigger, listTriggers, showFunction } from "../deploy/functions";
 import type { CommandContext } from "./context";
-import { WATCHDOG_FUNCTION, WEBHOOK_FUNCTION } from "./deploy";
+import { PROBE_FUNCTION, WATCHDOG_FUNCTION, WEBHOOK_FUNCTION } from "./deploy";
 import { deleteSecurityGroup, findSecurityGroup } from "./network";
 import { addressesOf, deleteServer, findServer, InfraError, waitForJob } from "./servers";
 import { type StepResult, stepsTable } from "./table";
@@ -34,7 +34,7 @@ export async function destroyCommand(
   }
   const target = cloud.functions;
   const functions = [];
-  for (const name of [WATCHDOG_FUNCTION, WEBHOOK_FUNCTION]) {
+  for (const name of [WATCHDOG_FUNCTION, WEBHOOK_FUNCTION, PROBE_FUNCTION]) {
     if (await showFunction(target, name))
       functions.push({ name, triggers: await listTriggers(target, name) });
   }

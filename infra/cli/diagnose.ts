@@ -5,7 +5,7 @@ import type { CycleReport } from "../../shared/watchdog/cycle";
 import type { FleetReport } from "../../shared/watchdog/fleet";
 import { invoke, showFunction } from "../deploy/functions";
 import type { CommandContext } from "./context";
-import { WATCHDOG_FUNCTION } from "./deploy";
+import { PROBE_FUNCTION, WATCHDOG_FUNCTION } from "./deploy";
 import { alertChatCheck } from "./preflight";
 import { InfraError } from "./servers";
 import { table } from "./table";
@@ -21,6 +21,11 @@ export async function diagnoseCommand(
   const target = ctx.cloud.functions;
   if (!(await showFunction(target, WATCHDOG_FUNCTION))) {
     throw new InfraError(`${WATCHDOG_FUNCTION} is not deployed: run deploy first`);
+  }
+  if (!(await showFunction(target, PROBE_FUNCTION))) {
+    ctx.io.err(
+      `WARNING: ${PROBE_FUNCTION} is not deployed: the watchdog cannot check the gateway (a watchdog-side error, never the box's); run deploy`,
+    );
   }
   const report = await invoke<FleetReport>(target, WATCHDOG_FUNCTION, {
     command: "diagnose",
@@ -88,7 +93,8 @@ function probeTable(o: Observations): string {
       r.latencyMs === undefined ? "-" : `${r.latencyMs} ms`,
       oneLine(r.detail),
     ]);
-  row("gateway", o.gateway);
+  // A ProbeError here is the gateway-probe function failing, not the gateway.
+  row(o.gateway.status === "error" ? "gateway (probe fn)" : "gateway", o.gateway);
   if (o.maas) row("maas", o.maas);
   else rows.push(["maas", "-", "-", "not probed this cycle"]);
   if (o.telegram) row("telegram", o.telegram);

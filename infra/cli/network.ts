@@ -6,10 +6,8 @@ import {
   CreateSecurityGroupRuleRequest,
   CreateSecurityGroupRuleRequestBody,
   DeleteSecurityGroupRequest,
-  ListRouteTablesRequest,
   ListSecurityGroupRulesRequest,
   ListSecurityGroupsRequest,
-  ShowRouteTableRequest,
   type VpcClient,
 } from "@huaweicloud/huaweicloud-sdk-vpc";
 import { GATEWAY_PORT } from "./deployment";
@@ -186,54 +184,6 @@ function portText(r: RuleJson): string {
   return r.port_range_min === r.port_range_max
     ? String(r.port_range_min)
     : `${r.port_range_min}-${r.port_range_max}`;
-}
-
-export interface EgressCheck {
-  ok: boolean;
-  detail: string;
-}
-
-/**
- * A function with VPC access has no public egress of its own: Telegram and MaaS are reachable
- * only through a NAT gateway, whose default route (0.0.0.0/0, type "nat") sits in the route
- * table of the function's subnet. The SNAT rule itself lives in the NAT service and is left
- * to the operator to confirm.
- */
-export async function checkEgress(
-  vpc: VpcClient,
-  vpcId: string,
-  subnetId: string,
-): Promise<EgressCheck> {
-  const list = (await call("list route tables", () =>
-    vpc.listRouteTables(new ListRouteTablesRequest().withVpcId(vpcId)),
-  )) as { routetables?: { id: string; default?: boolean; subnets?: { id?: string }[] }[] };
-  const tables = list.routetables ?? [];
-  const table =
-    tables.find((t) => t.subnets?.some((s) => s.id === subnetId)) ?? tables.find((t) => t.default);
-  if (!table) {
-    return {
-      ok: false,
-      detail: `VPC ${vpcId} has no route table for subnet ${subnetId}: the functions would have no way out`,
-    };
-  }
-  const shown = (await call("show route table", () =>
-    vpc.showRouteTable(new ShowRouteTableRequest().withRoutetableId(table.id)),
-  )) as { routetable?: { routes?: { type?: string; destination?: string; nexthop?: string }[] } };
-  const nat = (shown.routetable?.routes ?? []).find(
-    (r) => r.destination === "0.0.0.0/0" && r.type === "nat",
-  );
-  if (!nat) {
-    return {
-      ok: false,
-      detail:
-        `no NAT gateway route (0.0.0.0/0) in route table ${table.id}: the watchdog cannot reach Telegram or MaaS and every external probe will fail. ` +
-        `Create a public NAT gateway in VPC ${vpcId} with an SNAT rule for subnet ${subnetId} (NAT Gateway console)`,
-    };
-  }
-  return {
-    ok: true,
-    detail: `NAT gateway ${nat.nexthop ?? "?"} routes 0.0.0.0/0; confirm its SNAT rule covers subnet ${subnetId}`,
-  };
 }
 
 async function call<T = unknown>(what: string, fn: () => Promise<unknown>): Promise<T> {

@@ -1,6 +1,6 @@
 import { listTriggers, showFunction } from "../deploy/functions";
 import type { CommandContext } from "./context";
-import { WATCHDOG_FUNCTION, WEBHOOK_FUNCTION } from "./deploy";
+import { PROBE_FUNCTION, WATCHDOG_FUNCTION, WEBHOOK_FUNCTION } from "./deploy";
 import { findSecurityGroup } from "./network";
 import { addressesOf, findServer, showServer } from "./servers";
 import { table } from "./table";
@@ -58,15 +58,17 @@ export async function statusCommand(
       detail: group?.id ?? "",
     });
   }
-  for (const name of [WATCHDOG_FUNCTION, WEBHOOK_FUNCTION]) {
+  for (const name of [PROBE_FUNCTION, WATCHDOG_FUNCTION, WEBHOOK_FUNCTION]) {
     const fn = await showFunction(cloud.functions, name);
     rows.push({
       kind: "function",
       name,
       state: fn ? "deployed" : "absent",
       detail: fn
-        ? `${fn.runtime} ${fn.memory_size} MB ${fn.timeout} s, code ${Math.round((fn.code_size ?? 0) / 1024)} KB, max instances ${fn.strategy_config?.concurrency ?? "?"}, modified ${fn.last_modified ?? "?"}`
-        : "run deploy",
+        ? `${fn.runtime} ${fn.memory_size} MB ${fn.timeout} s, code ${Math.round((fn.code_size ?? 0) / 1024)} KB, max instances ${fn.strategy_config?.concurrency ?? "?"}, ${networkOf(fn)}, modified ${fn.last_modified ?? "?"}`
+        : name === PROBE_FUNCTION
+          ? "run deploy: without it the watchdog cannot check the gateway"
+          : "run deploy",
     });
     if (!fn) continue;
     for (const t of await listTriggers(cloud.functions, name)) {
@@ -123,4 +125,9 @@ async function alertChatRow(alerts: Parameters<typeof alertChatState>[0]): Promi
     state: state.state,
     detail: state.detail,
   };
+}
+
+/** Only the gateway-probe function should have VPC access; the others need the public network. */
+function networkOf(fn: { func_vpc?: { vpc_id?: string; subnet_id?: string } | null }): string {
+  return fn.func_vpc?.subnet_id ? `VPC access (subnet ${fn.func_vpc.subnet_id})` : "public network";
 }

@@ -171,6 +171,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       dataDir: join(dir, "functiongraph"),
       port: ports.functiongraph,
       apigPort: ports.apig,
+      // The VPC is what the boxes serve: their gateways' ports.
+      vpcHosts: () => ecs.servers().map((server) => new URL(server.gatewayUrl).host),
     });
     started.push(functionGraph);
     // Telegram delivers webhooks over HTTPS only; the local APIG's certificate is self-signed.

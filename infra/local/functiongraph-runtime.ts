@@ -37,6 +37,11 @@ export interface RuntimeOptions {
   codeRoot: string;
   /** How many finished invocations the log keeps. */
   keep?: number;
+  /**
+   * host:port of what lies inside the VPC (the emulated boxes' gateways): only functions with VPC
+   * access reach them, and they reach nothing else (fg-runner/runner.mjs).
+   */
+  vpcHosts?: () => readonly string[];
 }
 
 interface InstanceDeps extends RuntimeOptions {
@@ -336,6 +341,10 @@ class Instance {
         event: record.event,
         deadline: started + timeoutMs,
         credentials: this.credentials,
+        network: {
+          vpc: this.snapshot.config.vpc !== undefined,
+          vpcHosts: [...(this.options.vpcHosts?.() ?? [])],
+        },
       });
     });
   }

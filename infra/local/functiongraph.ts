@@ -24,7 +24,7 @@ import {
 import { FunctionRuntime, type InvocationRecord } from "./functiongraph-runtime";
 import { parseSchedule } from "./functiongraph-schedule";
 import { type Listening, listen, parseJson, sendJson, sleep } from "./http";
-import type { Iam } from "./iam";
+import type { Credential, Iam } from "./iam";
 import { ControlError, type LocalService, ServiceFaults, type TimeScale } from "./service";
 import { apigErrorBody, verifySdkHmac } from "./signing";
 import type { HttpsListening } from "./tls";
@@ -41,6 +41,8 @@ export interface FunctionGraphOptions {
   apigPort?: number;
   /** How long APIG waits for a function before answering 504 (real seconds; default 30 s). */
   apigTimeoutMs?: number;
+  /** host:port inside the VPC (the boxes' gateways): see RuntimeOptions.vpcHosts. */
+  vpcHosts?: () => readonly string[];
 }
 
 export interface FunctionGraphService extends LocalService {
@@ -116,10 +118,13 @@ class LocalFunctionGraph implements FunctionGraphService {
   private apigTimeoutMs: number;
   private closed = false;
   private dedicated: ApigInstance | undefined;
+  /** More of the VPC than the boxes' gateways: a proxy put in front of one (the bench's delays). */
+  private readonly extraVpcHosts = new Set<string>();
 
   constructor(private readonly options: FunctionGraphOptions) {
     this.runtime = new FunctionRuntime({
       iam: options.iam,
+      vpcHosts: () => [...(options.vpcHosts?.() ?? []), ...this.extraVpcHosts],
       codeRoot: join(options.dataDir, "code"),
     });
     this.apigTimeoutMs = options.apigTimeoutMs ?? DEFAULT_APIG_TIMEOUT_MS;
@@ -210,6 +215,13 @@ class LocalFunctionGraph implements FunctionGraphService {
         }
         return { ok: true, domains: this.instance().group.boundDomains };
       }
+      case "vpc-host": {
+        if (typeof params.host !== "string" || !/^[\w.-]+:\d+$/.test(params.host)) {
+          throw new ControlError('vpc-host needs {host: "127.0.0.1:<port>"}');
+        }
+        this.extraVpcHosts.add(params.host);
+        return { ok: true, extra: [...this.extraVpcHosts] };
+      }
       case "apig-timeout": {
         const ms = Number(params.ms);
         if (!Number.isFinite(ms) || ms < 1) throw new ControlError("apig-timeout needs {ms} >= 1");
@@ -218,7 +230,7 @@ class LocalFunctionGraph implements FunctionGraphService {
       }
       default:
         throw new ControlError(
-          `unknown functiongraph action ${action}: use latency, error, invocations, fire-timer, functions, reclaim, apig-bind-domain or apig-timeout`,
+          `unknown functiongraph action ${action}: use latency, error, invocations, fire-timer, functions, reclaim, apig-bind-domain, apig-timeout or vpc-host`,
         );
     }
   }
@@ -253,7 +265,7 @@ class LocalFunctionGraph implements FunctionGraphService {
     }
     let reply: Reply;
     try {
-      reply = await this.route(req, body);
+      reply = await this.route(req, body, auth.credential);
     } catch (error) {
       if (!(error instanceof FgsError)) throw error;
       reply = { status: error.status, body: { error_code: error.code, error_msg: error.message } };
@@ -276,7 +288,7 @@ class LocalFunctionGraph implements FunctionGraphService {
     }
   }
 
-  private async route(req: IncomingMessage, body: Buffer): Promise<Reply> {
+  private async route(req: IncomingMessage, body: Buffer, credential: Credential): Promise<Reply> {
     const url = new URL(req.url ?? "/", "http://fgs.local");
     const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
     const [version, project, fgs, kind, ...rest] = parts;
@@ -293,9 +305,33 @@ class LocalFunctionGraph implements FunctionGraphService {
     }
     const method = req.method ?? "GET";
     if (apigw) return this.instance().route(method, rest, url.searchParams);
+    if (kind === "functions" || kind === "triggers") this.authorize(credential, method, kind, rest);
     if (kind === "functions") return this.routeFunctions(method, rest, url, req, body);
     if (kind === "triggers") return this.routeTriggers(method, rest, body);
     throw notFound(req);
+  }
+
+  /**
+   * A call made with an agency's temporary key is allowed only when the agency's policies grant
+   * its action on the function: `functiongraph:function:invoke` for a sync invoke (API reference
+   * "Permissions Policies and Supported Actions", functiongraph_06_1100; OTC's runtime guide
+   * "Invoke FunctionGraph Function from FunctionGraph"), on the resource
+   * `FunctionGraph:<region>:<domain>:function:<package>/<name>` ("FunctionGraph Resources",
+   * functiongraph_01_0406). The account's own key may do everything. The 403 FSS.0403 answer and
+   * its wording ("Policy doesn't allow … to be performed", as ECS says it) are this emulator's.
+   */
+  private authorize(credential: Credential, method: string, kind: string, rest: string[]): void {
+    const action = fgsAction(method, kind, rest);
+    const [urn] = rest;
+    const m = urn === undefined ? null : /^urn:fss:[^:]+:[^:]+:function:([^:]+):([^:]+)/.exec(urn);
+    const { iam } = this.options;
+    const resource = m
+      ? `FunctionGraph:${iam.region}:${iam.domainId}:function:${m[1]}/${m[2]}`
+      : undefined;
+    const decision = iam.authorize(credential, action, resource);
+    if (!decision.allowed) {
+      throw new FgsError(403, "FSS.0403", `Policy doesn't allow ${action} to be performed.`);
+    }
   }
 
   private checkProject(req: IncomingMessage, project: string): void {
@@ -980,4 +1016,33 @@ function omit<T extends Record<string, unknown>>(
 export function timerEventTime(now: Date): string {
   const shifted = new Date(now.getTime() + 8 * 3_600_000);
   return `${shifted.toISOString().slice(0, 19)}+08:00`;
+}
+
+/** The IAM action of a FunctionGraph API call (functiongraph_06_1100's table of actions). */
+function fgsAction(method: string, kind: string, rest: string[]): string {
+  const [urn, sub] = rest;
+  if (kind === "triggers") {
+    const op =
+      method === "POST"
+        ? "create"
+        : method === "GET"
+          ? "list"
+          : method === "PUT"
+            ? "update"
+            : "delete";
+    return `functiongraph:trigger:${op}`;
+  }
+  if (urn === undefined)
+    return method === "POST" ? "functiongraph:function:create" : "functiongraph:function:list";
+  const ops: Record<string, string> = {
+    "POST invocations": "invoke",
+    "POST invocations-async": "invokeAsync",
+    "GET config": "getConfig",
+    "PUT config": "updateConfig",
+    "PUT config-max-instance": "updateConfig",
+    "GET code": "getCode",
+    "PUT code": "updateCode",
+    "DELETE ": "delete",
+  };
+  return `functiongraph:function:${ops[`${method} ${sub ?? ""}`] ?? "getConfig"}`;
 }

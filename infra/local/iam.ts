@@ -114,9 +114,19 @@ function randomKey(prefix: string, bytes = 16): string {
 }
 
 /** The agencies local deployments run their functions as, one per function as on Huawei Cloud. */
-export const LOCAL_AGENCIES = { watchdog: "clawwatch-watchdog", receiver: "clawwatch-receiver" };
+export const LOCAL_AGENCIES = {
+  watchdog: "clawwatch-watchdog",
+  receiver: "clawwatch-receiver",
+  probe: "clawwatch-gateway-probe",
+};
 /** The watchdog's agency (the deployment file's default too). */
 export const LOCAL_AGENCY = LOCAL_AGENCIES.watchdog;
+
+const POLICY_FILES: Record<keyof typeof LOCAL_AGENCIES, string> = {
+  watchdog: "watchdog",
+  receiver: "receiver",
+  probe: "gateway-probe",
+};
 
 /**
  * The agency policy the repository tells operators to create (infra/iam/<fn>-agency-policy.json),
@@ -125,7 +135,7 @@ export const LOCAL_AGENCY = LOCAL_AGENCIES.watchdog;
  * grants it (the Deny on the receiver's prefixes included).
  */
 export function repositoryAgencyPolicy(bucket: string, fn: keyof typeof LOCAL_AGENCIES): unknown {
-  const file = new URL(`../iam/${fn}-agency-policy.json`, import.meta.url);
+  const file = new URL(`../iam/${POLICY_FILES[fn]}-agency-policy.json`, import.meta.url);
   const text = readFileSync(file, "utf8")
     .replaceAll("<state-bucket>", bucket)
     .replaceAll("<box>", "*")
@@ -133,11 +143,12 @@ export function repositoryAgencyPolicy(bucket: string, fn: keyof typeof LOCAL_AG
   return JSON.parse(text) as unknown;
 }
 
-/** Both functions' agencies with the repository's policies, for the local cloud's IAM. */
+/** The three functions' agencies with the repository's policies, for the local cloud's IAM. */
 export function repositoryAgencies(bucket: string): Record<string, readonly unknown[]> {
   return {
     [LOCAL_AGENCIES.watchdog]: [repositoryAgencyPolicy(bucket, "watchdog")],
     [LOCAL_AGENCIES.receiver]: [repositoryAgencyPolicy(bucket, "receiver")],
+    [LOCAL_AGENCIES.probe]: [repositoryAgencyPolicy(bucket, "probe")],
   };
 }
 

@@ -1,9 +1,10 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { buildFunctions } from "../../build.mjs";
 import { createFunctionGraphClient } from "../../shared/cloud/fgs-client";
-import { envRef } from "../../shared/config";
+import { envRef, loadConfig } from "../../shared/config";
 import { type DedicatedGateway, lookupGateway } from "../deploy/apig";
 import { ensureTimer, type Target, upsertFunction } from "../deploy/functions";
+import { PROBE_FUNCTION, probeFunctionParts } from "../deploy/probe";
 import type { Endpoints } from "./cloud";
 
 export { LOCAL_AGENCIES, LOCAL_AGENCY } from "./iam";
@@ -52,6 +53,9 @@ export function localProductConfig(e: Endpoints, overrides: ConfigOverrides = {}
       ecsEndpoint: e.ecs,
       functionGraphEndpoint: e.functionGraph,
       obsEndpoint: e.obs,
+      // As deployed: the gateway is checked by the gateway-probe function, the only one with VPC
+      // access (the local FunctionGraph gives the others no route to the gateways).
+      gatewayProbeFunction: PROBE_FUNCTION,
     },
     state: { bucket: e.bucket },
     ...(overrides.policy ? { policy: overrides.policy } : {}),
@@ -96,13 +100,42 @@ export interface LocalDeployOptions extends ConfigOverrides {
   timeoutSeconds?: number;
 }
 
-/** Builds the functions and deploys the watchdog to the local FunctionGraph through the SDK. */
+/**
+ * The gateway-probe function as `infra deploy` makes it: VPC access, its own agency, only the
+ * gateway tokens. Built from the same product config as the watchdog's.
+ */
+export async function deployProbeLocally(
+  target: Target,
+  product: { env: Record<string, string>; secrets: Record<string, string> },
+  zipPath: string,
+  overrides: { timeoutSeconds?: number } = {},
+) {
+  const config = loadConfig({ ...product.secrets, ...product.env });
+  return upsertFunction(target, {
+    name: PROBE_FUNCTION,
+    zipPath,
+    ...probeFunctionParts(config),
+    ...(overrides.timeoutSeconds === undefined ? {} : { timeoutSeconds: overrides.timeoutSeconds }),
+    agency: LOCAL_AGENCIES.probe,
+    vpc: { vpcId: "vpc-local", subnetId: "subnet-local" },
+  });
+}
+
+/**
+ * Builds the functions and deploys the watchdog, with the gateway-probe function it invokes, to
+ * the local FunctionGraph through the SDK.
+ */
 export async function deployWatchdogLocally(e: Endpoints, options: LocalDeployOptions = {}) {
-  const built = await buildFunctions({ outDir: options.outDir ?? "dist", names: ["watchdog"] });
+  const built = await buildFunctions({
+    outDir: options.outDir ?? "dist",
+    names: ["gateway-probe", "watchdog"],
+  });
   const watchdog = built.find((b) => b.name === "watchdog");
-  if (!watchdog) throw new Error("build produced no watchdog bundle");
+  const probe = built.find((b) => b.name === "gateway-probe");
+  if (!watchdog || !probe) throw new Error("build produced no watchdog or gateway-probe bundle");
   const target = localTarget(e);
   const product = localProductConfig(e, options);
+  await deployProbeLocally(target, product, probe.zipPath);
   await upsertFunction(target, {
     name: "clawwatch-watchdog",
     zipPath: watchdog.zipPath,
@@ -119,7 +152,7 @@ export async function deployWatchdogLocally(e: Endpoints, options: LocalDeployOp
       rate: options.timerRate,
     });
   }
-  return { target, product, bundleBytes: watchdog.bytes };
+  return { target, product, bundleBytes: watchdog.bytes, probeZipPath: probe.zipPath };
 }
 
 export const LOCAL_SERVER_NAME = "clawwatch-gateway";

@@ -23,17 +23,7 @@ export function createFunctionGraphClient(
   );
 }
 
-/** `urn:fss:<region>:<project>:function:<package>:<name>:latest`, the id every function API takes. */
-export function functionUrn(parts: {
-  region: string;
-  projectId: string;
-  name: string;
-  pkg?: string;
-  version?: string;
-}): string {
-  const { region, projectId, name, pkg = "default", version = "latest" } = parts;
-  return `urn:fss:${region}:${projectId}:function:${pkg}:${name}:${version}`;
-}
+export { functionUrn } from "./fgs-urn";
 
 /** The `log` of a sync invoke with `X-Cff-Log-Type: tail` is base64; empty without it. */
 export function decodeInvocationLog(log: string | undefined): string {

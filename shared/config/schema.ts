@@ -85,6 +85,11 @@ export const cloudSchema = z.strictObject({
   ecsEndpoint: z.optional(httpUrl),
   functionGraphEndpoint: z.optional(httpUrl),
   obsEndpoint: z.optional(httpUrl),
+  /**
+   * The gateway-probe function (deploy sets it): the only function with VPC access, invoked
+   * for each gateway check. Unset, the gateway is asked directly (a local run with a route to it).
+   */
+  gatewayProbeFunction: z.optional(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_-]{0,59}$/))),
 });
 
 export const probesSchema = z.strictObject({

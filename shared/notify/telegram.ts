@@ -288,7 +288,7 @@ function toSendError(
   const reason = describeTransport(error, redact, timeoutMs);
   const status = error instanceof BotTransportError ? error.status : undefined;
   return new TelegramSendError(
-    `Could not reach the Telegram Bot API for ${method} (${reason}). Check the function's internet egress (NAT gateway on its subnet) and alerts.apiRoot; send again later.`,
+    `Could not reach the Telegram Bot API for ${method} (${reason}). Check the function's public network (it must not have VPC access) and alerts.apiRoot; send again later.`,
     {
       method,
       permanent: false,

@@ -146,7 +146,15 @@ export const CAUSE_INFO: Record<Cause, CauseInfo> = {
     deterministic: false,
     severity: "warning",
     title: "watchdog cannot reach the internet",
-    hint: "MaaS and Telegram are both unreachable from the function: check the NAT gateway (SNAT rule) on its subnet. Nothing is done to the box meanwhile.",
+    hint: "MaaS and Telegram are both unreachable from the function: the watchdog must run on FunctionGraph's default public network (no VPC access; only the gateway-probe function has it). Nothing is done to the box meanwhile.",
+  },
+  "probe-unavailable": {
+    component: "watchdog",
+    class: "alert",
+    deterministic: false,
+    severity: "warning",
+    title: "watchdog cannot run its gateway probe",
+    hint: "The gateway-probe function could not be invoked or gave no valid answer (throttled, deleted, timing out, or the agency lacks functiongraph:function:invoke). The box's state is unknown and nothing is done to it: run `infra deploy` again or check the function in the FunctionGraph console.",
   },
 };
 

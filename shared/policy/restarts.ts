@@ -45,6 +45,8 @@ export function observeRestarts(cycle: Cycle, obs: Observations): void {
 function see(cycle: Cycle, record: SelfRestarts, obs: Observations): void {
   const { state, now, config } = cycle;
   const gateway = obs.gateway;
+  // Nothing was seen this cycle: neither an answer nor an outage.
+  if (gateway.status === "error") return;
   if (gateway.status !== "down" || gateway.httpStatus !== undefined) record.answeredAt = now;
   if (gateway.status !== "ok") {
     record.outageSince ??= now;
@@ -169,7 +171,7 @@ function clock(at: number): string {
  * Hung (no answer) and 5xx stay "down". Runs after observeRestarts, before counting.
  */
 export function classifyGateway(cycle: Cycle, verdict: Verdict, obs: Observations): Verdict {
-  if (verdict.kind !== "fail" || verdict.cause !== "down" || obs.gateway.refused !== true) {
+  if (verdict.kind !== "fail" || verdict.cause !== "down" || !refused(obs)) {
     return verdict;
   }
   const { state, now, config } = cycle;
@@ -234,4 +236,8 @@ export function heldForRestart(cycle: Cycle, component: Component, verdict: Verd
     `gateway: down for ${formatDuration(now - first)}; waiting out a systemd restart (${span(config.selfRestart.window)}) before opening an incident`,
   );
   return true;
+}
+
+function refused(obs: Observations): boolean {
+  return obs.gateway.status !== "error" && obs.gateway.refused === true;
 }

@@ -32,6 +32,7 @@ export const CAUSES = [
   "telegram-down",
   // watchdog
   "network",
+  "probe-unavailable",
 ] as const;
 export type Cause = (typeof CAUSES)[number];
 

@@ -1,5 +1,5 @@
 import type { PolicyConfig } from "../config/policy-schema";
-import type { GatewayResult, Observations, ServerStatus } from "../probes/types";
+import type { GatewayResult, Observations, ProbeError, ServerStatus } from "../probes/types";
 import { isProbeError } from "../probes/types";
 import type { BoxState } from "./state";
 import { actionLabel, formatDuration, formatTime, truncate } from "./text";
@@ -8,8 +8,9 @@ import type { Verdict, Verdicts } from "./types";
 const BOOTING_SERVER: readonly ServerStatus[] = ["REBOOT", "HARD_REBOOT", "REBUILD", "BUILD"];
 
 /**
- * MaaS and Telegram sit on the public internet; the gateway is reached through the VPC. Both
- * public probes unreachable at once is the function's own egress (say, no NAT), not the box.
+ * MaaS and Telegram sit on the public internet; the gateway is reached through the VPC by the
+ * gateway-probe function. Both public probes unreachable at once is the watchdog's own network
+ * (say, it was given VPC access and so lost the public one), not the box.
  */
 export function watchdogNetworkDown(obs: Observations): boolean {
   return obs.maas?.unreachable === true && obs.telegram?.unreachable === true;
@@ -54,7 +55,7 @@ function skipForNetwork(): Verdict {
   return { kind: "skip", detail: "not counted: the watchdog's own network is down" };
 }
 
-function skipUnlessOk(gateway: GatewayResult): Verdict {
+function skipUnlessOk(gateway: GatewayResult | ProbeError): Verdict {
   if (gateway.status === "ok") return { kind: "ok", detail: gateway.detail };
   return { kind: "skip", detail: "not counted: the watchdog's own network is down" };
 }
@@ -67,6 +68,12 @@ function gatewayVerdict(
 ): Verdict {
   const gateway = obs.gateway;
   switch (gateway.status) {
+    case "error":
+      // The watchdog could not look (the probe function failed): the box is not to blame.
+      return {
+        kind: "skip",
+        detail: `not counted: the gateway probe did not run (${gateway.detail})`,
+      };
     case "ok":
       return ingressVerdict(obs, now, ingress, config);
     case "booting":
@@ -154,6 +161,8 @@ function ingressVerdict(
  * starts again. An unknown count (Telegram not probed or failing) leaves the clock as it was.
  */
 function nextIngress(state: BoxState, obs: Observations, now: number): IngressClock {
+  // Not looked at this cycle: the stall clock neither starts again nor runs on evidence.
+  if (obs.gateway.status === "error") return { ...state.ingress };
   if (obs.gateway.status !== "ok") return {};
   const telegram = obs.telegram;
   if (telegram?.status !== "ok" || telegram.pendingUpdateCount === undefined) {
@@ -205,6 +214,9 @@ function watchdogVerdict(obs: Observations, networkDown: boolean): Verdict {
       cause: "network",
       detail: `MaaS: ${obs.maas?.detail ?? "?"}; Telegram: ${obs.telegram?.detail ?? "?"}`,
     };
+  }
+  if (isProbeError(obs.gateway)) {
+    return { kind: "fail", cause: "probe-unavailable", detail: obs.gateway.detail };
   }
   const external = [obs.maas, obs.telegram].filter((r) => r !== undefined);
   if (external.some((r) => r.unreachable !== true)) {

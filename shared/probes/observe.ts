@@ -1,7 +1,7 @@
 import type { Compute } from "../cloud/compute";
 import type { BoxConfig, Config } from "../config";
 import type { Logger } from "../runtime/logger";
-import { probeGateway } from "./gateway";
+import { directGatewayProbe, type GatewayProbe } from "./gateway-port";
 import { safeDetail } from "./http";
 import { probeMaas } from "./maas";
 import { probeServer } from "./server";
@@ -21,6 +21,8 @@ export interface ObserveDeps {
   compute: () => Promise<Compute>;
   /** Each probe's result at debug level (results never hold secrets). */
   logger?: Logger;
+  /** How the gateway is asked; default: directly, from this process. */
+  gateway?: GatewayProbe;
 }
 
 export interface ObservePlan {
@@ -40,12 +42,10 @@ export async function observe(
   plan: ObservePlan,
 ): Promise<Observations> {
   const { probes } = deps;
-  const gatewayRun = probeGateway({
-    url: box.gateway.url,
-    token: box.gateway.token,
-    timeoutMs: probes.gatewayTimeout,
-    retryDelayMs: probes.retryDelay,
-  });
+  const probeGateway =
+    deps.gateway ??
+    directGatewayProbe({ timeoutMs: probes.gatewayTimeout, retryDelayMs: probes.retryDelay });
+  const gatewayRun = probeGateway(box);
   const serverRun = plan.serverDue
     ? showServer(box, deps)
     : gatewayRun.then((gateway) => (needsServer(gateway) ? showServer(box, deps) : undefined));
@@ -73,7 +73,8 @@ export async function observe(
   return observations;
 }
 
-function needsServer(gateway: GatewayResult): boolean {
+/** The probe function failing says nothing about the box, but the server's status still may. */
+function needsServer(gateway: GatewayResult | ProbeError): boolean {
   return gateway.status !== "ok";
 }
 

@@ -83,7 +83,11 @@ export interface ProbeError {
 }
 
 export interface Observations {
-  gateway: GatewayResult;
+  /**
+   * A ProbeError when the gateway probe itself could not run (the probe function could not be
+   * invoked, timed out or answered nonsense): a watchdog-side error, never a box failure.
+   */
+  gateway: GatewayResult | ProbeError;
   /** Absent when not probed this cycle. */
   maas?: MaasResult;
   telegram?: TelegramResult;
@@ -93,6 +97,8 @@ export interface Observations {
   watchdogErrors: string[];
 }
 
-export function isProbeError(result: ServerResult | ProbeError | undefined): result is ProbeError {
+export function isProbeError<T extends { status: string }>(
+  result: T | ProbeError | undefined,
+): result is ProbeError {
   return result?.status === "error";
 }

@@ -406,7 +406,7 @@ class ObsTextClient implements ObsClient {
       : `could not reach OBS at ${this.settings.host} (${failureReason(outcome.failure)})`;
     const message =
       `OBS ${operation.name} of ${target(operation)} failed: ${what}, ${attempts} attempt${attempts === 1 ? "" : "s"}; ` +
-      "check the OBS endpoint and this function's network path to it (VPC access, NAT, security group).";
+      "check the OBS endpoint and this function's network path to it (the public network: the function must not have VPC access).";
     return new ObsError(
       this.redact(message),
       {

@@ -2,6 +2,7 @@ import type { Compute } from "../cloud/compute";
 import type { HuaweiAuth } from "../cloud/huawei-sdk";
 import type { Config } from "../config";
 import { InvocationError } from "../errors";
+import { directGatewayProbe, type GatewayProbe, invokedGatewayProbe } from "../probes/gateway-port";
 import { observe } from "../probes/observe";
 import { agencyCredentials, type FunctionContext } from "../runtime/context";
 import type { Logger } from "../runtime/logger";
@@ -66,6 +67,44 @@ export function lazyCompute(config: Config, auth: HuaweiAuth): () => Promise<Com
 }
 
 /**
+ * The gateway verdict through the gateway-probe function when the config names one (deployed:
+ * the watchdog has no route to the gateway), else straight from this process. The FunctionGraph
+ * SDK loads on first use, in its own chunk.
+ */
+export function gatewayProbeFor(config: Config, auth: HuaweiAuth): GatewayProbe {
+  const { probes, cloud } = config;
+  const functionName = cloud.gatewayProbeFunction;
+  if (functionName === undefined) {
+    return directGatewayProbe({
+      timeoutMs: probes.gatewayTimeout,
+      retryDelayMs: probes.retryDelay,
+    });
+  }
+  let invoker: ReturnType<Parameters<typeof invokedGatewayProbe>[1]> | undefined;
+  return invokedGatewayProbe(functionName, () => {
+    invoker ??= import("../cloud/fgs-invoke.lazy").then(({ createProbeInvoker }) =>
+      createProbeInvoker({
+        auth,
+        region: cloud.region,
+        ...(cloud.functionGraphEndpoint ? { endpoint: cloud.functionGraphEndpoint } : {}),
+        functionName,
+        timeoutMs: probeInvokeTimeoutMs(config),
+      }),
+    );
+    return invoker;
+  });
+}
+
+/**
+ * How long the watchdog waits for the probe function: the probe's worst case (timeout, pause,
+ * timeout) plus a cold start of a tiny function.
+ */
+export function probeInvokeTimeoutMs(config: Config): number {
+  return 2 * config.probes.gatewayTimeout + config.probes.retryDelay + PROBE_COLD_START_MS;
+}
+const PROBE_COLD_START_MS = 5_000;
+
+/**
  * Everything one invocation's cycles need, built from the config and the invocation context.
  * `redact` is the invocation's redactor (config secrets and the agency's keys): every object
  * stored and every message sent passes it.
@@ -79,6 +118,7 @@ export async function buildCycleDeps(
 ): Promise<CycleDeps> {
   const auth = authFrom(context, config);
   const compute = lazyCompute(config, auth);
+  const gateway = gatewayProbeFor(config, auth);
   const store = await createStore(config, auth, redact);
   const alerts = await createAlertChannelNotifier({ config, store, log, clock, redact });
   return {
@@ -90,7 +130,12 @@ export async function buildCycleDeps(
     observe: (box, plan) =>
       observe(
         box,
-        { probes: config.probes, telegramApiRoot: config.alerts.apiRoot, compute },
+        {
+          probes: config.probes,
+          telegramApiRoot: config.alerts.apiRoot,
+          compute,
+          gateway,
+        },
         plan,
       ),
     log,

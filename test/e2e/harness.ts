@@ -104,6 +104,10 @@ export interface Harness {
   server(box: string): Promise<ServerView>;
   stateOf(box: string): Promise<Record<string, unknown> | undefined>;
   serverOf(box: string): string;
+  /** The product config the watchdog was deployed with (env, secrets). */
+  product: { env: Record<string, string>; secrets: Record<string, string> };
+  /** Built bundles of this deploy: dist/<name>.zip. */
+  zipOf(name: "watchdog" | "gateway-probe" | "telegram-webhook"): string;
   /** Deploys the watchdog again under another name, with these overrides on top of the defaults. */
   deployCopy(functionName: string, overrides?: CopyOverrides): Promise<WatchdogCopy>;
   stop(): Promise<void>;
@@ -151,6 +155,8 @@ export async function startHarness(boxes: number, options: HarnessOptions = {}):
       cloud,
       target,
       secrets,
+      product,
+      zipOf: (name) => join(dir, "dist", `${name}.zip`),
       cycle: run("cycle"),
       diagnose: run("diagnose"),
       async alerts(box) {

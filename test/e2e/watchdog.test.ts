@@ -84,7 +84,7 @@ describe("watchdog on the local cloud", () => {
       unreachable: true,
       refused: true,
     });
-    expect(box?.observations?.gateway.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(box?.observations?.gateway).toHaveProperty("latencyMs");
     expect(box?.observations?.maas?.status).toBe("ok");
     expect(box?.observations?.telegram?.status).toBe("ok");
     expect(box?.observations?.server).toMatchObject({ status: "ACTIVE" });

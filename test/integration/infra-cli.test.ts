@@ -8,7 +8,6 @@ import { Api } from "grammy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliIo } from "../../infra/cli/io";
 import { run } from "../../infra/cli/main";
-import { checkEgress } from "../../infra/cli/network";
 import { localCloud } from "../../infra/cli/target";
 import { alertChatState } from "../../infra/cli/telegram";
 import { invoke, listTriggers, showFunction } from "../../infra/deploy/functions";
@@ -29,7 +28,7 @@ import { FAST_POLICY, FAST_PROBES } from "../e2e/harness";
  * `run(argv, io)`: every command, its idempotency, and the cloud state it leaves behind.
  */
 
-const FUNCTIONS = ["clawwatch-watchdog", "clawwatch-telegram-webhook"];
+const FUNCTIONS = ["clawwatch-watchdog", "clawwatch-telegram-webhook", "clawwatch-gateway-probe"];
 
 let dir: string;
 let cloud: LocalCloud;
@@ -457,11 +456,26 @@ describe("infra CLI", () => {
     expect((await alertApi().getWebhookInfo()).url).toBe("");
   }, 30_000);
 
-  it("deploy creates both functions, the triggers and the webhook; a rerun changes nothing", async () => {
+  it("deploy creates the three functions, the triggers and the webhook; a rerun changes nothing", async () => {
     const hooksBefore = (await writes()).hooks;
     const first = await cli(["deploy", "--out-dir", outDir()]);
     expect(first.code, first.io.text()).toBe(0);
     for (const name of FUNCTIONS) expect(await showFunction(fg(), name)).toBeDefined();
+    // Only the probe function is in the VPC; nothing checks for (or needs) a NAT gateway.
+    expect(first.io.text()).not.toMatch(/NAT|egress/);
+    const probe = await showFunction(fg(), "clawwatch-gateway-probe");
+    expect(probe?.func_vpc).toMatchObject({ vpc_id: "vpc-local", subnet_id: "subnet-local" });
+    expect(probe?.xrole).toBe("clawwatch-gateway-probe");
+    for (const name of ["clawwatch-watchdog", "clawwatch-telegram-webhook"]) {
+      expect((await showFunction(fg(), name))?.func_vpc ?? undefined, name).toBeUndefined();
+    }
+    // The probe holds the gateway token and nothing else of the secrets.
+    const allSecrets = localSecretsEnv(cloud.endpoints);
+    const probeEnv = `${probe?.user_data ?? ""}${probe?.encrypted_user_data ?? ""}`;
+    expect(probeEnv).toContain(allSecrets.GATEWAY_TOKEN);
+    for (const [name, value] of Object.entries(allSecrets)) {
+      if (name !== "GATEWAY_TOKEN") expect(probeEnv, name).not.toContain(value);
+    }
     const watchdog = await showFunction(fg(), "clawwatch-watchdog");
     expect(watchdog?.strategy_config?.concurrency).toBe(1);
     // The receiver too: one confirmation, one instance, one action.
@@ -615,7 +629,10 @@ describe("infra CLI", () => {
     expect(code, io.text()).toBe(0);
     const text = io.text();
     expect(text).toMatch(/server\s+clawwatch-gateway\s+ACTIVE/);
-    expect(text).toMatch(/function\s+clawwatch-watchdog\s+deployed/);
+    expect(text).toMatch(/function\s+clawwatch-watchdog\s+deployed.*public network/);
+    expect(text).toMatch(
+      /function\s+clawwatch-gateway-probe\s+deployed.*VPC access \(subnet subnet-local\)/,
+    );
     expect(text).toMatch(/TIMER trigger\s+clawwatch-timer\s+ACTIVE/);
     expect(text).toMatch(/DEDICATEDGATEWAY trigger/);
     expect(text).toMatch(/webhook\s+alert bot\s+set/);
@@ -735,18 +752,6 @@ describe("infra CLI", () => {
         new RegExp(`^Usage: npm run infra -- ${command}`),
       );
     }
-  });
-
-  it("the egress check finds a missing NAT route and a present one", async () => {
-    const client = localCloud({ ...cloud.endpoints, vpc: vpc.url }).vpc;
-    if (!client) throw new Error("no VPC client");
-    const missing = await checkEgress(client, "vpc-egress", "subnet-a");
-    expect(missing.ok).toBe(false);
-    expect(missing.detail).toContain("NAT gateway");
-    await vpc.control("add-route", { vpcId: "vpc-egress", type: "nat", nexthop: "nat-1" });
-    const found = await checkEgress(client, "vpc-egress", "subnet-a");
-    expect(found).toMatchObject({ ok: true });
-    expect(found.detail).toContain("nat-1");
   });
 
   it("destroy asks first and, without a terminal, refuses without --yes", async () => {

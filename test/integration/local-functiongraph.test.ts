@@ -259,10 +259,19 @@ describe("local FunctionGraph: functions and the runner", () => {
       sk: ctx.securitySecretKey,
       securityToken: ctx.securityToken,
     });
+    // An agency key may only do what the agency's policies grant, FunctionGraph calls included.
+    await expect(asAgency.listFunctions(new ListFunctionsRequest())).rejects.toMatchObject({
+      httpStatusCode: 403,
+      errorCode: "FSS.0403",
+    });
+    iam.setAgency("clawwatch_agency", [
+      { Version: "1.1", Statement: [{ Effect: "Allow", Action: ["functiongraph:function:list"] }] },
+    ]);
     const listed = (await asAgency.listFunctions(new ListFunctionsRequest())) as unknown as {
       count: number;
     };
     expect(listed.count).toBeGreaterThan(0);
+    expect(iam.deniedCalls().map((d) => d.action)).toContain("functiongraph:function:list");
 
     const log = decodeInvocationLog(res.log);
     expect(log).toContain(`Start invoke request '${res.request_id}'`);
@@ -489,9 +498,14 @@ describe("local FunctionGraph: functions and the runner", () => {
       timeoutSeconds: 30,
       vpc: { vpcId: "vpc-1", subnetId: "subnet-1" },
     });
-    // The policy the repository tells operators to attach to the functions' agency.
-    iam.setAgency("repo-agency", [repositoryAgencyPolicy("clawwatch-state", "watchdog")]);
+    // The policy the repository tells operators to attach to the gateway-probe function's agency.
+    iam.setAgency("repo-agency", [repositoryAgencyPolicy("clawwatch-state", "probe")]);
     expect(await upsertFunction(target, spec("vpc-repo", "repo-agency"))).toBe("created");
+    // The watchdog's has no VPC action any more: it stays on the public network.
+    iam.setAgency("watchdog-agency", [repositoryAgencyPolicy("clawwatch-state", "watchdog")]);
+    await expect(upsertFunction(target, spec("vpc-watchdog", "watchdog-agency"))).rejects.toThrow(
+      /lacks the permissions VPC access needs/,
+    );
 
     const vipsInstead = {
       Version: "1.1",

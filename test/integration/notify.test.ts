@@ -238,7 +238,7 @@ describe("Telegram notifier against the local Bot API", () => {
     expect(error.permanent).toBe(false);
     expect(error.status).toBeUndefined();
     expect(error.message).toMatch(/Could not reach the Telegram Bot API for sendMessage/);
-    expect(error.message).toMatch(/NAT gateway/);
+    expect(error.message).toMatch(/public network/);
     expect(error.cause).toBeInstanceOf(Error);
   });
 

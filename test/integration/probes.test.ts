@@ -859,3 +859,33 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promis
     await sleep(25);
   }
 }
+
+describe("the gateway-probe function's core, end to end through the watchdog's parser", () => {
+  it("a /readyz with a long failing list stays a degraded verdict the watchdog accepts", async () => {
+    const gateway = await scriptedServer();
+    try {
+      const failing = Array.from({ length: 80 }, (_, i) => `channel-${i}-${"x".repeat(300)}`);
+      gateway.script(503, { ready: false, failing });
+      const { loadProbeFunctionConfig, runProbeRequest } = await import(
+        "../../shared/probes/probe-function"
+      );
+      const { parseProbeAnswer } = await import("../../shared/probes/gateway-port");
+      const vars: Record<string, string> = {
+        CLAWWATCH_PROBE_CONFIG: JSON.stringify({
+          boxes: [{ name: "prod", url: gateway.url }],
+          timeoutMs: 1000,
+          retryDelayMs: 0,
+        }),
+        CLAWWATCH_GATEWAY_TOKENS: JSON.stringify({ prod: "tok-0123456789abcdef" }),
+      };
+      const config = loadProbeFunctionConfig((name) => vars[name]);
+      const result = await runProbeRequest({ box: "prod", url: gateway.url }, config);
+      expect(gateway.requests[0]?.authorization).toBe("Bearer tok-0123456789abcdef");
+      const seen = parseProbeAnswer("fn", JSON.stringify(result), "tok-0123456789abcdef");
+      expect(seen).toMatchObject({ status: "degraded" });
+      expect("failing" in seen && seen.failing).toHaveLength(50);
+    } finally {
+      await gateway.close();
+    }
+  });
+});

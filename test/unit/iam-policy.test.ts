@@ -17,7 +17,7 @@ const BOX = "prod";
 const SERVER = "0d1f7a3c-1111-2222-3333-444455556666";
 const NOW = Date.UTC(2026, 11, 4, 12);
 
-function policy(name: "watchdog" | "receiver"): Statement[] {
+function policy(name: "watchdog" | "receiver" | "gateway-probe"): Statement[] {
   const url = new URL(`../../infra/iam/${name}-agency-policy.json`, import.meta.url);
   const text = readFileSync(url, "utf8")
     .replaceAll("<state-bucket>", BUCKET)
@@ -59,6 +59,7 @@ const keys = {
 describe("agency policies", () => {
   const watchdog = policy("watchdog");
   const receiver = policy("receiver");
+  const probeAgency = policy("gateway-probe");
 
   it("only deploy writes the bootstrap user_data", () => {
     expect(put(watchdog, keys.bootstrap)).toBe(false);
@@ -97,10 +98,25 @@ describe("agency policies", () => {
     expect(allowed(receiver, "ecs:cloudServers:start", server)).toBe(false);
     for (const statements of [watchdog, receiver]) {
       expect(statements.flatMap((s) => s.Action).some((a) => a.includes("*"))).toBe(false);
-      expect(statements.flatMap((s) => s.Action).some((a) => a.startsWith("functiongraph:"))).toBe(
-        false,
-      );
     }
+  });
+
+  it("the watchdog and the receiver may only invoke the gateway-probe function, and have no VPC actions", () => {
+    const probe = "FunctionGraph:*:*:function:default/clawwatch-gateway-probe";
+    const other = "FunctionGraph:*:*:function:default/clawwatch-watchdog";
+    for (const statements of [watchdog, receiver]) {
+      const fgs = statements.flatMap((s) => s.Action).filter((a) => a.startsWith("functiongraph:"));
+      expect(fgs).toEqual(["functiongraph:function:invoke"]);
+      expect(allowed(statements, "functiongraph:function:invoke", probe)).toBe(true);
+      expect(allowed(statements, "functiongraph:function:invoke", other)).toBe(false);
+      expect(statements.flatMap((s) => s.Action).some((a) => a.startsWith("vpc:"))).toBe(false);
+    }
+  });
+
+  it("the gateway-probe agency has the VPC actions and nothing else", () => {
+    const actions = probeAgency.flatMap((s) => s.Action);
+    expect(actions.every((a) => a.startsWith("vpc:"))).toBe(true);
+    expect(actions).toContain("vpc:ports:delete");
   });
 });
 

@@ -38,7 +38,8 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
 interface ObsSpec {
-  gateway?: GatewayResult["status"];
+  /** "error": the gateway probe itself did not run (the probe function failed). */
+  gateway?: GatewayResult["status"] | "error";
   failing?: readonly string[];
   maas?: MaasResult["status"] | null;
   maasHint?: string;
@@ -53,12 +54,16 @@ interface ObsSpec {
 function observe(spec: ObsSpec = {}): Observations {
   const gateway = spec.gateway ?? "ok";
   const obs: Observations = {
-    gateway: {
-      status: gateway,
-      latencyMs: 12,
-      detail: gateway === "down" ? "connect ECONNREFUSED 10.0.0.5:18789" : `readyz ${gateway}`,
-      failing: [...(spec.failing ?? [])],
-    },
+    gateway:
+      gateway === "error"
+        ? { status: "error", detail: "gateway-probe function x: not found (HTTP 404 FSS.1051)" }
+        : {
+            status: gateway,
+            latencyMs: 12,
+            detail:
+              gateway === "down" ? "connect ECONNREFUSED 10.0.0.5:18789" : `readyz ${gateway}`,
+            failing: [...(spec.failing ?? [])],
+          },
     watchdogErrors: spec.watchdogErrors ?? [],
   };
   if (spec.maas !== null) {
@@ -447,12 +452,35 @@ describe("the watchdog's own problems", () => {
     trace.run(2, offline);
     const actions = trace.step(offline);
     expect(types(actions)).toEqual(["watchdog-network"]);
-    expect(fresh(actions)[0]?.lines.join(" ")).toContain("NAT gateway");
+    expect(fresh(actions)[0]?.lines.join(" ")).toContain("no VPC access");
     expect(trace.state.counters.gateway.consecutiveFailures).toBe(0);
     expect(trace.state.counters.maas.consecutiveFailures).toBe(0);
     expect(trace.state.incidents.gateway).toBeUndefined();
     expect(remediations(trace.run(30, { ...offline, server: "ACTIVE" }))).toEqual([]);
     expect(types(trace.run(2))).toEqual(["resolved"]);
+  });
+
+  it("a gateway probe that cannot run is a watchdog problem: alerted once when it lasts, never a reboot", () => {
+    const trace = new Trace();
+    const broken = { gateway: "error", server: "ACTIVE" } as const;
+    expect(types(trace.run(2, broken))).toEqual([]);
+    const actions = trace.step(broken);
+    expect(types(actions)).toEqual(["watchdog-network"]);
+    expect(fresh(actions)[0]?.title).toMatch(/cannot run its gateway probe/);
+    expect(fresh(actions)[0]?.lines.join(" ")).toMatch(/HTTP 404/);
+    const later = trace.run(30, broken);
+    expect(remediations(later)).toEqual([]);
+    expect(types(later).filter((t) => t !== "reminder")).toEqual([]);
+    expect(trace.state.counters.gateway.consecutiveFailures).toBe(0);
+    expect(trace.state.incidents.gateway).toBeUndefined();
+    expect(types(trace.run(2))).toEqual(["resolved"]);
+  });
+
+  it("a probe error between two outage cycles neither counts nor resets the gateway's failures", () => {
+    const trace = new Trace();
+    trace.run(2, DOWN);
+    trace.step({ gateway: "error", server: "ACTIVE" });
+    expect(trace.state.counters.gateway.consecutiveFailures).toBe(2);
   });
 
   it("never counts watchdog-side errors (OBS, ECS API) as box failures", () => {

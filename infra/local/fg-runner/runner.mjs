@@ -5,12 +5,14 @@
  * Plain JS so a worker can load it without tsx.
  *
  * Protocol (parentPort):
- *   in:  { type: "invoke", requestId, event, deadline, credentials: { ak, sk, token } }
+ *   in:  { type: "invoke", requestId, event, deadline, credentials: { ak, sk, token },
+ *          network: { vpc, vpcHosts } }
  *   out: { type: "log", text }                      every write to stdout/stderr, in order
  *        { type: "done", requestId, ok: true, result }                    result: JSON text
  *        { type: "done", requestId, ok: false, code, error: { errorMessage, errorType, stackTrace? } }
  */
 import { createRequire } from "node:module";
+import net from "node:net";
 import { join } from "node:path";
 import { format } from "node:util";
 import { parentPort, workerData } from "node:worker_threads";
@@ -42,6 +44,13 @@ import { parentPort, workerData } from "node:worker_threads";
  * @property {unknown} event
  * @property {number} deadline epoch ms when the function times out
  * @property {Credentials} credentials
+ * @property {Network} network
+ */
+
+/**
+ * @typedef {object} Network
+ * @property {boolean} vpc the function has VPC access
+ * @property {string[]} vpcHosts host:port of what is inside the VPC (the boxes' gateways)
  */
 
 /** The Node.js runtime's error codes (otc-functiongraph-nodejs-runtime error.js). */
@@ -56,13 +65,76 @@ const port = parentPort;
 const data = /** @type {InstanceData} */ (workerData);
 
 captureOutput();
+/** @type {Network} */
+let network = { vpc: false, vpcHosts: [] };
+guardNetwork();
 
 /** @type {((event: unknown, context: object, callback?: Function) => unknown) | undefined} */
 let handlerFn;
 
 port.on("message", (/** @type {InvokeMessage} */ message) => {
-  if (message.type === "invoke") void invoke(message);
+  if (message.type === "invoke") {
+    network = message.network;
+    void invoke(message);
+  }
 });
+
+/**
+ * FunctionGraph's network, on loopback. A function with VPC access gets a port in the box's
+ * subnet and loses the default public network: without a NAT gateway it reaches its VPC and
+ * nothing else ("VPC Access: This option disables the default NIC and uses the NIC bound to the
+ * VPC instead … the function no longer has the default public network access permission",
+ * https://support.huaweicloud.com/intl/en-us/usermanual-rms/rms_05_0593.html; user guide
+ * "Configuring the Network", functiongraph_01_0222: "函数可访问所选VPC内的资源，默认禁用公网访问权限").
+ * A function without it is on the public network and has no route to a VPC address. Here the
+ * VPC is the emulated boxes' gateway ports, so every connect is checked against them. The real
+ * network drops the packets and the connect times out; the emulator fails it at once
+ * (ENETUNREACH) so that tests need no timing.
+ */
+function guardNetwork() {
+  const connect = net.Socket.prototype.connect;
+  /** @this {net.Socket} @param {unknown[]} args */
+  net.Socket.prototype.connect = function (...args) {
+    const refusal = refusalFor(destinationOf(args));
+    if (!refusal) return /** @type {Function} */ (connect).apply(this, args);
+    process.nextTick(() => this.destroy(refusal));
+    return this;
+  };
+}
+
+/** @param {unknown[]} args @returns {{ host: string; port: number } | undefined} */
+function destinationOf(args) {
+  // net.connect() hands the socket its normalized [options, callback] array.
+  const first = Array.isArray(args[0]) ? args[0][0] : args[0];
+  if (typeof first === "number" || (typeof first === "string" && /^\d+$/.test(first))) {
+    return { host: typeof args[1] === "string" ? args[1] : "localhost", port: Number(first) };
+  }
+  if (first === null || typeof first !== "object") return undefined;
+  const options = /** @type {{ port?: unknown; host?: unknown; path?: unknown }} */ (first);
+  if (options.path !== undefined || options.port === undefined) return undefined;
+  return {
+    host: typeof options.host === "string" ? options.host : "localhost",
+    port: Number(options.port),
+  };
+}
+
+/** @param {{ host: string; port: number } | undefined} dest */
+function refusalFor(dest) {
+  if (!dest) return undefined;
+  const host = ["localhost", "::1", "[::1]"].includes(dest.host) ? "127.0.0.1" : dest.host;
+  const inVpc = network.vpcHosts.includes(`${host}:${dest.port}`);
+  if (network.vpc === inVpc) return undefined;
+  const why = network.vpc
+    ? "this function has VPC access and no NAT gateway: it reaches only its VPC"
+    : "this function has no VPC access: the gateway's VPC address is not routed";
+  const error = /** @type {NodeJS.ErrnoException} */ (
+    new Error(`connect ENETUNREACH ${host}:${dest.port} (${why})`)
+  );
+  error.code = "ENETUNREACH";
+  error.errno = -101;
+  error.syscall = "connect";
+  return error;
+}
 
 /** Everything the function prints lands in its invocation log, in order with the result. */
 function captureOutput() {

@@ -66,6 +66,20 @@ async function cycleUntil(
   }
 }
 
+/** Past REAL_POLICY's ingressLongestTurn (20 s): 3 × its ingressStallAfter (10 s). */
+const LONG_TURN_MS = 30_000;
+
+interface MaasRequest {
+  endpoint: string;
+  stream: boolean;
+  status: number | null;
+  time: string;
+}
+const maasChats = async () =>
+  ((await h.cloud.control("maas", "requests")) as MaasRequest[]).filter(
+    (r) => r.endpoint === "chat",
+  );
+
 const gatewayOf = (report: FleetReport) => report.boxes[0]?.observations?.gateway;
 const titles = async (box: string) => (await h.alerts(box)).map((m) => m.plainText.split("\n")[0]);
 const resolvedCount = async (box: string) =>
@@ -86,16 +100,21 @@ async function gatewayMessages(box: string): Promise<SentMessage[]> {
   })) as SentMessage[];
 }
 
-/** The operator writes to the box's gateway bot; resolves with the gateway's answer. */
-async function roundTrip(box: string, text: string, limitMs = 180_000): Promise<SentMessage> {
-  const e = h.cloud.endpoints;
-  const before = (await gatewayMessages(box)).length;
+/** The operator (the allowed user) writes a DM to the box's gateway bot. */
+async function dm(box: string, text: string): Promise<void> {
+  const operator = h.cloud.endpoints.operatorUserId;
   await h.cloud.control("telegram", "inject-message", {
     bot: h.gateway(box).bot,
-    chatId: e.operatorUserId,
-    userId: e.operatorUserId,
+    chatId: operator,
+    userId: operator,
     text,
   });
+}
+
+/** The operator writes to the box's gateway bot; resolves with the gateway's answer. */
+async function roundTrip(box: string, text: string, limitMs = 180_000): Promise<SentMessage> {
+  const before = (await gatewayMessages(box)).length;
+  await dm(box, text);
   return eventually(
     async () => (await gatewayMessages(box)).slice(before).find((m) => !m.edited),
     `${box}'s gateway to answer on Telegram`,
@@ -200,6 +219,79 @@ describe("the watchdog against the real OpenClaw gateway", () => {
       status: number | null;
     }[];
     expect(requests.some((r) => r.endpoint === "chat" && r.stream && r.status === 200)).toBe(true);
+  });
+
+  it("a long agent turn (slow model, 3 more DMs meanwhile): no ingress stall, no action; all answered", async () => {
+    const e = h.cloud.endpoints;
+    // The first cycle runs the tiny completion probe: done before the model is slowed.
+    await h.cycle("box-1");
+    const alertsBefore = (await h.alerts("box-1")).length;
+    const actionsBefore = (await h.ecsActions("box-1")).length;
+    const answered = (await gatewayMessages("box-1")).length;
+    const chatsBefore = (await maasChats()).length;
+    const pending: number[] = [];
+    const reports: FleetReport[] = [];
+    let turnMs = 0;
+    // Held until the reset below; only the gateway's model calls (the probe uses /models).
+    await h.cloud.control("maas", "slow", { ms: 600_000, endpoint: "chat" });
+    try {
+      await dm("box-1", "long question number 1");
+      await eventually(
+        async () => (await maasChats()).length > chatsBefore,
+        "the turn's model call",
+      );
+      for (const n of [2, 3, 4]) await dm("box-1", `long question number ${n}`);
+      await cycleUntil(
+        "box-1",
+        "a model call held past the stall windows",
+        async (report) => {
+          reports.push(report);
+          pending.push(report.boxes[0]?.observations?.telegram?.pendingUpdateCount ?? -1);
+          const held = (await maasChats()).slice(chatsBefore).find((r) => r.status === null);
+          turnMs = held ? Date.now() - Date.parse(held.time) : 0;
+          return turnMs > LONG_TURN_MS;
+        },
+        180_000,
+      );
+    } finally {
+      await h.cloud.control("maas", "reset");
+    }
+    measured.add("long agent turn held by the slow model (3 more DMs waiting)", turnMs);
+    measured.note(
+      `pending_update_count over the ${pending.length} cycles of that turn: max ${Math.max(...pending)}`,
+    );
+    for (const report of reports) {
+      expect(gatewayOf(report)?.status).toBe("ok");
+      expect(report.boxes[0]?.openIncidents).toEqual([]);
+      expect(report.boxes[0]?.plan.join("\n")).not.toMatch(/ingress-stalled|stopped reading/i);
+    }
+    expect(pending.every((count) => count >= 0)).toBe(true);
+    expect(await h.alerts("box-1")).toHaveLength(alertsBefore);
+    expect(await h.ecsActions("box-1")).toHaveLength(actionsBefore);
+    // The held turn's answer, then a follow-up turn for the DMs that came in meanwhile.
+    const replies = await eventually(
+      async () => {
+        const chats = (await maasChats()).slice(chatsBefore);
+        const sent = (await gatewayMessages("box-1")).slice(answered).filter((m) => !m.edited);
+        const done = chats.length >= 2 && chats.every((c) => c.status === 200);
+        return done && sent.length >= chats.length ? sent : undefined;
+      },
+      "the model's answers to every turn on Telegram",
+      120_000,
+      500,
+    );
+    for (const reply of replies) {
+      expect(reply.chatId).toBe(e.operatorUserId);
+      expect(reply.plainText).toMatch(/^Local MaaS reply:/);
+    }
+    // Every DM was fetched and confirmed: nothing left in Telegram's queue for the gateway's bot.
+    const channels = (await h.cloud.control("telegram", "updates")) as {
+      bot: string;
+      pending: unknown[];
+      unconfirmed: number[];
+    }[];
+    const channel = channels.find((c) => c.bot === h.gateway("box-1").bot);
+    expect(channel).toMatchObject({ pending: [], unconfirmed: [] });
   });
 
   it("frozen with SIGSTOP (accepts, answers nothing): treated as down and rebooted", async () => {

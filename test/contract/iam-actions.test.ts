@@ -20,6 +20,9 @@ const OBS_SDK =
 const FGS_VPC =
   "FunctionGraph VPC access for the agency: huawei-cloud-facts.md §4 (issue 19 audit); not re-confirmed on a Huawei page in this audit";
 
+const FGS_ACTIONS =
+  "FunctionGraph API Reference, Permissions Policies and Supported Actions (functiongraph_06_1100)";
+
 /** Action → where Huawei names it. */
 const PUBLISHED: Record<string, string> = {
   "ecs:cloudServers:get": `${ECS_LIFECYCLE}: GET /v1/{project_id}/cloudservers/{server_id}`,
@@ -34,6 +37,7 @@ const PUBLISHED: Record<string, string> = {
   "obs:object:GetObject": `${OBS_SDK}: getObject`,
   "obs:object:PutObject": `${OBS_SDK}: putObject, copyObject`,
   "obs:object:DeleteObject": `${OBS_SDK}: deleteObject`,
+  "functiongraph:function:invoke": `${FGS_ACTIONS}: POST /v2/{project_id}/fgs/functions/{function_urn}/invocations`,
   "vpc:vpcs:get": FGS_VPC,
   "vpc:subnets:get": FGS_VPC,
   "vpc:ports:get": FGS_VPC,

@@ -438,7 +438,7 @@ describe("infra CLI", () => {
     const said = io.errors.join("\n");
     expect(said).toContain("error: deploy stopped: Telegram setWebhook: 429");
     expect(said).toContain(
-      "rolled back: deleted clawwatch-watchdog, clawwatch-telegram-webhook (created by this run, with their triggers)",
+      "rolled back: deleted clawwatch-gateway-probe, clawwatch-watchdog, clawwatch-telegram-webhook (created by this run, with their triggers)",
     );
     expect(said).toMatch(
       /left changed: bootstrap user_data \S+ \(created\); fix the problem and run deploy again to finish/,
@@ -784,7 +784,8 @@ describe("infra CLI", () => {
       JSON.stringify({
         ...rest,
         // At time scale 0.01 a 24h TIMER never fires during the test: cycles are invoked.
-        functions: { timerRate: "24h" },
+        // Without a server block the gateway-probe function's VPC is named here.
+        functions: { timerRate: "24h", vpcId: "vpc-local", subnetId: "subnet-local" },
         product: {
           ...built.product,
           boxes: [

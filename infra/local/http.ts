@@ -15,9 +15,9 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Starts an HTTP server on 127.0.0.1 (never another interface). Handler errors become 500s. */
-export async function listen(handler: Handler, port = 0): Promise<Listening> {
-  const server = createServer((req, res) => {
+/** A request listener that reads the body first; handler errors become 500s. */
+export function requestListener(handler: Handler) {
+  return (req: IncomingMessage, res: ServerResponse) => {
     readBody(req)
       .then((body) => handler(req, res, body))
       .catch((error: unknown) => {
@@ -25,7 +25,12 @@ export async function listen(handler: Handler, port = 0): Promise<Listening> {
           sendJson(res, 500, { error: { code: "LOCAL.500", message: String(error) } });
         else res.destroy();
       });
-  });
+  };
+}
+
+/** Starts an HTTP server on 127.0.0.1 (never another interface). Handler errors become 500s. */
+export async function listen(handler: Handler, port = 0): Promise<Listening> {
+  const server = createServer(requestListener(handler));
   server.keepAliveTimeout = 1_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

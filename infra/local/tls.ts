@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import { createServer as createHttpsServer, request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import { generate } from "selfsigned";
-import { type Handler, type Listening, readBody, sendJson } from "./http";
+import { type Handler, type Listening, requestListener } from "./http";
 
 /**
  * HTTPS on an address Telegram would deliver webhooks to. Telegram accepts only HTTPS on ports
@@ -67,15 +67,7 @@ async function bind(
   host: string,
   certificate: Certificate,
 ): Promise<HttpsListening> {
-  const server = createHttpsServer(certificate, (req, res) => {
-    readBody(req)
-      .then((body) => handler(req, res, body))
-      .catch((error: unknown) => {
-        if (!res.headersSent)
-          sendJson(res, 500, { error: { code: "LOCAL.500", message: String(error) } });
-        else res.destroy();
-      });
-  });
+  const server = createHttpsServer(certificate, requestListener(handler));
   server.keepAliveTimeout = 1_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

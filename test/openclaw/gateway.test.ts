@@ -135,7 +135,8 @@ describe("the watchdog against the real OpenClaw gateway", () => {
     const observed = report.boxes[0]?.observations;
     expect(report.mode).toBe("dry-run");
     expect(observed?.gateway).toMatchObject({ status: "ok", failing: [], httpStatus: 200 });
-    expect(observed?.gateway.detail).toMatch(/^ready \(up \d+ s\)$/);
+    // shared/text/duration.ts: "45 s", "2 min", "1 h 5 min".
+    expect(observed?.gateway.detail).toMatch(/^ready \(up \d+ (s|min|h|d)( \d+ (s|min|h))?\)$/);
     expect(observed?.maas?.status).toBe("ok");
     expect(observed?.telegram?.status).toBe("ok");
     expect(observed?.telegram?.pendingUpdateCount).toBe(0);
@@ -172,7 +173,7 @@ describe("the watchdog against the real OpenClaw gateway", () => {
       "the receiver's /status answer",
       60_000,
     );
-    expect(answer.plainText).toMatch(/gateway: ok .*ready \(up \d+ s\)/);
+    expect(answer.plainText).toMatch(/gateway: ok .*ready \(up \d+ (s|min)/);
   });
 
   it("SIGKILLed: its unit brings the real gateway back by itself; the watchdog stays silent", async () => {

@@ -11,8 +11,14 @@ import { startTelegram, type TelegramService } from "../../infra/local/telegram"
  * The relay the real gateway reaches Telegram through: transparent, except that it can stall
  * polling (the fault the real gateway cannot be told to have). Real grammY against the fake.
  */
-const BOT = { token: "333333:relay-SECRET_xyz", username: "relay_bot", firstName: "Relay" };
 const USER = 4_242_424;
+// The user has started the bot, so Telegram knows their private chat (else "chat not found").
+const BOT = {
+  token: "333333:relay-SECRET_xyz",
+  username: "relay_bot",
+  firstName: "Relay",
+  chats: [USER],
+};
 
 let fake: TelegramService;
 let relay: TelegramRelay;

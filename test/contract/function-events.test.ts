@@ -20,7 +20,7 @@ import { createFunctionGraphClient } from "../../shared/cloud/fgs-client";
 /**
  * What a function receives from the local FunctionGraph (TIMER event, APIG event, context) and
  * how its APIG answer is used, against Huawei's published examples. Source quotes:
- * /work/shared/reference/huawei-cloud-facts.md §5 — FunctionGraph Developer Guide "Developing
+ * the steering repo's shared/reference/huawei-cloud-facts.md §5 — FunctionGraph Developer Guide "Developing
  * an Event Function" (functiongraph_02_0410) and "Node.js function context", and the sample
  * events timer_event.json / apig_base64_event.json; copied in infra/local/docs/contracts.md.
  */

@@ -21,7 +21,7 @@ export interface AlertChannelDeps {
 export interface AlertChannelNotifier {
   notifier: Notifier;
   /** What is known about the alert chat now (migration, a permanent failure), for diagnose. */
-  channel(): AlertChannel | undefined;
+  channel(): Promise<AlertChannel | undefined>;
 }
 
 /**
@@ -30,14 +30,27 @@ export interface AlertChannelNotifier {
  * box's audit log; a permanent failure of the alert chat is recorded (and mirrored to the
  * secondary webhook by withFallback) until a message gets through again.
  */
-export async function createAlertChannelNotifier(
-  deps: AlertChannelDeps,
-): Promise<AlertChannelNotifier> {
+export function createAlertChannelNotifier(deps: AlertChannelDeps): AlertChannelNotifier {
   const { config, store, log, clock, redact } = deps;
-  let record = await store.loadAlertChannel().catch((error: unknown) => {
-    log.warn("alert channel record not read; using alerts.chatId", { error: messageOf(error) });
-    return undefined;
-  });
+  let record: AlertChannel | undefined;
+  // Read only when a message goes out or diagnose asks: a healthy cycle sends nothing, and its
+  // OBS budget is the state GET, the commands LIST and the state PUT.
+  let loaded: Promise<TelegramNotifier> | undefined;
+  const ready = () => {
+    loaded ??= store
+      .loadAlertChannel()
+      .catch((error: unknown) => {
+        log.warn("alert channel record not read; using alerts.chatId", {
+          error: messageOf(error),
+        });
+        return undefined;
+      })
+      .then((stored) => {
+        record = stored;
+        return connect();
+      });
+    return loaded;
+  };
   const save = async (next: AlertChannel, events: StoredEvent["type"], detail: string) => {
     record = next;
     try {
@@ -53,39 +66,42 @@ export async function createAlertChannelNotifier(
     }
   };
 
-  const telegram: TelegramNotifier = createTelegramNotifier({
-    alerts: config.alerts,
-    log,
-    redact,
-    ...movedTo(record, config.alerts.chatId),
-    onChatMigrated: async (from, to) => {
-      // The receiver may have stored it already, from Telegram's service message.
-      const latest = await store.loadAlertChannel().catch(() => record);
-      if (latest?.chatId === to) {
-        record = latest;
-        return;
-      }
-      const { detail, message } = alertChatMoved(from, to);
-      const { failure: _, ...kept } = record ?? { version: 1 as const };
-      await save(
-        { ...kept, chatId: to, migratedFrom: from, migratedAt: clock() },
-        "alert-chat-migrated",
-        detail,
-      );
-      await telegram
-        .post(message, {
-          chatId: to,
-        })
-        .catch((error: unknown) =>
-          log.warn("migration notice not sent", { error: messageOf(error) }),
+  const connect = (): TelegramNotifier => {
+    const telegram: TelegramNotifier = createTelegramNotifier({
+      alerts: config.alerts,
+      log,
+      redact,
+      ...movedTo(record, config.alerts.chatId),
+      onChatMigrated: async (from, to) => {
+        // The receiver may have stored it already, from Telegram's service message.
+        const latest = await store.loadAlertChannel().catch(() => record);
+        if (latest?.chatId === to) {
+          record = latest;
+          return;
+        }
+        const { detail, message } = alertChatMoved(from, to);
+        const { failure: _, ...kept } = record ?? { version: 1 as const };
+        await save(
+          { ...kept, chatId: to, migratedFrom: from, migratedAt: clock() },
+          "alert-chat-migrated",
+          detail,
         );
-    },
-  });
+        await telegram
+          .post(message, {
+            chatId: to,
+          })
+          .catch((error: unknown) =>
+            log.warn("migration notice not sent", { error: messageOf(error) }),
+          );
+      },
+    });
+    return telegram;
+  };
 
   const tracked: Notifier = {
     async send(message) {
       try {
-        const sent = await telegram.send(message);
+        const sent = await (await ready()).send(message);
         if (record?.failure) {
           const { failure, ...rest } = record;
           await save(
@@ -120,7 +136,10 @@ export async function createAlertChannelNotifier(
           log,
         )
       : tracked,
-    channel: () => record,
+    channel: async () => {
+      await ready();
+      return record;
+    },
   };
 }
 

@@ -120,7 +120,7 @@ export async function buildCycleDeps(
   const compute = lazyCompute(config, auth);
   const gateway = gatewayProbeFor(config, auth);
   const store = await createStore(config, auth, redact);
-  const alerts = await createAlertChannelNotifier({ config, store, log, clock, redact });
+  const alerts = createAlertChannelNotifier({ config, store, log, clock, redact });
   return {
     config,
     store,

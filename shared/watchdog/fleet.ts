@@ -42,7 +42,7 @@ export async function runFleet(
   reports.sort(
     (a, b) => boxes.findIndex((x) => x.name === a.box) - boxes.findIndex((x) => x.name === b.box),
   );
-  const alertChannel = deps.alertChannel?.();
+  const alertChannel = mode === "dry-run" ? await deps.alertChannel?.() : undefined;
   return {
     requestId: deps.requestId,
     mode,

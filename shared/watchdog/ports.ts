@@ -17,7 +17,8 @@ export interface CycleDeps {
   store: StateStore;
   notifier: Notifier;
   /** What the notifier knows about the alert chat (migration, permanent failure), for reports. */
-  alertChannel?: () => AlertChannel | undefined;
+  /** Reads the alert chat record (one OBS GET, once per invocation): diagnose only. */
+  alertChannel?: () => Promise<AlertChannel | undefined>;
   /** Lazy: the ECS SDK is loaded only when a cycle needs the server or acts on it. */
   compute: () => Promise<Compute>;
   observe: (box: BoxConfig, plan: ObservePlan) => Promise<Observations>;

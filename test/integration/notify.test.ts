@@ -497,7 +497,7 @@ describe("the watchdog's alert channel against the local Bot API", () => {
       ["prod", "alert-chat-migrated"],
       ["lab", "alert-chat-migrated"],
     ]);
-    expect(first.channel()?.chatId).toBe(newChatId);
+    expect((await first.channel())?.chatId).toBe(newChatId);
 
     // The next invocation sends to the new id at once: no refused call first.
     await fake.control("clear-calls", {});
@@ -520,7 +520,7 @@ describe("the watchdog's alert channel against the local Bot API", () => {
       status: 403,
       error: expect.stringContaining("kicked"),
     });
-    expect(kicked.channel()?.failure?.status).toBe(403);
+    expect((await kicked.channel())?.failure?.status).toBe(403);
     expect(store.events.map((e) => e.type)).toEqual([
       "alert-channel-failed",
       "alert-channel-failed",
@@ -534,7 +534,7 @@ describe("the watchdog's alert channel against the local Bot API", () => {
     const gone = await channelFor(store, `${receiver.url}/hooks/s3cret-path`);
     expect((await rejection(gone.notifier.send(message()))).status).toBe(400);
     expect(hookBodies).toHaveLength(2);
-    expect(alerts.channel()).toBeUndefined();
+    expect(await alerts.channel()).toBeUndefined();
   });
 });
 

@@ -1,5 +1,5 @@
 import { inspect } from "node:util";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Listening, listen, parseJson, sendJson } from "../../infra/local/http";
 import { timeScale } from "../../infra/local/service";
 import { startTelegram, type TelegramService } from "../../infra/local/telegram";
@@ -509,7 +509,6 @@ describe("the watchdog's alert channel against the local Bot API", () => {
 
   it("mirrors a permanent failure of the alert chat to the secondary webhook and records it", async () => {
     const store = new MemoryStateStore();
-    const alerts = await channelFor(store, `${receiver.url}/hooks/s3cret-path`);
     await fake.control("remove-bot", { bot: BOT, chatId: GROUP - 1 });
     store.alertChannel = { version: 1, chatId: GROUP - 1, migratedFrom: GROUP };
     const kicked = await channelFor(store, `${receiver.url}/hooks/s3cret-path`);
@@ -534,7 +533,16 @@ describe("the watchdog's alert channel against the local Bot API", () => {
     const gone = await channelFor(store, `${receiver.url}/hooks/s3cret-path`);
     expect((await rejection(gone.notifier.send(message()))).status).toBe(400);
     expect(hookBodies).toHaveLength(2);
-    expect(await alerts.channel()).toBeUndefined();
+  });
+
+  it("reads the alert chat record only when it sends or is asked, once per invocation", async () => {
+    const store = new MemoryStateStore();
+    const loads = vi.spyOn(store, "loadAlertChannel");
+    const idle = await channelFor(store);
+    expect(loads).not.toHaveBeenCalled();
+    expect(await idle.channel()).toBeUndefined();
+    expect(await idle.channel()).toBeUndefined();
+    expect(loads).toHaveBeenCalledTimes(1);
   });
 });
 

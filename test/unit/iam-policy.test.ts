@@ -1,16 +1,13 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { evaluate, type PolicyStatement, parsePolicy } from "../../infra/local/iam-policy";
 import { bootstrapKey, commandKey, corruptKey, eventKey, stateKey } from "../../shared/state/keys";
 import { createObsStateStore } from "../../shared/state/obs-store";
 
-// The agency policies in infra/iam, read as IAM reads them (an explicit Deny wins; `*` matches
-// anything, "/" included), against the object keys the product really writes (shared/state/keys).
+// The agency policies in infra/iam, read as IAM reads them (infra/local/iam-policy.ts: an explicit
+// Deny wins, `*` matches anything), against the object keys the product really writes.
 
-interface Statement {
-  Effect: "Allow" | "Deny";
-  Action: string[];
-  Resource?: string[];
-}
+type Statement = PolicyStatement;
 
 const BUCKET = "my-state";
 const BOX = "prod";
@@ -23,23 +20,12 @@ function policy(name: "watchdog" | "receiver" | "gateway-probe"): Statement[] {
     .replaceAll("<state-bucket>", BUCKET)
     .replaceAll("<box>", BOX)
     .replaceAll("<server-id>", SERVER);
-  return (JSON.parse(text) as { Statement: Statement[] }).Statement;
+  return [...parsePolicy(JSON.parse(text), name).Statement];
 }
 
-function matches(pattern: string, value: string): boolean {
-  const regex = pattern
-    .split("*")
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-    .join(".*");
-  return new RegExp(`^${regex}$`, "i").test(value);
-}
-
+/** The local cloud's own evaluator: the one every emulated ECS, OBS and FunctionGraph call meets. */
 function allowed(statements: Statement[], action: string, resource: string): boolean {
-  const applies = (s: Statement) =>
-    s.Action.some((a) => matches(a, action)) &&
-    (s.Resource ?? ["*"]).some((r) => matches(r, resource));
-  if (statements.some((s) => s.Effect === "Deny" && applies(s))) return false;
-  return statements.some((s) => s.Effect === "Allow" && applies(s));
+  return evaluate([{ Version: "1.1", Statement: statements }], action, resource).allowed;
 }
 
 const object = (key: string) => `OBS:*:*:object:${BUCKET}/${key}`;

@@ -7,4 +7,4 @@ export {
   type BotTransportFailure,
 } from "./errors";
 export type * from "./types";
-export { isApigDebugDomain, WEBHOOK_PORTS, webhookUrlProblem } from "./webhook-url";
+export { WEBHOOK_PORTS, webhookUrlProblem } from "./webhook-url";

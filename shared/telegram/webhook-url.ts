@@ -23,16 +23,3 @@ export function webhookUrlProblem(url: string): string | undefined {
   }
   return undefined;
 }
-
-/**
- * APIG's debug subdomain (`<group id>.apic.<region>.huaweicloudapis.com`) answers at most 1,000
- * calls a day and may resolve only inside the gateway's VPC: a production webhook needs a domain
- * bound to the API group.
- */
-export function isApigDebugDomain(url: string): boolean {
-  try {
-    return /\.apic\.[a-z0-9-]+\.huaweicloudapis\.com$/i.test(new URL(url).hostname);
-  } catch {
-    return false;
-  }
-}

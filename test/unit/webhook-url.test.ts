@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isApigDebugDomain, webhookUrlProblem } from "../../shared/telegram";
+import { webhookUrlProblem } from "../../shared/telegram";
 
 describe("webhook URL rules (Telegram: HTTPS on 443, 80, 88 or 8443)", () => {
   it("accepts HTTPS on the four ports Telegram delivers to", () => {
@@ -22,15 +22,5 @@ describe("webhook URL rules (Telegram: HTTPS on 443, 80, 88 or 8443)", () => {
       "Telegram delivers webhooks only to ports 443, 80, 88 or 8443, not 8080",
     );
     expect(webhookUrlProblem("not a url")).toBe("it is not a valid URL");
-  });
-
-  it("recognises APIG's debug subdomain", () => {
-    expect(
-      isApigDebugDomain(
-        "https://0a1b2c3d4e5f.apic.cn-north-4.huaweicloudapis.com/clawwatch/telegram",
-      ),
-    ).toBe(true);
-    expect(isApigDebugDomain("https://hooks.example.com/clawwatch/telegram")).toBe(false);
-    expect(isApigDebugDomain("::")).toBe(false);
   });
 });

@@ -24,7 +24,6 @@ export {
   RecentIds,
 } from "./ledger";
 export type { Invocation, ReceiverServices, ReceiverSettings } from "./ports";
-export { ALLOWED_UPDATES, registerWebhook } from "./register";
 export { buildReceiverServices, diagnoseOne, invocationFrom } from "./services";
 export {
   type BoxStatus,

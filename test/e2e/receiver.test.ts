@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFunctions } from "../../build.mjs";
+import { registerWebhook } from "../../infra/cli/telegram";
 import { ensureApig, upsertFunction } from "../../infra/deploy/functions";
 import { LOCAL_AGENCIES, localGateway, localProductConfig } from "../../infra/local/product";
 import { requestHttps } from "../../infra/local/tls";
-import { registerWebhook } from "../../shared/receiver/register";
 import {
   eventually,
   FAST_POLICY,
@@ -52,6 +52,7 @@ beforeAll(async () => {
   await registerWebhook(
     { botToken: e.telegramBots.alerts.token, apiRoot: e.telegram, webhookSecret },
     webhookUrl,
+    { secretUnchanged: false },
   );
 }, 120_000);
 

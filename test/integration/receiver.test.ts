@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { registerWebhook } from "../../infra/cli/telegram";
 import { type EcsService, type SeededServer, startEcs } from "../../infra/local/ecs";
 import { listen, sendText } from "../../infra/local/http";
 import { Iam } from "../../infra/local/iam";
@@ -29,7 +30,6 @@ import {
   type Ledger,
   type Receiver,
   type ReceiverServices,
-  registerWebhook,
   SECRET_HEADER,
 } from "../../shared/receiver";
 import type { ApigEvent, ApigResult, FunctionContext } from "../../shared/runtime/context";
@@ -159,7 +159,7 @@ beforeAll(async () => {
     sendText(res, result.statusCode, result.body, result.headers["content-type"]);
   });
   telegram.trustCertificate(front.certificate.cert);
-  await registerWebhook(config.alerts, `${front.url}/telegram`);
+  await registerWebhook(config.alerts, `${front.url}/telegram`, { secretUnchanged: false });
 });
 
 afterAll(async () => {
@@ -466,7 +466,9 @@ describe("Telegram receiver on the local cloud", () => {
       ["http://127.0.0.1:8443/telegram", /HTTPS only/],
       ["https://127.0.0.1:9443/telegram", /ports 443, 80, 88 or 8443, not 9443/],
     ] as const) {
-      await expect(registerWebhook(config.alerts, url)).rejects.toThrow(why);
+      await expect(registerWebhook(config.alerts, url, { secretUnchanged: false })).rejects.toThrow(
+        why,
+      );
     }
     expect(alertCalls("setWebhook")).toHaveLength(before);
   });

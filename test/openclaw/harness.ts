@@ -3,12 +3,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildFunctions } from "../../build.mjs";
+import { registerWebhook } from "../../infra/cli/telegram";
 import { ensureApig, invoke, type Target, upsertFunction } from "../../infra/deploy/functions";
 import { type LocalCloud, startLocalCloud } from "../../infra/local/cloud";
 import { type BootRecord, readBootRecords } from "../../infra/local/guest/openclaw-guest";
 import { deployWatchdogLocally, LOCAL_AGENCY, localGateway } from "../../infra/local/product";
 import { openclawInstall, requireOpenclawInstall } from "../../infra/openclaw/install";
-import { registerWebhook } from "../../shared/receiver/register";
 import type { FleetReport } from "../../shared/watchdog/fleet";
 
 /**
@@ -214,6 +214,7 @@ async function deployReceiver(
       webhookSecret: product.webhookSecret,
     },
     url,
+    { secretUnchanged: false },
   );
   return url;
 }

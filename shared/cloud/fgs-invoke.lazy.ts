@@ -10,6 +10,7 @@ import { InvokeFunctionRequest } from "@huaweicloud/huaweicloud-sdk-functiongrap
 import { ClawwatchError } from "../errors";
 import type { GatewayProbeRequest, ProbeInvoker } from "../probes/gateway-port";
 import { MAX_PROBE_ANSWER_CHARS } from "../probes/gateway-port";
+import { clip } from "../text/clip";
 import { functionUrn } from "./fgs-urn";
 import { buildSdkClient, type HuaweiAuth } from "./huawei-sdk";
 
@@ -101,10 +102,10 @@ function functionError(result: string): string {
     const parsed = JSON.parse(result) as { errorMessage?: unknown; errorType?: unknown };
     if (typeof parsed.errorMessage === "string") {
       const type = typeof parsed.errorType === "string" ? `${parsed.errorType}: ` : "";
-      return `${type}${parsed.errorMessage}`.slice(0, 300);
+      return clip(`${type}${parsed.errorMessage}`, 300);
     }
   } catch {
     // Not the runtime's JSON: the text itself, shortened.
   }
-  return result.slice(0, 300);
+  return clip(result, 300);
 }

@@ -27,6 +27,7 @@ import type { Verdict } from "./types";
 export function countVerdict(counter: Counter, verdict: Verdict, now: number): void {
   if (verdict.kind === "skip") {
     counter.lastStatus = "skipped";
+    if (verdict.unwell) counter.consecutiveSuccesses = 0;
     return;
   }
   if (verdict.kind === "ok") {

@@ -110,7 +110,10 @@ export type Verdict =
        */
       since?: number;
     }
-  /** Neither a failure nor a success: booting, inside a grace window, not probed, … */
-  | { kind: "skip"; detail: string };
+  /**
+   * Neither a failure nor a success: booting, inside a grace window, not probed, … `unwell`: the
+   * target was seen not ready (booting, or failing inside a grace window), so an ok streak ends.
+   */
+  | { kind: "skip"; detail: string; unwell?: true };
 
 export type Verdicts = Record<Component, Verdict>;

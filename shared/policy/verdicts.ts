@@ -77,7 +77,7 @@ function gatewayVerdict(
     case "ok":
       return ingressVerdict(obs, now, ingress, config);
     case "booting":
-      return { kind: "skip", detail: `booting: ${gateway.detail}` };
+      return { kind: "skip", detail: `booting: ${gateway.detail}`, unwell: true };
     case "degraded":
       return {
         kind: "fail",
@@ -116,6 +116,7 @@ function whileBooting(verdict: Verdict, obs: Observations): Verdict {
   return {
     kind: "skip",
     detail: `server ${server.status}: booting (${truncate(verdict.detail, 120)})`,
+    unwell: true,
   };
 }
 
@@ -178,7 +179,10 @@ function nextIngress(state: BoxState, obs: Observations, now: number): IngressCl
   };
 }
 
-/** Failures inside the window after an action are the boot the action caused, not news. */
+/**
+ * Failures inside the window after an action are the boot the action caused, not news. They still
+ * end an ok streak: a gateway that answers once between crashes has not recovered.
+ */
 function withGrace(verdict: Verdict, state: BoxState, now: number): Verdict {
   const { graceUntil, graceAction } = state.remediation;
   if (verdict.kind !== "fail" || graceUntil === undefined || now >= graceUntil) return verdict;
@@ -186,6 +190,7 @@ function withGrace(verdict: Verdict, state: BoxState, now: number): Verdict {
   return {
     kind: "skip",
     detail: `not counted: grace${after} until ${formatTime(graceUntil)} (${verdict.cause}: ${truncate(verdict.detail, 120)})`,
+    unwell: true,
   };
 }
 

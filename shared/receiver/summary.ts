@@ -2,7 +2,7 @@ import type { PolicyConfig } from "../config/policy-schema";
 import { fitsOneMessage, type RenderedMessage, renderReply } from "../notify/render";
 import { budgetUsed } from "../policy/remediation";
 import { type BoxState, COMPONENTS, type Incident } from "../policy/state";
-import { formatDuration, operatorName } from "../policy/text";
+import { formatDuration, formatTime, operatorName } from "../policy/text";
 import type { ProbeError, ProbeResult } from "../probes/types";
 import type { AlertChannel, StoredEvent } from "../state/schema";
 import { clip as clipText } from "../text/clip";
@@ -115,7 +115,7 @@ export function alertChannelLines(channel: AlertChannel | undefined): string[] {
   const lines: string[] = [];
   if (channel?.failure) {
     lines.push(
-      `⚠️ alert chat failing since ${new Date(channel.failure.at).toISOString().slice(0, 16).replace("T", " ")} UTC: ${clip(channel.failure.error, 200)}`,
+      `⚠️ alert chat failing since ${formatTime(channel.failure.at)}: ${clip(channel.failure.error, 200)}`,
     );
   }
   if (channel?.chatId !== undefined) {

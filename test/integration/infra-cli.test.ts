@@ -837,6 +837,7 @@ describe("infra CLI", () => {
           id: string;
           status: string;
           guestPid?: number;
+          bootMs: number;
         }[]
       ).find((s) => s.id === box.serverId);
     const fault = async (action: "hang" | "crash-loop") => {
@@ -862,8 +863,11 @@ describe("infra CLI", () => {
     expect(healthy).toBe(true);
 
     // A gateway that never comes back (a crash loop survives reboots): reboots, then a human;
-    // the system disk is never reinstalled.
-    await fault("crash-loop");
+    // the system disk is never reinstalled. Every start answers "starting" for 400 ms, then
+    // dies: never ready, and seen alive between crashes (so a crash loop, not a failed unit).
+    const bootMs = (await guest())?.bootMs ?? 0;
+    await cloud.control("ecs", "slow-boot", { serverId: box.serverId, ms: 600_000 });
+    await cloud.control("ecs", "crash-loop", { serverId: box.serverId, ms: 400 });
     const needsHuman = async () =>
       (
         (await cloud.control("telegram", "messages", { bot: e.telegramBots.alerts.username })) as {
@@ -875,6 +879,7 @@ describe("infra CLI", () => {
     const all = (await actions()).slice(before);
     expect(all).toEqual(["reboot SOFT", "reboot SOFT", "reboot HARD"]);
     expect(all).not.toContain("reinstall");
+    await cloud.control("ecs", "slow-boot", { serverId: box.serverId, ms: bootMs });
     await cloud.control("ecs", "heal", { serverId: box.serverId });
     const gone = await cli(["destroy", "--yes", "--config", file], { ...captureIo(), env });
     expect(gone.code, gone.io.text()).toBe(0);

@@ -256,6 +256,18 @@ describe("gateway crash: alert at threshold, then the ladder", () => {
     expect(audits(actions)).toEqual(["incident-resolved"]);
     expect(trace.state.incidents.gateway).toBeUndefined();
   });
+
+  it("does not resolve a gateway that answers once between crashes inside the grace", () => {
+    const trace = new Trace();
+    trace.run(3, DOWN); // 12:00–12:02, soft reboot at 12:02; grace until 12:07
+    for (const spec of [{}, DOWN, {}, { gateway: "booting" as const }, {}]) {
+      expect(types(trace.step(spec))).toEqual([]);
+      expect(trace.state.incidents.gateway).toBeDefined();
+    }
+    expect(trace.gateway.consecutiveSuccesses).toBe(1);
+    // 12:08–12:10: still crashing after the grace, so the ladder goes on.
+    expect(remediations(trace.run(3, DOWN))).toEqual(["hard-reboot"]);
+  });
 });
 
 describe("server states", () => {

@@ -42,12 +42,14 @@ async function main(): Promise<void> {
           startedAt,
         );
 
+  // Like OpenClaw's startup sidecars, the boot phase starts once the HTTP server listens: timed
+  // from the process start, a scaled-down boot would be eaten by Node's own start-up.
+  let listenedAt: number | undefined;
   const state = (): GatewayState => {
     const now = Date.now();
-    const uptimeMs = now - startedAt;
     return {
-      uptimeMs,
-      starting: uptimeMs < config.bootMs,
+      uptimeMs: now - startedAt,
+      starting: listenedAt === undefined || now - listenedAt < config.bootMs,
       failingChannels: poller?.isFailing(now) ? ["telegram"] : [],
     };
   };
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
     await closeQuietly(server);
     return;
   }
+  listenedAt = Date.now();
   log(`[gateway] http server listening on 127.0.0.1:${server.port}`);
   setTimeout(() => log("[gateway] ready"), config.bootMs).unref();
   poller?.start();

@@ -120,19 +120,25 @@ function openIncident(
 function recordOpen(cycle: Cycle, incident: Incident): number {
   const { state, now, config } = cycle;
   const { component, cause } = incident;
-  const recent = [...state.opens[component], now].filter((at) =>
-    isRecent(at, now, config.flapping.window),
-  );
-  state.opens[component] = recent.slice(-config.flapping.opens);
-  const log = [...(state.openLog ?? []), { component, cause, at: now, incidentId: incident.id }];
-  state.openLog = log
-    .filter((open) => isRecent(open.at, now, config.flapping.window))
-    .slice(-LIMITS.openLog);
+  const log = [...state.openLog, { component, cause, at: now, incidentId: incident.id }];
+  const recent = log.filter((open) => isRecent(open.at, now, config.flapping.window));
+  state.openLog = lastPerComponent(recent, LIMITS.opensPerComponent);
   return recentOpens(state, component, cause).length;
 }
 
+/** Capped per component, so a flood of one component's opens cannot push out another's. */
+function lastPerComponent(log: readonly OpenRecord[], max: number): OpenRecord[] {
+  const kept = new Map<Component, number>();
+  const newestFirst = [...log].reverse().filter((open) => {
+    const count = (kept.get(open.component) ?? 0) + 1;
+    kept.set(open.component, count);
+    return count <= max;
+  });
+  return newestFirst.reverse();
+}
+
 function recentOpens(state: BoxState, component: Component, cause: Cause): OpenRecord[] {
-  return (state.openLog ?? []).filter((o) => o.component === component && o.cause === cause);
+  return state.openLog.filter((o) => o.component === component && o.cause === cause);
 }
 
 function announce(cycle: Cycle, incident: Incident, extra?: string): void {
@@ -275,12 +281,9 @@ export function calmFlapping(cycle: Cycle, component: Component): void {
   const { state, now, config } = cycle;
   const flap = state.flapping[component];
   if (!flap || state.incidents[component]) return;
-  const lastOpen = state.opens[component].at(-1) ?? flap.since;
+  const lastOpen = state.openLog.filter((o) => o.component === component).at(-1)?.at ?? flap.since;
   if (now - lastOpen < config.flapping.window) return;
   state.flapping[component] = undefined;
-  state.opens[component] = state.opens[component].filter((at) =>
-    isRecent(at, now, config.flapping.window),
-  );
   if (flap.noticeId !== undefined) {
     const notice = flappingEndNotice(state, component, flap.since, now, flap.messageId);
     enqueue(state, now, notice, "no incident opened for a whole flapping window");

@@ -37,6 +37,7 @@ export {
   REMEDIATIONS,
   type Remediation,
   type Severity,
+  STATE_VERSION,
   type Step,
 } from "./state";
 export { formatDuration, formatTime, incidentRef } from "./text";

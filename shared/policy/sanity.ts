@@ -36,7 +36,6 @@ export function repairFutureTimes(cycle: Cycle): void {
     const counter = state.counters[component];
     counter.firstFailureAt = moment(counter.firstFailureAt, "counters");
     counter.lastOkAt = moment(counter.lastOkAt, "counters");
-    state.opens[component] = past(state.opens[component], (at) => at, "incident opens");
     const flap = state.flapping[component];
     if (flap) flap.since = moment(flap.since, "flapping") ?? now;
     const incident = state.incidents[component];
@@ -49,7 +48,7 @@ export function repairFutureTimes(cycle: Cycle): void {
     incident.ackedUntil = until(incident.ackedUntil, PAUSE_LIMITS.maxMs, "acks");
     for (const step of incident.steps) step.at = moment(step.at, "steps") ?? now;
   }
-  if (state.openLog) state.openLog = past(state.openLog, (open) => open.at, "incident opens");
+  state.openLog = past(state.openLog, (open) => open.at, "incident opens");
   const remediation = state.remediation;
   remediation.graceUntil = until(remediation.graceUntil, longestGrace(config), "grace");
   remediation.stallSince = moment(remediation.stallSince, "ingress");

@@ -80,8 +80,8 @@ export const LIMITS = {
   outboxHard: 20,
   historyPerKind: 20,
   restarts: 20,
-  /** Opens remembered for flapping, all components together. */
-  openLog: 40,
+  /** Opens remembered for flapping, per component (the largest `flapping.opens` allowed). */
+  opensPerComponent: 20,
   steps: 8,
   text: 300,
   line: 200,
@@ -212,8 +212,11 @@ export type OpenRecord = z.infer<typeof openRecordSchema>;
 const perComponent = <T extends z.ZodMiniType>(schema: T) =>
   z.object({ gateway: schema, maas: schema, telegram: schema, watchdog: schema });
 
+/** The shape of the stored state; shared/state/migrate.ts brings older objects up to it. */
+export const STATE_VERSION = 2;
+
 export const boxStateSchema = z.object({
-  version: z.literal(1),
+  version: z.literal(STATE_VERSION),
   box: z.string().check(z.minLength(1)),
   /** Cycles decided so far (the probe runner shows the server every Nth one). */
   cycle: count,
@@ -232,13 +235,13 @@ export const boxStateSchema = z.object({
   }),
   /** Reboots and rebootstraps (automatic and manual) within the budget window. */
   history: z.array(historyEntrySchema).check(z.maxLength(LIMITS.historyPerKind * 2)),
-  /** Recent incident opens per component (any cause). */
-  opens: perComponent(z.array(time).check(z.maxLength(20))),
   /**
-   * Recent opens with their cause: flapping is the same failure recurring, so it is counted per
-   * component and cause. Absent in states saved before it existed.
+   * Recent opens with their cause, oldest first: flapping is the same failure recurring, so it is
+   * counted per component and cause.
    */
-  openLog: z.optional(z.array(openRecordSchema).check(z.maxLength(LIMITS.openLog))),
+  openLog: z
+    .array(openRecordSchema)
+    .check(z.maxLength(LIMITS.opensPerComponent * COMPONENTS.length)),
   flapping: perComponent(
     z.optional(
       z.object({
@@ -299,7 +302,7 @@ function emptyCounter(): Counter {
 
 export function initialState(box: string): BoxState {
   return {
-    version: 1,
+    version: STATE_VERSION,
     box,
     cycle: 0,
     counters: {
@@ -311,7 +314,7 @@ export function initialState(box: string): BoxState {
     incidents: { gateway: undefined, maas: undefined, telegram: undefined, watchdog: undefined },
     remediation: { streak: 0 },
     history: [],
-    opens: { gateway: [], maas: [], telegram: [], watchdog: [] },
+    openLog: [],
     flapping: { gateway: undefined, maas: undefined, telegram: undefined, watchdog: undefined },
     ingress: {},
     outbox: [],

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { StateStoreError } from "../errors";
+import { STATE_VERSION } from "../policy/state";
 import { type OperatorCommand, operatorCommandSchema } from "../policy/types";
 import {
   alertChannelKey,
@@ -13,6 +14,7 @@ import {
   eventsPrefix,
   stateKey,
 } from "./keys";
+import { migrateStored, unknownVersion } from "./migrate";
 import type { LoadResult, PendingCommands, RecentEventsQuery, StateStore } from "./port";
 import {
   alertChannelSchema,
@@ -140,8 +142,9 @@ export function createObsStateStore(options: ObsStateStoreOptions): StateStore {
       return { kind: "corrupt", reason: "the state object is larger than any state", movedTo };
     }
     if (!got.found) return { kind: "missing" };
-    const reason = invalidReason(got.text);
-    if (reason === undefined) return { kind: "found", stored: JSON.parse(got.text) as StoredState };
+    const read = readState(got.text);
+    if (typeof read !== "string") return { kind: "found", stored: read };
+    const reason = read;
     const movedTo = corruptKey(prefix, box, now());
     await client.copy(bucket, key, movedTo);
     return { kind: "corrupt", reason, movedTo };
@@ -200,17 +203,20 @@ function eventTypeOf(key: string): string {
   return /\/\d{8}T\d{9}Z-([a-z-]+)-[0-9a-f]{8}\.json$/.exec(key)?.[1] ?? "";
 }
 
-function invalidReason(text: string): string | undefined {
+/** The stored state, brought up to today's shape, or why it cannot be read. */
+export function readState(text: string): StoredState | string {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     return "the state object is not JSON";
   }
-  const parsed = storedStateSchema.safeParse(value);
-  if (parsed.success) return undefined;
+  const parsed = storedStateSchema.safeParse(migrateStored(value));
+  if (parsed.success) return parsed.data;
+  const version = unknownVersion(value);
+  if (version) return `the state object cannot be read: ${version}`;
   const first = parsed.error.issues[0];
-  return `the state object does not match schema version 1 (${first?.path.join(".") || "root"}: ${first?.message})`;
+  return `the state object does not match schema version ${STATE_VERSION} (${first?.path.join(".") || "root"}: ${first?.message})`;
 }
 
 /** A command object, or why it is not one. The size is checked before anything is parsed. */

@@ -1,11 +1,11 @@
 import * as z from "zod/mini";
 import "../errors/zod-english";
-import { boxStateSchema } from "../policy/state";
+import { boxStateSchema, STATE_VERSION } from "../policy/state";
 import type { AuditType, OperatorCommand, operatorSchema } from "../policy/types";
 
 /** The object stored at `<prefix>/<box>/state.json`: the policy's state plus the runner's own. */
 export const storedStateSchema = z.object({
-  version: z.literal(1),
+  version: z.literal(STATE_VERSION),
   savedAt: z.number().check(z.nonnegative()),
   policy: boxStateSchema,
   probes: z.object({

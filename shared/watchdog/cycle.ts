@@ -9,6 +9,7 @@ import {
   explain,
   type OperatorCommand,
   type Outcome,
+  STATE_VERSION,
   serverCheckDue,
 } from "../policy";
 import type { Observations } from "../probes/types";
@@ -98,7 +99,7 @@ export async function runCycle(
 
   const outcomes = await perform(explanation.actions, box, explanation.state, deps, log);
   const next: StoredState = {
-    version: 1,
+    version: STATE_VERSION,
     savedAt: deps.clock(),
     policy: applyOutcomes(explanation.state, outcomes, deps.clock(), policy),
     probes: {

@@ -6,6 +6,7 @@ import {
   budgetFromEvents,
   initialState,
   resetState,
+  STATE_VERSION,
 } from "../policy";
 import type { LoadResult } from "../state/port";
 import type { StoredEvent, StoredState } from "../state/schema";
@@ -30,12 +31,12 @@ export async function storedFrom(
       : lostState(recovery);
   if (reason !== undefined) {
     const policy = resetState(box.name, now, reason, recovery, deps.config.policy);
-    return { version: 1, savedAt: 0, policy, probes: {} };
+    return { version: STATE_VERSION, savedAt: 0, policy, probes: {} };
   }
   // A first run still counts what the receiver did before it (a /reboot right after deploy).
   const policy: BoxState = initialState(box.name);
   if (recovery.kind === "rebuilt") policy.history = recovery.history;
-  return { version: 1, savedAt: 0, policy, probes: {} };
+  return { version: STATE_VERSION, savedAt: 0, policy, probes: {} };
 }
 
 /**

@@ -4,7 +4,7 @@ import { Iam } from "../../infra/local/iam";
 import { type ObsService, startObs } from "../../infra/local/obs";
 import { timeScale } from "../../infra/local/service";
 import { CALLBACK_ACTIONS, encodeCallback } from "../../shared/notify/callback-data";
-import { COMPONENTS, initialState, PAUSE_LIMITS } from "../../shared/policy";
+import { COMPONENTS, initialState, PAUSE_LIMITS, STATE_VERSION } from "../../shared/policy";
 import { createObsLedger, type MemoryLedger } from "../../shared/receiver";
 import type { MemoryStateStore } from "../../shared/state/memory";
 import { createObsClient, type ObsClient } from "../../shared/state/obs-client";
@@ -307,7 +307,7 @@ const stateArb = fc.record({
   opens: fc.array(timeArb, { maxLength: 5 }),
   failures: fc.integer({ min: 0, max: 10 }),
   savedAt: timeArb,
-  how: fc.constantFrom("json", "json", "json", "truncated", "garbage", "version-2", "missing"),
+  how: fc.constantFrom("json", "json", "json", "truncated", "garbage", "newer", "missing"),
 });
 const ledgerArb = fc.record({
   state: fc.constantFrom("pending", "started", "done", "weird"),
@@ -328,16 +328,21 @@ function stateObject(spec: ObsWorld["state"]): string {
     history: unknown[];
     remediation: Record<string, unknown>;
     counters: { gateway: Record<string, unknown> };
-    opens: { gateway: unknown[] };
+    openLog: unknown[];
   };
   policy.history = spec.history;
   if (spec.graceUntil !== undefined) policy.remediation.graceUntil = spec.graceUntil;
   policy.counters.gateway.consecutiveFailures = spec.failures;
   if (spec.firstFailureAt !== undefined)
     policy.counters.gateway.firstFailureAt = spec.firstFailureAt;
-  policy.opens.gateway = spec.opens;
+  policy.openLog = spec.opens.map((at) => ({
+    component: "gateway",
+    cause: "down",
+    at,
+    incidentId: `prod.gateway.${at}`,
+  }));
   const stored = {
-    version: spec.how === "version-2" ? 2 : 1,
+    version: spec.how === "newer" ? STATE_VERSION + 1 : STATE_VERSION,
     savedAt: spec.savedAt,
     policy,
     probes: {},

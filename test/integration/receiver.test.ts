@@ -17,7 +17,7 @@ import { type Config, parseConfig, secretsOf } from "../../shared/config";
 import { encodeCallback } from "../../shared/notify/callback-data";
 import { createMemoryNotifier } from "../../shared/notify/memory";
 import { createTelegramNotifier } from "../../shared/notify/telegram";
-import { initialState } from "../../shared/policy";
+import { initialState, STATE_VERSION } from "../../shared/policy";
 import type { OperatorCommand } from "../../shared/policy/types";
 import { observe } from "../../shared/probes/observe";
 import {
@@ -417,7 +417,12 @@ describe("Telegram receiver on the local cloud", () => {
       seq: 0,
       steps: [],
     };
-    await store.save("prod", { version: 1, savedAt: Date.now(), policy: open, probes: {} });
+    await store.save("prod", {
+      version: STATE_VERSION,
+      savedAt: Date.now(),
+      policy: open,
+      probes: {},
+    });
     try {
       await delivered(3, () => {
         ackUpdate = say("/ack prod 2h").updateId;
@@ -428,7 +433,12 @@ describe("Telegram receiver on the local cloud", () => {
       const restored = previous.kind === "found" ? previous.stored : undefined;
       await store.save(
         "prod",
-        restored ?? { version: 1, savedAt: Date.now(), policy: initialState("prod"), probes: {} },
+        restored ?? {
+          version: STATE_VERSION,
+          savedAt: Date.now(),
+          policy: initialState("prod"),
+          probes: {},
+        },
       );
     }
     const added = (await commands()).slice(before);

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { Compute, JobInfo, ServerInfo } from "../../shared/cloud/compute";
 import { type BoxConfig, type Config, parseConfig } from "../../shared/config";
 import { createMemoryNotifier, type MemoryNotifier } from "../../shared/notify/memory";
-import type { OperatorCommand } from "../../shared/policy";
+import { type OperatorCommand, STATE_VERSION } from "../../shared/policy";
 import type {
   GatewayStatus,
   MaasResult,
@@ -237,7 +237,11 @@ describe("runCycle: load → observe → decide → act → save", () => {
     expect(report).toMatchObject({ box: "box-a", mode: "act", decided: true, errors: [] });
     expect(w.store.counts).toMatchObject({ load: 1, pendingCommands: 1, save: 1 });
     expect(w.store.counts.appendEvents).toBe(0); // nothing happened worth an audit line
-    expect(w.stored("box-a")).toMatchObject({ version: 1, savedAt: w.now, policy: { cycle: 1 } });
+    expect(w.stored("box-a")).toMatchObject({
+      version: STATE_VERSION,
+      savedAt: w.now,
+      policy: { cycle: 1 },
+    });
     expect(w.computeBuilt).toBe(0);
     expect(w.notifier.attempts).toEqual([]);
 

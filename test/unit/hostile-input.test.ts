@@ -6,6 +6,7 @@ import {
   incidentRef,
   initialState,
   type OperatorCommand,
+  STATE_VERSION,
 } from "../../shared/policy";
 import { MemoryStateStore } from "../../shared/state/memory";
 import type { LoadResult, RecentEventsQuery } from "../../shared/state/port";
@@ -160,7 +161,7 @@ describe("2. times in the future count for nothing", () => {
       at: Y2100 + i,
       key: `f${i}`,
     }));
-    await w.store.save("prod", { version: 1, savedAt: T0, policy, probes: {} });
+    await w.store.save("prod", { version: STATE_VERSION, savedAt: T0, policy, probes: {} });
     await w.cycles(6, "down");
     expect(w.compute.reboots()).toEqual(["reboot SOFT srv-prod", "reboot HARD srv-prod"]);
     expect(stored(w).policy.history.every((e) => e.at <= w.now)).toBe(true);
@@ -185,9 +186,14 @@ describe("2. times in the future count for nothing", () => {
     const policy = initialState("prod");
     policy.remediation.graceUntil = Y2100;
     policy.remediation.graceAction = "soft-reboot";
-    policy.opens.gateway = [Y2100, Y2100 + 1, Y2100 + 2, Y2100 + 3];
+    policy.openLog = [0, 1, 2, 3].map((i) => ({
+      component: "gateway" as const,
+      cause: "down" as const,
+      at: Y2100 + i,
+      incidentId: `prod.gateway.${Y2100 + i}`,
+    }));
     policy.counters.gateway.firstFailureAt = Y2100;
-    await w.store.save("prod", { version: 1, savedAt: Y2100, policy, probes: {} });
+    await w.store.save("prod", { version: STATE_VERSION, savedAt: Y2100, policy, probes: {} });
     await w.cycles(4, "down");
     expect(w.notifier.sent.map((m) => m.notification.type)).toContain("opened");
     expect(w.compute.reboots()).toEqual(["reboot SOFT srv-prod"]);

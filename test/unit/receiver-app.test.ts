@@ -3,7 +3,7 @@ import type { Compute } from "../../shared/cloud/compute";
 import { type Config, parseConfig, secretsOf } from "../../shared/config";
 import { encodeCallback } from "../../shared/notify/callback-data";
 import type { RenderedMessage } from "../../shared/notify/render";
-import { initialState } from "../../shared/policy";
+import { initialState, STATE_VERSION } from "../../shared/policy";
 import {
   type ChatPort,
   confirmKey,
@@ -255,7 +255,7 @@ async function openIncident(box = "prod", component: "gateway" | "maas" = "gatew
     seq: 0,
     steps: [],
   };
-  await store.save(box, { version: 1, savedAt: NOW, policy: state, probes: {} });
+  await store.save(box, { version: STATE_VERSION, savedAt: NOW, policy: state, probes: {} });
 }
 
 describe("receiver: hostile and foreign input", () => {
@@ -612,7 +612,7 @@ describe("receiver: reboot and rebootstrap", () => {
   it("shows the budget in the prompt when the state is readable", async () => {
     const state = initialState("prod");
     state.history = [{ action: "soft-reboot", at: NOW - H, key: "k" }];
-    await store.save("prod", { version: 1, savedAt: NOW, policy: state, probes: {} });
+    await store.save("prod", { version: STATE_VERSION, savedAt: NOW, policy: state, probes: {} });
     const { message } = await prompt(receiver());
     expect(message.text).toContain("1 of 3");
   });

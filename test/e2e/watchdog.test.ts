@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_AGENCY, repositoryAgencyPolicy } from "../../infra/local/iam";
+import { STATE_VERSION } from "../../shared/policy";
 import { eventually, type Harness, startHarness } from "./harness";
 
 /**
@@ -68,7 +69,7 @@ describe("watchdog on the local cloud", () => {
     expect(await h.alerts("box-1")).toEqual([]);
     expect(await h.ecsActions("box-1")).toEqual([]);
     const state = await h.stateOf("box-1");
-    expect(state).toMatchObject({ version: 1, policy: { box: "box-1", cycle: 2 } });
+    expect(state).toMatchObject({ version: STATE_VERSION, policy: { box: "box-1", cycle: 2 } });
   });
 
   it("diagnose reports every probe with latency and acts on nothing", async () => {
@@ -298,7 +299,7 @@ describe("watchdog on the local cloud", () => {
       prefix: "clawwatch/box-9/corrupt/",
     })) as unknown[];
     expect(kept.length).toBe(1);
-    expect(await h.stateOf("box-9")).toMatchObject({ version: 1 });
+    expect(await h.stateOf("box-9")).toMatchObject({ version: STATE_VERSION });
   });
 
   it("the agency's policy decides each ECS call: a reboot it does not grant is refused", async () => {

@@ -123,7 +123,8 @@ export const ACTIONS = {
     },
     needsBootstrap: true,
     compute: { kind: "reinstall" },
-    iam: ["ecs:cloudServers:rebuild"],
+    // The ECS adapter shows the server first: a reinstall must keep the box's key pair.
+    iam: ["ecs:cloudServers:get", "ecs:cloudServers:rebuild"],
   },
 } as const satisfies Record<string, ActionSpec>;
 

@@ -48,7 +48,7 @@ export interface ActionSpec {
   readonly compute: ComputeCall;
   /**
    * The IAM actions the Compute call needs (ECS permission tables, see infra/local/ecs.ts
-   * IAM_ACTIONS); test/unit/action-catalog.test.ts checks the agency policies grant exactly these.
+   * IAM_ACTIONS); test/unit/iam-policy.test.ts checks the agency policies grant exactly these.
    */
   readonly iam: readonly string[];
 }

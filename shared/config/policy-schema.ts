@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import "../errors/zod-english";
+import { type GraceKey, LADDER_RUNGS } from "../policy/catalog";
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const DURATION_TEXT = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
@@ -40,7 +41,15 @@ export const duration = z.pipe(
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-export const LADDER_RUNGS = ["soft-reboot", "hard-reboot", "rebootstrap"] as const;
+export { LADDER_RUNGS, type LadderRung } from "../policy/catalog";
+
+/** One grace period per key the action catalog names (shared/policy/catalog.ts), no more. */
+const graceShape = {
+  start: z._default(duration, 3 * MINUTE),
+  softReboot: z._default(duration, 5 * MINUTE),
+  hardReboot: z._default(duration, 5 * MINUTE),
+  rebootstrap: z._default(duration, 15 * MINUTE),
+} satisfies Record<GraceKey, unknown>;
 
 /** An integer from `min` to `max` (checked in classic zod's .int().min().max() order). */
 function intIn(min: number, max: number) {
@@ -58,15 +67,7 @@ export const policySchema = z.strictObject({
    */
   deterministicFailureThreshold: z._default(intIn(1, 100), 1),
   /** After each action, failures do not count until the box had time to boot. */
-  grace: z.prefault(
-    z.strictObject({
-      start: z._default(duration, 3 * MINUTE),
-      softReboot: z._default(duration, 5 * MINUTE),
-      hardReboot: z._default(duration, 5 * MINUTE),
-      rebootstrap: z._default(duration, 15 * MINUTE),
-    }),
-    {},
-  ),
+  grace: z.prefault(z.strictObject(graceShape), {}),
   /** Automatic and manual actions share one budget per rolling window. */
   budget: z.prefault(
     z.strictObject({
@@ -159,6 +160,5 @@ export const policySchema = z.strictObject({
 
 export type PolicyConfig = z.output<typeof policySchema>;
 export type PolicyConfigInput = z.input<typeof policySchema>;
-export type LadderRung = (typeof LADDER_RUNGS)[number];
 
 export const defaultPolicyConfig: PolicyConfig = policySchema.parse({});

@@ -1,6 +1,7 @@
 import type { PolicyConfig } from "../config/policy-schema";
 import type { Observations } from "../probes/types";
 import { isProbeError } from "../probes/types";
+import { BUDGET_KINDS, type BudgetKind, budgetKindOf, graceKeyOf } from "./catalog";
 import { CAUSE_INFO, causeClass } from "./causes";
 import { audit, type Cycle, isAcked, isMuted, isRecent, note } from "./context";
 import { budgetNotice, enqueue, needsHumanNotice, updateNotice } from "./notifications";
@@ -16,29 +17,14 @@ import {
 import { actionLabel, formatDuration, formatTime } from "./text";
 import type { Verdict } from "./types";
 
-export type BudgetKind = "reboots" | "rebootstraps";
-
-export function budgetKindOf(action: Remediation | ManualAction): BudgetKind | undefined {
-  if (action === "start") return undefined;
-  return action === "rebootstrap" ? "rebootstraps" : "reboots";
-}
+export { type BudgetKind, budgetKindOf } from "./catalog";
 
 export function graceFor(action: Remediation | ManualAction, config: PolicyConfig): number {
-  switch (action) {
-    case "start":
-      return config.grace.start;
-    case "soft-reboot":
-    case "reboot":
-      return config.grace.softReboot;
-    case "hard-reboot":
-      return config.grace.hardReboot;
-    case "rebootstrap":
-      return config.grace.rebootstrap;
-  }
+  return config.grace[graceKeyOf(action)];
 }
 
 function budgetLimit(kind: BudgetKind, config: PolicyConfig): number {
-  return kind === "reboots" ? config.budget.reboots : config.budget.rebootstraps;
+  return config.budget[kind];
 }
 
 export function budgetUsed(state: BoxState, kind: BudgetKind, now: number, config: PolicyConfig) {
@@ -57,7 +43,7 @@ export function pruneHistory(cycle: Cycle): void {
   const recent = state.history.filter((entry) => isRecent(entry.at, now, config.budget.window));
   const keep = (kind: BudgetKind) =>
     recent.filter((e) => budgetKindOf(e.action) === kind).slice(-LIMITS.historyPerKind);
-  state.history = [...keep("reboots"), ...keep("rebootstraps")].sort((a, b) => a.at - b.at);
+  state.history = BUDGET_KINDS.flatMap(keep).sort((a, b) => a.at - b.at);
   const exhausted = state.remediation.budgetExhausted;
   if (
     exhausted &&

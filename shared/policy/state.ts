@@ -36,12 +36,10 @@ export const CAUSES = [
 ] as const;
 export type Cause = (typeof CAUSES)[number];
 
-export const REMEDIATIONS = ["start", "soft-reboot", "hard-reboot", "rebootstrap"] as const;
-export type Remediation = (typeof REMEDIATIONS)[number];
+// The actions are listed once, in the catalog.
+import { MANUAL_ACTIONS, REMEDIATIONS } from "./catalog";
 
-/** What an operator did by hand through the receiver. */
-export const MANUAL_ACTIONS = ["reboot", "rebootstrap"] as const;
-export type ManualAction = (typeof MANUAL_ACTIONS)[number];
+export { MANUAL_ACTIONS, type ManualAction, REMEDIATIONS, type Remediation } from "./catalog";
 
 export const NOTIFICATION_TYPES = [
   "opened",

@@ -16,9 +16,7 @@ export function truncate(text: string, max: number = LIMITS.line): string {
   return clip(text, max);
 }
 
-export function actionLabel(action: string): string {
-  return action.replace(/-/g, " ");
-}
+export { actionLabel } from "./catalog";
 
 export function operatorName(by: { userId: number; username?: string | undefined }): string {
   return by.username ? `@${by.username}` : `user ${by.userId}`;

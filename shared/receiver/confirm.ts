@@ -1,12 +1,20 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as z from "zod/mini";
-import { bootstrapUserData, hasBootstrap } from "../cloud/user-data";
+import { act } from "../cloud/act";
+import { hasBootstrap } from "../cloud/user-data";
 import "../errors/zod-english";
 import type { BoxConfig } from "../config";
 import { confirmKeyboard, type RenderedMessage, renderReply } from "../notify/render";
-import { budgetUsed } from "../policy/remediation";
-import { LIMITS, MANUAL_ACTIONS, type ManualAction } from "../policy/state";
+import {
+  ACTIONS,
+  type BudgetKind,
+  MANUAL_ACTIONS,
+  type ManualAction,
+  manualSpec,
+} from "../policy/catalog";
+import { budgetUsed, graceFor } from "../policy/remediation";
+import { LIMITS } from "../policy/state";
 import { formatDuration, operatorName } from "../policy/text";
 import { type OperatorCommand, operatorSchema } from "../policy/types";
 import { clip } from "../text/clip";
@@ -55,7 +63,7 @@ export function manualCommandId(chatId: number, messageId: number): string {
   return `tg-confirm-${chatId}-${messageId}`;
 }
 
-const LABEL: Record<ManualAction, string> = { reboot: "Reboot", rebootstrap: "Rebootstrap" };
+const titleOf = (action: ManualAction) => manualSpec(action).title;
 
 /** Posts the prompt with its confirm/cancel buttons and records it as pending. */
 export async function askConfirmation(
@@ -63,8 +71,8 @@ export async function askConfirmation(
   box: BoxConfig,
   action: ManualAction,
 ): Promise<void> {
-  if (action === "rebootstrap" && !hasBootstrap(box)) {
-    await turn.say(noBootstrap(box));
+  if (ACTIONS[action].needsBootstrap && !hasBootstrap(box)) {
+    await turn.say(noBootstrap(box, action));
     return;
   }
   const prompt = await promptMessage(turn, box, action);
@@ -84,7 +92,7 @@ export async function askConfirmation(
     await turn.edit(
       messageId,
       renderReply({
-        title: `❌ ${LABEL[action]} of ${box.name} cannot be confirmed now`,
+        title: `❌ ${titleOf(action)} of ${box.name} cannot be confirmed now`,
         lines: [
           `The state store failed: ${(error as Error).message}`,
           `Send /${action} again later.`,
@@ -100,21 +108,11 @@ async function promptMessage(
   action: ManualAction,
 ): Promise<RenderedMessage> {
   const { policy } = turn.config;
-  const kind = action === "reboot" ? "reboots" : "rebootstraps";
-  const used = await budgetLine(turn, box, kind);
-  const what =
-    action === "reboot"
-      ? [
-          `A soft reboot of server ${box.serverId}: the gateway is down for a few minutes.`,
-          `The watchdog then waits ${formatDuration(policy.grace.softReboot)} before counting failures.`,
-        ]
-      : [
-          `The SYSTEM DISK of server ${box.serverId} is reinstalled from its image and the bootstrap runs again.`,
-          "The DATA DISK (the gateway's workspace) is kept.",
-          `It takes about 15 minutes; the watchdog waits ${formatDuration(policy.grace.rebootstrap)} before counting failures.`,
-        ];
+  const kind: BudgetKind | undefined = ACTIONS[action].budget;
+  const used = kind ? await budgetLine(turn, box, kind) : undefined;
+  const what = manualSpec(action).confirm(box.serverId, formatDuration(graceFor(action, policy)));
   return renderReply({
-    title: `⚠️ ${LABEL[action]} ${box.name}?`,
+    title: `⚠️ ${titleOf(action)} ${box.name}?`,
     lines: [
       ...what,
       ...(used ? [used] : []),
@@ -127,22 +125,22 @@ async function promptMessage(
 async function budgetLine(
   turn: Turn,
   box: BoxConfig,
-  kind: "reboots" | "rebootstraps",
+  kind: BudgetKind,
 ): Promise<string | undefined> {
   const { policy } = turn.config;
   try {
     const loaded = await turn.services.store.load(box.name);
     if (loaded.kind !== "found") return undefined;
     const used = budgetUsed(loaded.stored.policy, kind, turn.now, policy);
-    return `${kind === "reboots" ? "Reboots" : "Rebootstraps"} in the last ${formatDuration(policy.budget.window)}: ${used} of ${policy.budget[kind]} (manual ones count too).`;
+    return `${kind.charAt(0).toUpperCase()}${kind.slice(1)} in the last ${formatDuration(policy.budget.window)}: ${used} of ${policy.budget[kind]} (manual ones count too).`;
   } catch {
     return undefined;
   }
 }
 
-function noBootstrap(box: BoxConfig): RenderedMessage {
+function noBootstrap(box: BoxConfig, action: ManualAction): RenderedMessage {
   return renderReply({
-    title: `Rebootstrap of ${box.name} is not available`,
+    title: `${titleOf(action)} of ${box.name} is not available`,
     lines: [
       "This box has no bootstrap user_data in the config or in OBS.",
       "Run `npm run infra -- deploy` again to store it, or use /reboot.",
@@ -245,7 +243,7 @@ function refusalFor(
   record: ConfirmRecord,
   press: Press,
 ): { answer: string; edit?: RenderedMessage } | undefined {
-  const label = LABEL[record.action];
+  const label = titleOf(record.action);
   const who = record.pressedBy ? operatorName(record.pressedBy) : "someone";
   const at = record.pressedAt === undefined ? "" : ` at ${clock(record.pressedAt, turn.now)}`;
   switch (record.state) {
@@ -295,15 +293,11 @@ async function perform(
   started: ConfirmRecord,
 ): Promise<void> {
   const { box, action } = press;
-  const label = LABEL[action];
+  const label = titleOf(action);
   let jobId: string;
   try {
     const compute = await turn.services.compute();
-    const job =
-      action === "reboot"
-        ? await compute.reboot(box.serverId, "SOFT")
-        : await compute.reinstall(box.serverId, await bootstrapUserData(box, turn.services.store));
-    jobId = job.jobId;
+    ({ jobId } = await act(action, box, compute, turn.services.store));
   } catch (error) {
     const message = (error as Error).message;
     turn.log.error("manual action failed", { box: box.name, action, error });
@@ -380,14 +374,12 @@ async function withdraw(turn: Turn, press: Press): Promise<void> {
 
 function doneMessage(turn: Turn, press: Press, jobId: string, told: boolean): RenderedMessage {
   const { policy } = turn.config;
-  const grace = press.action === "reboot" ? policy.grace.softReboot : policy.grace.rebootstrap;
+  const grace = graceFor(press.action, policy);
   return renderReply({
-    title: `🔄 ${LABEL[press.action]} of ${press.box.name} requested`,
+    title: `🔄 ${titleOf(press.action)} of ${press.box.name} requested`,
     lines: [
       `By ${operatorName(turn.by)} at ${clock(turn.now, turn.now)}; ECS job ${jobId}.`,
-      ...(press.action === "rebootstrap"
-        ? ["The system disk is being reinstalled; the data disk is kept."]
-        : []),
+      ...manualSpec(press.action).done,
       told
         ? `The watchdog waits ${formatDuration(grace)} before counting failures; /status shows progress.`
         : "⚠️ The watchdog could not be told (state store down): it may count failures during the boot.",
@@ -429,7 +421,7 @@ export async function cancelAction(turn: Turn, press: Omit<Press, "action">): Pr
     await turn.edit(
       press.messageId,
       renderReply({
-        title: `${LABEL[record.action]} of ${record.box} cancelled`,
+        title: `${titleOf(record.action)} of ${record.box} cancelled`,
         lines: [`By ${operatorName(turn.by)}. Nothing was done.`],
       }),
     );

@@ -12,6 +12,7 @@ import {
   STATE_VERSION,
   serverCheckDue,
 } from "../policy";
+import { ACTIONS } from "../policy/catalog";
 import type { Observations } from "../probes/types";
 import type { PendingCommands } from "../state/port";
 import type { PendingCommand, StoredEvent, StoredState } from "../state/schema";
@@ -206,10 +207,10 @@ function planFor(stored: StoredState | undefined, deps: CycleDeps, now: number) 
   };
 }
 
-/** Without bootstrap user_data the "re-run bootstrap" rung cannot be taken; skip it. */
+/** Without bootstrap user_data the rungs that reinstall from it cannot be taken; skip them. */
 function policyFor(box: BoxConfig, policy: PolicyConfig): PolicyConfig {
   if (hasBootstrap(box)) return policy;
-  return { ...policy, ladder: policy.ladder.filter((rung) => rung !== "rebootstrap") };
+  return { ...policy, ladder: policy.ladder.filter((rung) => !ACTIONS[rung].needsBootstrap) };
 }
 
 async function save(

@@ -1,6 +1,6 @@
-import { bootstrapUserData } from "../cloud/user-data";
+import { act } from "../cloud/act";
 import type { BoxConfig } from "../config";
-import type { Action, BoxState, Notification, Outcome, Remediation } from "../policy";
+import type { Action, BoxState, Notification, Outcome } from "../policy";
 import type { Logger } from "../runtime/logger";
 import type { CycleDeps } from "./ports";
 
@@ -105,7 +105,7 @@ async function remediate(
 ): Promise<Outcome> {
   try {
     const compute = await deps.compute();
-    const { jobId } = await request(action.action, box, compute, deps.store);
+    const { jobId } = await act(action.action, box, compute, deps.store);
     log.warn("remediation requested", { action: action.action, jobId, reason: action.reason });
     return {
       kind: "remediated",
@@ -116,24 +116,6 @@ async function remediate(
   } catch (error) {
     log.error("remediation failed", { action: action.action, error });
     return failed(action, (error as Error).message);
-  }
-}
-
-async function request(
-  action: Remediation,
-  box: BoxConfig,
-  compute: Awaited<ReturnType<CycleDeps["compute"]>>,
-  store: CycleDeps["store"],
-) {
-  switch (action) {
-    case "start":
-      return compute.start(box.serverId);
-    case "soft-reboot":
-      return compute.reboot(box.serverId, "SOFT");
-    case "hard-reboot":
-      return compute.reboot(box.serverId, "HARD");
-    case "rebootstrap":
-      return compute.reinstall(box.serverId, await bootstrapUserData(box, store));
   }
 }
 

@@ -1,5 +1,4 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Compute, JobInfo, ServerInfo } from "../../shared/cloud/compute";
 import { type BoxConfig, type Config, parseConfig } from "../../shared/config";
 import { createMemoryNotifier, type MemoryNotifier } from "../../shared/notify/memory";
 import { type OperatorCommand, STATE_VERSION } from "../../shared/policy";
@@ -16,6 +15,7 @@ import type { StoredEvent, StoredState } from "../../shared/state/schema";
 import { type CycleMode, runCycle } from "../../shared/watchdog/cycle";
 import { runFleet } from "../../shared/watchdog/fleet";
 import type { CycleDeps, ObservePlan } from "../../shared/watchdog/ports";
+import { MemoryCompute } from "../support/compute";
 
 // The cycle runner with every port in memory: no network, a fixed clock, scripted probes.
 
@@ -74,38 +74,6 @@ function observations(spec: Spec = {}): Observations {
 }
 
 const DOWN: Spec = { gateway: "down", server: "ACTIVE" };
-
-/** Records every ECS request; `failing` makes the actions (not showServer) throw. */
-class FakeCompute implements Compute {
-  readonly calls: string[] = [];
-  failing: Error | undefined;
-  private jobs = 0;
-
-  async showServer(serverId: string): Promise<ServerInfo> {
-    this.calls.push(`show ${serverId}`);
-    return { id: serverId, name: serverId, status: "ACTIVE" };
-  }
-  start(serverId: string) {
-    return this.act(`start ${serverId}`);
-  }
-  reboot(serverId: string, type: "SOFT" | "HARD") {
-    return this.act(`reboot ${type} ${serverId}`);
-  }
-  reinstall(serverId: string, userData: string) {
-    return this.act(
-      `reinstall ${serverId} ${userData === USER_DATA ? "with" : "without"} user_data`,
-    );
-  }
-  async showJob(jobId: string): Promise<JobInfo> {
-    return { id: jobId, status: "SUCCESS" };
-  }
-  private async act(call: string): Promise<{ jobId: string }> {
-    this.calls.push(call);
-    if (this.failing) throw this.failing;
-    this.jobs += 1;
-    return { jobId: `job-${this.jobs}` };
-  }
-}
 
 /** The in-memory store, counting calls; `corruptOnce` answers the next load as a corrupt object. */
 class CountingStore extends MemoryStateStore {
@@ -167,7 +135,7 @@ class World {
   remaining = 60_000;
   readonly store = new CountingStore();
   readonly notifier: MemoryNotifier = createMemoryNotifier();
-  readonly compute = new FakeCompute();
+  readonly compute = new MemoryCompute();
   readonly logs: LogLine[] = [];
   readonly plans: { box: string; plan: ObservePlan }[] = [];
   computeBuilt = 0;
@@ -407,12 +375,12 @@ describe("runCycle: load → observe → decide → act → save", () => {
   });
 
   it("a refused ECS request gives the budget back and is asked for again next failing cycle", async () => {
-    w.compute.failing = new Error("ECS reboot failed: 503 Service Unavailable");
+    w.compute.failWith = new Error("ECS reboot failed: 503 Service Unavailable");
     await w.cycles("box-a", 3, DOWN);
     expect(w.types()).toContain("remediation-failed");
     expect(w.stored("box-a").policy.history).toEqual([]);
 
-    w.compute.failing = undefined;
+    w.compute.failWith = undefined;
     await w.cycle("box-a", DOWN);
     expect(w.compute.calls).toEqual(["reboot SOFT srv-box-a", "reboot SOFT srv-box-a"]);
     expect(w.stored("box-a").policy.history).toHaveLength(1);
@@ -509,8 +477,9 @@ describe("runCycle: load → observe → decide → act → save", () => {
     expect(w.compute.calls).toEqual([
       "reboot SOFT srv-boot-d",
       "reboot HARD srv-boot-d",
-      "reinstall srv-boot-d with user_data",
+      "reinstall srv-boot-d",
     ]);
+    expect(w.compute.userData).toEqual([USER_DATA]);
     await w.cycles("box-c", 12, DOWN);
     expect(w.compute.calls.filter((c) => c.endsWith("srv-box-c"))).toEqual([
       "reboot SOFT srv-box-c",

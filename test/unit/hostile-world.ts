@@ -1,4 +1,3 @@
-import type { Compute, JobInfo, ServerInfo } from "../../shared/cloud/compute";
 import { type BoxConfig, type Config, parseConfig, secretsOf } from "../../shared/config";
 import { createMemoryNotifier, type MemoryNotifier } from "../../shared/notify/memory";
 import type { RenderedMessage } from "../../shared/notify/render";
@@ -20,6 +19,7 @@ import type { StateStore } from "../../shared/state/port";
 import type { CycleReport } from "../../shared/watchdog/cycle";
 import { runCycle } from "../../shared/watchdog/cycle";
 import type { CycleDeps } from "../../shared/watchdog/ports";
+import { MemoryCompute } from "../support/compute";
 
 /**
  * One box watched by the real cycle and the real receiver, sharing one store (the OBS bucket) and
@@ -78,33 +78,11 @@ export function observations(gateway: GatewayStatus, server?: ServerStatus): Obs
   return obs;
 }
 
-/** Records every ECS action; a reboot answers a job id. */
-export class RecordingCompute implements Compute {
-  readonly calls: string[] = [];
-  failWith: Error | undefined;
-
-  async showServer(serverId: string): Promise<ServerInfo> {
-    return { id: serverId, name: serverId, status: "ACTIVE" };
-  }
-  start(serverId: string) {
-    return this.act(`start ${serverId}`);
-  }
-  reboot(serverId: string, type: "SOFT" | "HARD") {
-    return this.act(`reboot ${type} ${serverId}`);
-  }
-  reinstall(serverId: string) {
-    return this.act(`reinstall ${serverId}`);
-  }
-  async showJob(jobId: string): Promise<JobInfo> {
-    return { id: jobId, status: "SUCCESS" };
-  }
+/** The in-memory Compute, with the requests that act on a running box. */
+export class RecordingCompute extends MemoryCompute {
+  /** The reboots and reinstalls ECS accepted. */
   reboots(): string[] {
-    return this.calls.filter((c) => c.startsWith("reboot") || c.startsWith("reinstall"));
-  }
-  private async act(call: string): Promise<{ jobId: string }> {
-    if (this.failWith) throw this.failWith;
-    this.calls.push(call);
-    return { jobId: `job-${this.calls.length}` };
+    return this.done().filter((c) => c.startsWith("reboot") || c.startsWith("reinstall"));
   }
 }
 

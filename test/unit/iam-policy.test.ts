@@ -1,6 +1,16 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { IAM_ACTIONS } from "../../infra/local/ecs";
 import { evaluate, type PolicyStatement, parsePolicy } from "../../infra/local/iam-policy";
+import {
+  ACTION_NAMES,
+  ACTIONS,
+  type ActionName,
+  type ComputeCall,
+  iamActionsOf,
+  MANUAL_ACTIONS,
+  REMEDIATIONS,
+} from "../../shared/policy/catalog";
 import { bootstrapKey, commandKey, corruptKey, eventKey, stateKey } from "../../shared/state/keys";
 import { createObsStateStore } from "../../shared/state/obs-store";
 
@@ -104,6 +114,58 @@ describe("agency policies", () => {
     expect(actions.every((a) => a.startsWith("vpc:"))).toBe(true);
     expect(actions).toContain("vpc:ports:delete");
   });
+});
+
+/**
+ * The ECS actions each function needs besides those of the actions it runs: the watchdog's server
+ * probe shows the server (ShowServer) every few cycles. The receiver needs none of its own.
+ */
+const OTHER_ECS = {
+  watchdog: ["ecs:cloudServers:get"],
+  receiver: [],
+} as const;
+
+/** The ECS operations each kind of Compute call makes (shared/cloud/ecs.lazy.ts). */
+const OPERATIONS: Record<ComputeCall["kind"], readonly string[]> = {
+  start: ["BatchStartServers"],
+  reboot: ["BatchRebootServers"],
+  // The key pair the reinstalled system must keep comes from ShowServer.
+  reinstall: ["ShowServer", "ReinstallServerWithCloudInit"],
+};
+
+describe("agency policies and the action catalog", () => {
+  const server = `ECS:*:*:instance:${SERVER}`;
+  const runs = { watchdog: REMEDIATIONS, receiver: MANUAL_ACTIONS } as const;
+  const ecsActions = (statements: Statement[]) =>
+    [
+      ...new Set(
+        statements
+          .filter((s) => s.Effect === "Allow")
+          .flatMap((s) => s.Action)
+          .filter((a) => a.startsWith("ecs:")),
+      ),
+    ].sort();
+
+  it("each action names the IAM actions of the ECS operations its Compute call makes", () => {
+    for (const name of ACTION_NAMES) {
+      const operations = OPERATIONS[ACTIONS[name].compute.kind];
+      const wanted = operations.map((op) => IAM_ACTIONS[op]);
+      expect([...ACTIONS[name].iam].sort(), name).toEqual([...wanted].sort());
+    }
+  });
+
+  for (const fn of ["watchdog", "receiver"] as const) {
+    it(`the ${fn} is granted exactly the ECS actions of the actions it runs`, () => {
+      const actions: readonly ActionName[] = runs[fn];
+      const wanted = [...new Set([...iamActionsOf(actions), ...OTHER_ECS[fn]])].sort();
+      expect(ecsActions(policy(fn))).toEqual(wanted);
+      for (const name of actions) {
+        for (const iam of ACTIONS[name].iam) {
+          expect(allowed(policy(fn), iam, server), `${fn} ${name}: ${iam}`).toBe(true);
+        }
+      }
+    });
+  }
 });
 
 describe("the stores write where the policies allow", () => {

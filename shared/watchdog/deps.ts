@@ -2,7 +2,12 @@ import type { Compute } from "../cloud/compute";
 import type { HuaweiAuth } from "../cloud/huawei-sdk";
 import type { Config } from "../config";
 import { InvocationError } from "../errors";
-import { directGatewayProbe, type GatewayProbe, invokedGatewayProbe } from "../probes/gateway-port";
+import {
+  directGatewayProbe,
+  type GatewayProbe,
+  invokedGatewayProbe,
+  MAX_PROBE_ANSWER_CHARS,
+} from "../probes/gateway-port";
 import { observe } from "../probes/observe";
 import { agencyCredentials, type FunctionContext } from "../runtime/context";
 import type { Logger } from "../runtime/logger";
@@ -82,13 +87,15 @@ export function gatewayProbeFor(config: Config, auth: HuaweiAuth): GatewayProbe 
   }
   let invoker: ReturnType<Parameters<typeof invokedGatewayProbe>[1]> | undefined;
   return invokedGatewayProbe(functionName, () => {
-    invoker ??= import("../cloud/fgs-invoke.lazy").then(({ createProbeInvoker }) =>
-      createProbeInvoker({
+    invoker ??= import("../cloud/fgs-invoke.lazy").then(({ createFunctionInvoker }) =>
+      createFunctionInvoker({
         auth,
         region: cloud.region,
         ...(cloud.functionGraphEndpoint ? { endpoint: cloud.functionGraphEndpoint } : {}),
         functionName,
         timeoutMs: probeInvokeTimeoutMs(config),
+        // The answer holds one gateway result; the v1 envelope and an error text add little.
+        maxAnswerBytes: 4 * MAX_PROBE_ANSWER_CHARS,
       }),
     );
     return invoker;

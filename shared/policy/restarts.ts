@@ -113,13 +113,13 @@ function openWarning(cycle: Cycle, record: SelfRestarts): void {
     severity: "warning",
     title: `gateway restarted itself ${count} times in ${period} on ${state.box}`,
     lines: [
-      `Back by itself each time (systemd Restart=always), so no action was taken. Restarts at ${record.times.map(clock).join(", ")} UTC.`,
+      `Back by itself each time (systemd Restart=always), so no action was taken. Restarts at ${record.times.map(hhmm).join(", ")} UTC.`,
       "Frequent restarts often mean it runs out of memory: on the box, journalctl -u openclaw-gateway and dmesg | grep -i oom.",
     ],
     buttons: ["mute", "status"],
   };
   record.warning = { id, openedAt: now, count };
-  const detail = `${count} self-restarts within ${period}: ${record.times.map(clock).join(", ")} UTC`;
+  const detail = `${count} self-restarts within ${period}: ${record.times.map(hhmm).join(", ")} UTC`;
   if (enqueue(state, now, notice, detail)) record.warning.noticeId = notice.id;
   audit(cycle, { type: "incident-opened", component: "gateway", incidentId: id, detail });
 }
@@ -155,7 +155,8 @@ function endWarning(cycle: Cycle, record: SelfRestarts): void {
   );
 }
 
-function clock(at: number): string {
+/** "14:05": the time of day (UTC) of one restart, for a list of them. */
+function hhmm(at: number): string {
   return new Date(at).toISOString().slice(11, 16);
 }
 

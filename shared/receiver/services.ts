@@ -10,7 +10,7 @@ import type { CycleDeps } from "../watchdog/ports";
 import { createTelegramChat } from "./chat";
 import { ReceiverError } from "./errors";
 import { createObsLedger } from "./ledger";
-import type { Invocation, ReceiverServices } from "./ports";
+import type { Invocation, ReceiverServices } from "./turn";
 
 /**
  * The real adapters inside FunctionGraph: OBS with the agency's temporary key, the alert bot,

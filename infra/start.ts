@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
+import { formatElapsed } from "../shared/text/duration";
 import type { FleetReport } from "../shared/watchdog/fleet";
 import { processIo } from "./cli/io";
 import { run } from "./cli/main";
@@ -85,7 +86,8 @@ function scaledPolicy(f: number) {
 }
 
 const started = Date.now();
-const clock = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`;
+/** The time since start, right-aligned, before each progress line. */
+const stamp = () => formatElapsed(Date.now() - started).padStart(8);
 
 async function main(): Promise<void> {
   const opts = options();
@@ -196,7 +198,7 @@ async function watch(cloud: LocalCloud, opts: Options): Promise<number> {
     })) as { plainText: string }[];
     let resolved = false;
     for (const message of sent.slice(messages)) {
-      console.log(`${clock()}  📨 Telegram alert:\n${indent(message.plainText)}`);
+      console.log(`${stamp()}  📨 Telegram alert:\n${indent(message.plainText)}`);
       if (/resolved|back to normal/i.test(message.plainText)) resolved = true;
     }
     messages = sent.length;
@@ -205,7 +207,7 @@ async function watch(cloud: LocalCloud, opts: Options): Promise<number> {
       await cloud.control("ecs", "crash", { serverId: server.id });
       Object.assign(demo, { phase: "crashed", at: Date.now(), alerts: messages, healthy: 0 });
       demo.actions = await ecsActionCount(cloud, server.id);
-      console.log(`${clock()}  💥 demo: crashed the gateway process on ${server.name} (SIGABRT)\n`);
+      console.log(`${stamp()}  💥 demo: crashed the gateway process on ${server.name} (SIGABRT)\n`);
     } else if (server && demo.phase === "crashed" && server.nRestarts > 0 && demo.healthy >= 3) {
       const actions = (await ecsActionCount(cloud, server.id)) - demo.actions;
       const alerts = messages - demo.alerts;
@@ -214,16 +216,16 @@ async function watch(cloud: LocalCloud, opts: Options): Promise<number> {
         return 1;
       }
       console.log(
-        `${clock()}  ✔ demo: the crash was healed by systemd (Restart=always; ${server.nRestarts} restart) with no action by clawwatch: no alert, no ECS call\n`,
+        `${stamp()}  ✔ demo: the crash was healed by systemd (Restart=always; ${server.nRestarts} restart) with no action by clawwatch: no alert, no ECS call\n`,
       );
       await cloud.control("ecs", "hang", { serverId: server.id });
       Object.assign(demo, { phase: "hung", at: Date.now() });
       console.log(
-        `${clock()}  🧊 demo: hung the gateway on ${server.name} (SIGSTOP: systemd sees nothing)\n`,
+        `${stamp()}  🧊 demo: hung the gateway on ${server.name} (SIGSTOP: systemd sees nothing)\n`,
       );
     } else if (demo.phase === "hung" && resolved) {
       console.log(
-        `${clock()}  ✔ demo incident: hang → alert → reboot → resolved in ${((Date.now() - demo.at) / 1000).toFixed(1)} s`,
+        `${stamp()}  ✔ demo incident: hang → alert → reboot → resolved in ${formatElapsed(Date.now() - demo.at)}`,
       );
       demo.phase = "done";
       if (opts.exitAfterDemo) return 0;
@@ -256,7 +258,7 @@ async function newCycles(cloud: LocalCloud, seen: Set<string>): Promise<FleetRep
   for (const invocation of fresh.reverse()) {
     seen.add(invocation.requestId);
     if (invocation.status !== "success") {
-      console.log(`${clock()}  ⚠ invocation ${invocation.status}: ${invocation.result ?? ""}`);
+      console.log(`${stamp()}  ⚠ invocation ${invocation.status}: ${invocation.result ?? ""}`);
       continue;
     }
     reports.push(JSON.parse(invocation.result ?? "{}") as FleetReport);
@@ -276,7 +278,7 @@ function printCycle(report: FleetReport): void {
       .filter((x) => !x.startsWith("notif"));
     const incidents = box.openIncidents.map((i) => `${i.component}:${i.cause}`).join(", ");
     console.log(
-      `${clock()}  cycle ${box.box}: ${probes}${incidents ? ` · open: ${incidents}` : ""}${acts.length ? ` · ${acts.join(", ")}` : ""}${box.errors.length ? ` · errors: ${box.errors.join("; ")}` : ""}`,
+      `${stamp()}  cycle ${box.box}: ${probes}${incidents ? ` · open: ${incidents}` : ""}${acts.length ? ` · ${acts.join(", ")}` : ""}${box.errors.length ? ` · errors: ${box.errors.join("; ")}` : ""}`,
     );
   }
 }

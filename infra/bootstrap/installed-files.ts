@@ -1,5 +1,5 @@
 /** Files the bootstrap installs besides openclaw.json: the systemd units and the CLI wrapper. */
-import { gatewayEnvironment } from "../../shared/openclaw/config";
+import { gatewayEnvironment } from "../openclaw/config";
 import { BOX_LAYOUT, installDirs, type PinnedVersions } from "./layout";
 
 function gatewayEnv(versions: PinnedVersions): Record<string, string> {

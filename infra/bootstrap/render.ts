@@ -13,7 +13,7 @@ import {
   renderOpenclawConfig,
   telegramSchema,
   VPC_ADDRESS_PLACEHOLDER,
-} from "../../shared/openclaw/config";
+} from "../openclaw/config";
 import { renderCliWrapper, renderGatewayUnit, renderRepairUnit } from "./installed-files";
 import { BOX_LAYOUT, installDirs, type PinnedVersions } from "./layout";
 import { assertUserDataSize } from "./user-data";

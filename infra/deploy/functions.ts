@@ -21,9 +21,10 @@ import {
   UpdateFunctionMaxInstanceConfigRequest,
   UpdateFunctionMaxInstanceConfigRequestBody,
 } from "@huaweicloud/huaweicloud-sdk-functiongraph";
-import { decodeInvocationLog, functionUrn } from "../../shared/cloud/fgs-client";
+import { functionUrn } from "../../shared/cloud/fgs-urn";
 import { ClawwatchError } from "../../shared/errors";
 import type { DedicatedGateway } from "./apig";
+import { decodeInvocationLog } from "./fgs-client";
 import { apiErrorOf, type SignedEndpoint, signedRequest } from "./signed";
 
 export class DeployError extends ClawwatchError {}

@@ -1,8 +1,8 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { buildFunctions } from "../../build.mjs";
-import { createFunctionGraphClient } from "../../shared/cloud/fgs-client";
 import { envRef, loadConfig } from "../../shared/config";
 import { type DedicatedGateway, lookupGateway } from "../deploy/apig";
+import { createFunctionGraphClient } from "../deploy/fgs-client";
 import { ensureTimer, type Target, upsertFunction } from "../deploy/functions";
 import { PROBE_FUNCTION, probeFunctionParts } from "../deploy/probe";
 import type { Endpoints } from "./cloud";

@@ -12,6 +12,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { delimiter, join } from "node:path";
+import { formatElapsed } from "../../shared/text/duration";
 import {
   GATEWAY_MANIFEST_DIR,
   installProblems,
@@ -46,10 +47,10 @@ function main(): void {
   if (problems.length > 0) fail(`setup finished but ${problems.join("; ")}`);
   if (steps.some((s) => s.done === "installed")) smokeTest(install);
   for (const step of steps) {
-    console.log(`openclaw:setup: ${step.what}: ${step.done} (${seconds(step.ms)})`);
+    console.log(`openclaw:setup: ${step.what}: ${step.done} (${formatElapsed(step.ms)})`);
   }
   console.log(
-    `openclaw:setup: ready in ${seconds(performance.now() - started)}; ${install.cacheDir} holds ${diskUse(install.cacheDir)}`,
+    `openclaw:setup: ready in ${formatElapsed(performance.now() - started)}; ${install.cacheDir} holds ${diskUse(install.cacheDir)}`,
   );
 }
 
@@ -161,10 +162,6 @@ function diskUse(dir: string): string {
   const result = spawnSync("du", ["-sk", dir], { encoding: "utf8" });
   const kb = Number(result.stdout?.split(/\s/)[0]);
   return Number.isFinite(kb) && kb > 0 ? `${Math.round(kb / 1024)} MB` : "an unknown amount";
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 function fail(message: string): never {

@@ -1,4 +1,16 @@
-import type { ServerStatus } from "../probes/types";
+/** The ECS server statuses clawwatch tells apart; any other status reads as UNKNOWN. */
+export const SERVER_STATUSES = [
+  "ACTIVE",
+  "SHUTOFF",
+  "REBOOT",
+  "HARD_REBOOT",
+  "REBUILD",
+  "BUILD",
+  "ERROR",
+  "DELETED",
+  "UNKNOWN",
+] as const;
+export type ServerStatus = (typeof SERVER_STATUSES)[number];
 
 export interface ServerInfo {
   id: string;

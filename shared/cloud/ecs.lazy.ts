@@ -16,9 +16,15 @@ import { ServerId } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/ServerId";
 import { ShowJobRequest } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/ShowJobRequest";
 import { ShowServerRequest } from "@huaweicloud/huaweicloud-sdk-ecs/v2/model/ShowServerRequest";
 import { ComputeError } from "../errors";
-import { SERVER_STATUSES, type ServerStatus } from "../probes/types";
 import { BODY_LIMITS, describeBytes } from "../runtime/bounded-body";
-import type { Compute, JobInfo, JobStatus, ServerInfo } from "./compute";
+import {
+  type Compute,
+  type JobInfo,
+  type JobStatus,
+  SERVER_STATUSES,
+  type ServerInfo,
+  type ServerStatus,
+} from "./compute";
 import { createEcsClient, type EcsClientOptions } from "./ecs-client";
 
 interface ShowServerJson {

@@ -1,29 +1,33 @@
 /**
- * The FunctionGraph adapter of the ProbeInvoker port: a synchronous InvokeFunction of the
- * gateway-probe function with the caller's agency key. Loaded lazily (`import("./fgs-invoke.lazy")`)
- * and bundled as its own chunk by build.mjs, with deep imports so only the client and the one
- * request model come along.
+ * A synchronous InvokeFunction of one function with the caller's agency key; the watchdog's
+ * ProbeInvoker (shared/probes/gateway-port.ts) for the gateway-probe function. It knows no probe
+ * types, so cloud stays below probes. Loaded lazily (`import("./fgs-invoke.lazy")`) and bundled
+ * as its own chunk by build.mjs, with deep imports so only the client and the one request model
+ * come along.
  */
 import { FunctionGraphClient } from "@huaweicloud/huaweicloud-sdk-functiongraph/v2/FunctionGraphClient";
 import { FunctionGraphRegion } from "@huaweicloud/huaweicloud-sdk-functiongraph/v2/FunctionGraphRegion";
 import { InvokeFunctionRequest } from "@huaweicloud/huaweicloud-sdk-functiongraph/v2/model/InvokeFunctionRequest";
 import { ClawwatchError } from "../errors";
-import type { GatewayProbeRequest, ProbeInvoker } from "../probes/gateway-port";
-import { MAX_PROBE_ANSWER_CHARS } from "../probes/gateway-port";
 import { clip } from "../text/clip";
 import { functionUrn } from "./fgs-urn";
 import { buildSdkClient, type HuaweiAuth } from "./huawei-sdk";
 
-/** The probe function could not be invoked, or its invocation failed. */
-export class ProbeInvokeError extends ClawwatchError {}
+/** The function could not be invoked, or its invocation failed. */
+export class FunctionInvokeError extends ClawwatchError {}
 
-export interface ProbeInvokerOptions {
+/** Sends one event to the function and returns its handler's result as text. */
+export type FunctionInvoker = (event: object) => Promise<string>;
+
+export interface FunctionInvokerOptions {
   auth: HuaweiAuth;
   region: string;
   endpoint?: string;
   functionName: string;
   /** The whole invoke, the function's own run included. */
   timeoutMs: number;
+  /** The most an answer (v1 envelope included) may take; more is no answer of the function's. */
+  maxAnswerBytes: number;
 }
 
 /** The v1 answer (X-CFF-Request-Version: v1): the handler's result as text and its status. */
@@ -32,15 +36,14 @@ interface InvokeAnswerJson {
   status?: unknown;
 }
 
-export function createProbeInvoker(options: ProbeInvokerOptions): ProbeInvoker {
+export function createFunctionInvoker(options: FunctionInvokerOptions): FunctionInvoker {
   const client = buildSdkClient(
     "FunctionGraph",
     FunctionGraphClient.newBuilder(),
     {
       auth: options.auth,
       timeoutMs: options.timeoutMs,
-      // The answer holds one gateway result; the v1 envelope and an error text add little.
-      maxBodyBytes: 4 * MAX_PROBE_ANSWER_CHARS,
+      maxBodyBytes: options.maxAnswerBytes,
       ...(options.endpoint ? { endpoint: options.endpoint } : { region: options.region }),
     },
     FunctionGraphRegion,
@@ -51,23 +54,23 @@ export function createProbeInvoker(options: ProbeInvokerOptions): ProbeInvoker {
     projectId: options.auth.projectId,
     name: options.functionName,
   });
-  return async (request: GatewayProbeRequest) => {
+  return async (event: object) => {
     let answer: InvokeAnswerJson;
     try {
       answer = (await client.invokeFunction(
         new InvokeFunctionRequest()
           .withFunctionUrn(urn)
           .withXCFFRequestVersion("v1")
-          .withBody(request as unknown as Record<string, object>),
+          .withBody(event as Record<string, object>),
       )) as unknown as InvokeAnswerJson;
     } catch (error) {
-      throw new ProbeInvokeError(invokeFailure(error));
+      throw new FunctionInvokeError(invokeFailure(error));
     }
     if (answer === null || typeof answer !== "object" || typeof answer.result !== "string") {
-      throw new ProbeInvokeError("the invoke answer has no result text (not the v1 format)");
+      throw new FunctionInvokeError("the invoke answer has no result text (not the v1 format)");
     }
     if (answer.status !== 200) {
-      throw new ProbeInvokeError(`the function failed: ${functionError(answer.result)}`);
+      throw new FunctionInvokeError(`the function failed: ${functionError(answer.result)}`);
     }
     return answer.result;
   };

@@ -1,7 +1,12 @@
 import { createHash } from "node:crypto";
 import type { BoxConfig } from "../config";
 import { ComputeError } from "../errors";
-import type { StateStore } from "../state/port";
+
+/** Where a deploy stored user_data (the StateStore has this method; cloud does not import state). */
+export interface StoredUserData {
+  /** The box's stored bootstrap user_data (base64), when the deploy put one there. */
+  bootstrapUserData(box: string): Promise<string | undefined>;
+}
 
 /** Whether the box can be re-bootstrapped: its user_data is inline in the config or in OBS. */
 export function hasBootstrap(box: BoxConfig): boolean {
@@ -18,7 +23,7 @@ export function userDataSha256(base64: string): string {
  * runs that script as root on the box, and OBS is writable by more than `deploy`: the stored copy
  * is used only when it matches the hash deploy put in the function's configuration.
  */
-export async function bootstrapUserData(box: BoxConfig, store: StateStore): Promise<string> {
+export async function bootstrapUserData(box: BoxConfig, store: StoredUserData): Promise<string> {
   if (box.bootstrapUserData) return box.bootstrapUserData;
   const userData = box.bootstrapStored ? await store.bootstrapUserData(box.name) : undefined;
   if (!userData) {

@@ -113,7 +113,7 @@ function expirePauses(cycle: Cycle): void {
 }
 
 /** Lines for a dry run: each component's verdict, then what would be done and why not more. */
-export function describe(explanation: Explanation): string[] {
+export function explainLines(explanation: Explanation): string[] {
   const lines = COMPONENTS.map((component) => {
     const verdict = explanation.verdicts[component];
     const label = verdict.kind === "fail" ? `fail (${verdict.cause})` : verdict.kind;

@@ -1,6 +1,6 @@
 export { CAUSE_INFO, type CauseClass, causeClass } from "./causes";
 export { commandMaxAge } from "./commands";
-export { type Decision, decide, describe, type Explanation, explain } from "./decide";
+export { type Decision, decide, type Explanation, explain, explainLines } from "./decide";
 export { openThreshold, reminderInterval } from "./incidents";
 export { stateResetNotice } from "./notifications";
 export { applyOutcomes } from "./outcomes";

@@ -1,4 +1,5 @@
 import type { Observations } from "../probes/types";
+import { formatSpan } from "../text/duration";
 import { audit, type Cycle, note } from "./context";
 import { enqueue } from "./notifications";
 import { type BoxState, type Component, LIMITS, type Notification } from "./state";
@@ -103,7 +104,7 @@ function openWarning(cycle: Cycle, record: SelfRestarts): void {
   const { state, now, config } = cycle;
   const id = `${state.box}.gateway-restarts.${now}`;
   const count = record.times.length;
-  const period = span(config.selfRestart.period);
+  const period = formatSpan(config.selfRestart.period);
   const notice: Notification = {
     id: `${id}:opened`,
     type: "opened",
@@ -112,13 +113,13 @@ function openWarning(cycle: Cycle, record: SelfRestarts): void {
     severity: "warning",
     title: `gateway restarted itself ${count} times in ${period} on ${state.box}`,
     lines: [
-      `Back by itself each time (systemd Restart=always), so no action was taken. Restarts at ${record.times.map(clock).join(", ")} UTC.`,
+      `Back by itself each time (systemd Restart=always), so no action was taken. Restarts at ${record.times.map(hhmm).join(", ")} UTC.`,
       "Frequent restarts often mean it runs out of memory: on the box, journalctl -u openclaw-gateway and dmesg | grep -i oom.",
     ],
     buttons: ["mute", "status"],
   };
   record.warning = { id, openedAt: now, count };
-  const detail = `${count} self-restarts within ${period}: ${record.times.map(clock).join(", ")} UTC`;
+  const detail = `${count} self-restarts within ${period}: ${record.times.map(hhmm).join(", ")} UTC`;
   if (enqueue(state, now, notice, detail)) record.warning.noticeId = notice.id;
   audit(cycle, { type: "incident-opened", component: "gateway", incidentId: id, detail });
 }
@@ -128,7 +129,7 @@ function endWarning(cycle: Cycle, record: SelfRestarts): void {
   const warning = record.warning;
   if (!warning) return;
   record.warning = undefined;
-  const period = span(config.selfRestart.period);
+  const period = formatSpan(config.selfRestart.period);
   const detail = `no self-restart for ${period} (${warning.count} before)`;
   audit(cycle, {
     type: "incident-resolved",
@@ -154,14 +155,8 @@ function endWarning(cycle: Cycle, record: SelfRestarts): void {
   );
 }
 
-/** "1 h", "90 s", "10 m": a configured span as written, not rounded. */
-function span(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000} m`;
-  return ms % 1_000 === 0 ? `${ms / 1_000} s` : formatDuration(ms);
-}
-
-function clock(at: number): string {
+/** "14:05": the time of day (UTC) of one restart, for a list of them. */
+function hhmm(at: number): string {
   return new Date(at).toISOString().slice(11, 16);
 }
 
@@ -233,7 +228,7 @@ export function heldForRestart(cycle: Cycle, component: Component, verdict: Verd
   if (now - first >= config.selfRestart.window) return false;
   note(
     cycle,
-    `gateway: down for ${formatDuration(now - first)}; waiting out a systemd restart (${span(config.selfRestart.window)}) before opening an incident`,
+    `gateway: down for ${formatDuration(now - first)}; waiting out a systemd restart (${formatSpan(config.selfRestart.window)}) before opening an incident`,
   );
   return true;
 }

@@ -2,6 +2,7 @@
  * What the probes report and the policy consumes: flat records, errors collected as data.
  * A down target is a result with a status, never an exception.
  */
+import type { ServerStatus } from "../cloud/compute";
 
 export const GATEWAY_STATUSES = ["ok", "booting", "degraded", "down", "misconfigured"] as const;
 export type GatewayStatus = (typeof GATEWAY_STATUSES)[number];
@@ -12,18 +13,8 @@ export type MaasStatus = (typeof MAAS_STATUSES)[number];
 export const TELEGRAM_STATUSES = ["ok", "token-revoked", "down"] as const;
 export type TelegramStatus = (typeof TELEGRAM_STATUSES)[number];
 
-export const SERVER_STATUSES = [
-  "ACTIVE",
-  "SHUTOFF",
-  "REBOOT",
-  "HARD_REBOOT",
-  "REBUILD",
-  "BUILD",
-  "ERROR",
-  "DELETED",
-  "UNKNOWN",
-] as const;
-export type ServerStatus = (typeof SERVER_STATUSES)[number];
+// The ECS statuses belong to the cloud layer (the Compute port reports them too).
+export { SERVER_STATUSES, type ServerStatus } from "../cloud/compute";
 
 export interface ProbeResult<S extends string> {
   status: S;

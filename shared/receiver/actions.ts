@@ -5,8 +5,8 @@ import { formatDuration, incidentRef, operatorName } from "../policy/text";
 import type { OperatorCommand } from "../policy/types";
 import type { StoredEvent } from "../state/schema";
 import { StatusTimeoutError } from "./errors";
-import type { Turn } from "./ports";
 import { type BoxStatus, clock, renderHistory, renderStatusMessages } from "./summary";
+import type { Turn } from "./turn";
 
 /**
  * The operator's non-destructive effects: each becomes one command object for the watchdog

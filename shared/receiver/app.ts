@@ -5,7 +5,7 @@ import { checkAccess, isAlertChat } from "./access";
 import { splitCommand } from "./commands";
 import { onButton, onCommand } from "./dispatch";
 import { claimUpdate, RecentIds } from "./ledger";
-import type { Invocation, ReceiverServices, ReceiverSettings, Turn } from "./ports";
+import type { Invocation, ReceiverServices, ReceiverSettings, Turn } from "./turn";
 import { type Incoming, readUpdate } from "./update";
 import { checkRequest, OK, type WebhookRequest, type WebhookResponse } from "./webhook";
 

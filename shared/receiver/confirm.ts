@@ -19,8 +19,8 @@ import { formatDuration, operatorName } from "../policy/text";
 import { type OperatorCommand, operatorSchema } from "../policy/types";
 import { clip } from "../text/clip";
 import { audit } from "./actions";
-import type { Turn } from "./ports";
 import { clock } from "./summary";
+import type { Turn } from "./turn";
 
 /**
  * Reboot and rebootstrap take two presses. The prompt message is the unit of idempotency: its

@@ -5,8 +5,8 @@ import { clip } from "../text/clip";
 import { ack, history, mute, status, unmute } from "./actions";
 import { type CommandText, type OperatorRequest, parseCommand, readDuration } from "./commands";
 import { askConfirmation, cancelAction, confirmAction } from "./confirm";
-import type { Turn } from "./ports";
 import { renderHelp } from "./summary";
+import type { Turn } from "./turn";
 
 /** A command from an allowed operator, first delivery. */
 export async function onCommand(turn: Turn, command: CommandText): Promise<void> {

@@ -2,7 +2,7 @@ import type { ApigEvent, ApigResult } from "../runtime/context";
 import { redactDeep } from "../runtime/redact";
 import { apigResult, requestFromApig } from "./apig";
 import type { Receiver } from "./app";
-import type { Invocation } from "./ports";
+import type { Invocation } from "./turn";
 
 /** APIG event → standard request → receiver → standard response → APIG result. */
 export async function handleApigEvent(

@@ -23,7 +23,6 @@ export {
   type ObsLedgerOptions,
   RecentIds,
 } from "./ledger";
-export type { Invocation, ReceiverServices, ReceiverSettings } from "./ports";
 export { buildReceiverServices, diagnoseOne, invocationFrom } from "./services";
 export {
   type BoxStatus,
@@ -36,6 +35,7 @@ export {
   sparkline,
   statusLines,
 } from "./summary";
+export type { Invocation, ReceiverServices, ReceiverSettings } from "./turn";
 export { type ChatRef, type Incoming, readUpdate } from "./update";
 export {
   checkRequest,

@@ -1,20 +1,22 @@
+import { buildCloudAdapters } from "../adapters";
 import type { BoxConfig, Config } from "../config";
 import type { FunctionContext } from "../runtime/context";
 import type { Logger } from "../runtime/logger";
 import { type Redactor, redactDeep } from "../runtime/redact";
 import { createObsStateStore } from "../state/obs-store";
 import type { CycleReport } from "../watchdog/cycle";
-import { authFrom, buildCycleDeps, createObjects, lazyCompute } from "../watchdog/deps";
+import { buildCycleDeps } from "../watchdog/deps";
 import { runFleet } from "../watchdog/fleet";
 import type { CycleDeps } from "../watchdog/ports";
 import { createTelegramChat } from "./chat";
 import { ReceiverError } from "./errors";
 import { createObsLedger } from "./ledger";
-import type { Invocation, ReceiverServices } from "./ports";
+import type { Invocation, ReceiverServices } from "./turn";
 
 /**
  * The real adapters inside FunctionGraph: OBS with the agency's temporary key, the alert bot,
- * ECS loaded on first use, and the watchdog's own dry run for /status.
+ * ECS loaded on first use, and the watchdog's own dry run for /status (on the same OBS client
+ * and ECS adapter).
  */
 export async function buildReceiverServices(
   config: Config,
@@ -22,9 +24,9 @@ export async function buildReceiverServices(
   log: Logger,
   redact: Redactor,
 ): Promise<ReceiverServices> {
-  const auth = authFrom(context, config);
   // Commands, events, the ledger and confirmation records: every write passes the redactor.
-  const client = await createObjects(config, auth, redact);
+  const adapters = await buildCloudAdapters(config, context, redact);
+  const client = adapters.objects;
   const { bucket, prefix } = config.state;
   let cycleDeps: Promise<CycleDeps> | undefined;
   return {
@@ -32,9 +34,9 @@ export async function buildReceiverServices(
     store: createObsStateStore({ client, bucket, prefix, writer: "receiver" }),
     ledger: createObsLedger({ client, bucket, prefix }),
     chat: createTelegramChat({ alerts: config.alerts, log, redact }),
-    compute: lazyCompute(config, auth),
+    compute: adapters.compute,
     diagnose: async (box) => {
-      cycleDeps ??= buildCycleDeps(config, context, log, redact);
+      cycleDeps ??= buildCycleDeps(config, context, log, redact, { adapters });
       return redactDeep(redact, await diagnoseOne(box, await cycleDeps));
     },
   };

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { ClawwatchError } from "../errors";
 import {
   type AnswerTooLargeError,
   BODY_LIMITS,
@@ -95,8 +96,12 @@ export interface ObsErrorDetails {
   readonly attempts?: number;
 }
 
-/** An OBS call failed. The message says what to check and never carries a key or token. */
-export class ObsError extends Error {
+/**
+ * An OBS call failed. The message says what to check and never carries a key or token. Under the
+ * base error but not a StateStoreError: the store wraps it into one that names the state it was
+ * reading or writing.
+ */
+export class ObsError extends ClawwatchError {
   readonly kind: ObsErrorKind;
   readonly operation: string;
   readonly bucket: string | undefined;
@@ -110,6 +115,7 @@ export class ObsError extends Error {
 
   constructor(message: string, details: ObsErrorDetails, options?: { cause?: unknown }) {
     super(message, options);
+    // Spelled out: the bundles are minified, and the base takes the (then mangled) class name.
     this.name = "ObsError";
     this.kind = details.kind;
     this.operation = details.operation;

@@ -17,3 +17,18 @@ export function formatDuration(ms: number): string {
 function joinParts(big: number, bigUnit: string, small: number, smallUnit: string): string {
   return small === 0 ? `${big} ${bigUnit}` : `${big} ${bigUnit} ${small} ${smallUnit}`;
 }
+
+/**
+ * A configured length as it was written, not rounded: "90 s", "10 min", "1 h" (a measured one is
+ * formatDuration's). Same units; a value of no whole second falls back to formatDuration.
+ */
+export function formatSpan(ms: number): string {
+  if (ms > 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms > 0 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return ms >= 0 && ms % 1_000 === 0 ? `${ms / 1_000} s` : formatDuration(ms);
+}
+
+/** A time measured by a tool to the tenth of a second, for progress lines: "3.2 s". */
+export function formatElapsed(ms: number): string {
+  return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+}

@@ -5,8 +5,8 @@ import {
   type Action,
   applyOutcomes,
   type BoxState,
-  describe,
   explain,
+  explainLines,
   type OperatorCommand,
   type Outcome,
   STATE_VERSION,
@@ -88,7 +88,7 @@ export async function runCycle(
   const now = deps.clock();
   const screened = screenCommands(loaded.commands, deps.config.alerts.allowedUserIds);
   const explanation = explain(loaded.stored.policy, observations, now, policy, screened.accepted);
-  const plan = describe(explanation);
+  const plan = explainLines(explanation);
   if (mode === "dry-run") {
     return report({
       decided: true,

@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lookupGateway } from "../../infra/deploy/apig";
+import { createFunctionGraphClient } from "../../infra/deploy/fgs-client";
 import {
   ensureApig,
   ensureTimer,
@@ -15,7 +16,6 @@ import {
 import { startFunctionGraph } from "../../infra/local/functiongraph";
 import { Iam } from "../../infra/local/iam";
 import { timeScale } from "../../infra/local/service";
-import { createFunctionGraphClient } from "../../shared/cloud/fgs-client";
 
 /**
  * What a function receives from the local FunctionGraph (TIMER event, APIG event, context) and

@@ -34,6 +34,7 @@ import {
 } from "@huaweicloud/huaweicloud-sdk-functiongraph";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type DedicatedGateway, lookupGateway } from "../../infra/deploy/apig";
+import { createFunctionGraphClient, decodeInvocationLog } from "../../infra/deploy/fgs-client";
 import { upsertFunction } from "../../infra/deploy/functions";
 import { signedRequest } from "../../infra/deploy/signed";
 import { type FunctionGraphService, startFunctionGraph } from "../../infra/local/functiongraph";
@@ -42,7 +43,6 @@ import { Iam, repositoryAgencyPolicy } from "../../infra/local/iam";
 import { timeScale } from "../../infra/local/service";
 import { sdkCanonicalRequest } from "../../infra/local/signing";
 import { requestHttps } from "../../infra/local/tls";
-import { createFunctionGraphClient, decodeInvocationLog } from "../../shared/cloud/fgs-client";
 
 interface InvokeResult {
   request_id: string;

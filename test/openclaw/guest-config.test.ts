@@ -7,7 +7,7 @@ import { guestDirs, renderGuestConfig } from "../../infra/local/guest/openclaw-g
 import { requireOpenclawInstall } from "../../infra/openclaw/install";
 
 /**
- * The local guest's openclaw.json comes from the bootstrap's renderer (shared/openclaw); the
+ * The local guest's openclaw.json comes from the bootstrap's renderer (infra/openclaw/config.ts); the
  * real CLI must accept it as it is.
  */
 const dir = mkdtempSync(join(tmpdir(), "clawwatch-openclaw-config-"));
@@ -17,7 +17,7 @@ afterAll(() => {
 });
 
 describe("the real gateway's config for a local guest", () => {
-  it("is rendered by shared/openclaw and valid for `openclaw config validate`", () => {
+  it("is rendered by infra/openclaw/config.ts and valid for `openclaw config validate`", () => {
     const install = requireOpenclawInstall();
     const config = {
       port: 18_790,

@@ -16,8 +16,8 @@ import {
   USER_DATA_LIMIT_BYTES,
   UserDataTooLargeError,
 } from "../../infra/bootstrap";
+import { VPC_ADDRESS_PLACEHOLDER } from "../../infra/openclaw/config";
 import { ConfigError } from "../../shared/errors";
-import { VPC_ADDRESS_PLACEHOLDER } from "../../shared/openclaw/config";
 import { SHELLCHECK, toolStatus } from "../support/system-tools";
 
 const secrets = {

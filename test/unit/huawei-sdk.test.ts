@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { createFunctionGraphClient } from "../../infra/deploy/fgs-client";
 import { createEcsClient } from "../../shared/cloud/ecs-client";
-import { createFunctionGraphClient } from "../../shared/cloud/fgs-client";
 import { normaliseEndpoint } from "../../shared/cloud/huawei-sdk";
 import { ConfigError } from "../../shared/errors";
 

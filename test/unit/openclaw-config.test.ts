@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../shared/errors";
 import {
   gatewayEnvironment,
   type OpenclawConfigInput,
   openclawPaths,
   renderOpenclawConfig,
   VPC_ADDRESS_PLACEHOLDER,
-} from "../../shared/openclaw/config";
+} from "../../infra/openclaw/config";
+import { ConfigError } from "../../shared/errors";
 
 const secrets = {
   gatewayToken: "gw-0123456789abcdef0123",

@@ -255,7 +255,7 @@ describe("repeated self-restarts (OOM every few minutes)", () => {
     trace.restartedAt(trace.now);
     trace.check("ok", 4 * MINUTE);
     expect(sent(trace.actions).map((n) => n.title)).toEqual([
-      "gateway restarted itself 2 times in 10 m on box-1",
+      "gateway restarted itself 2 times in 10 min on box-1",
     ]);
   });
 });

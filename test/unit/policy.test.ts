@@ -13,7 +13,7 @@ import {
   budgetUsed,
   decide,
   explain,
-  describe as explainLines,
+  explainLines,
   initialState,
   type Notification,
   type OperatorCommand,

@@ -15,11 +15,7 @@ import {
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import {
-  gatewayEnvironment,
-  openclawPaths,
-  renderOpenclawConfig,
-} from "../../../shared/openclaw/config";
+import { gatewayEnvironment, openclawPaths, renderOpenclawConfig } from "../../openclaw/config";
 import { type OpenclawInstall, requireOpenclawInstall } from "../../openclaw/install";
 import { type GuestBoot, type GuestLauncher, GuestProcess } from "../ecs-guest";
 import { GuestExitedError } from "../ecs-unit";
@@ -30,7 +26,7 @@ import type { GuestCommand } from "./protocol";
 
 /**
  * The real OpenClaw gateway as an ECS server's guest: `node24 openclaw.mjs gateway run`, with its
- * openclaw.json rendered by shared/openclaw (the bootstrap's renderer, target "local") and every
+ * openclaw.json rendered by infra/openclaw/config.ts (the bootstrap's renderer, target "local") and every
  * file it writes kept in the server's folders:
  *
  *   servers/<id>/system/openclaw/   OPENCLAW_STATE_DIR: openclaw.json, logs/openclaw.log, sqlite

@@ -1,5 +1,6 @@
 /**
- * The narrow part of esdk-obs-nodejs 3.26.8 that clawwatch uses (the package ships no types).
+ * The narrow part of esdk-obs-nodejs 3.26.8 that the tests use (the package ships no types; the
+ * product signs OBS requests itself, shared/state/obs-request.ts, and never loads the SDK).
  * Shapes were read from lib/obs.js, lib/utils.js and lib/v2Model.js; every method also has a
  * callback form, left out on purpose. HTTP errors never reject: check `CommonMsg.Status`.
  * Only network failures and timeouts reject.

@@ -5,8 +5,8 @@
  * and the docs shipped in the openclaw npm package).
  */
 import { z } from "zod";
-import { normaliseMaasBaseUrl } from "../config/schema";
-import { ConfigError } from "../errors";
+import { normaliseMaasBaseUrl } from "../../shared/config/schema";
+import { ConfigError } from "../../shared/errors";
 
 export const OPENCLAW_GATEWAY_PORT = 18789;
 /** The provider id under models.providers; the agent's model is "maas/<model id>". */

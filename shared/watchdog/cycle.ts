@@ -11,6 +11,7 @@ import {
   type Outcome,
   serverCheckDue,
 } from "../policy";
+import { probedComponents } from "../policy/components";
 import type { Observations } from "../probes/types";
 import type { PendingCommands } from "../state/port";
 import type { PendingCommand, StoredEvent, StoredState } from "../state/schema";
@@ -121,9 +122,7 @@ export async function runCycle(
     log,
   );
   log.info("cycle done", {
-    gateway: observations.gateway.status,
-    maas: observations.maas?.status,
-    telegram: observations.telegram?.status,
+    ...statusFields(observations),
     actions: explanation.actions.filter((a) => a.kind !== "audit").length,
   });
   return report({
@@ -133,6 +132,13 @@ export async function runCycle(
     outcomes,
     openIncidents: openIncidents(next.policy, now),
   });
+}
+
+/** Each probed component's status, under the component's name. */
+function statusFields(observations: Observations): Record<string, string | undefined> {
+  return Object.fromEntries(
+    probedComponents().map(({ component, probe }) => [component, observations[probe]?.status]),
+  );
 }
 
 interface Loaded {

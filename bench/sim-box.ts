@@ -1,11 +1,14 @@
 import type { Compute, ServerInfo } from "../shared/cloud/compute";
 import type { BoxConfig } from "../shared/config";
+import { PROBE_INFO } from "../shared/probes/catalog";
 import { withOneRetry } from "../shared/probes/http";
+import type { ParallelProbe } from "../shared/probes/registry";
 import { probeServer } from "../shared/probes/server";
 import type {
   GatewayResult,
   MaasResult,
   Observations,
+  ProbeResults,
   ServerStatus,
   TelegramResult,
 } from "../shared/probes/types";
@@ -260,23 +263,32 @@ export function simObserve(
       (r) => r.status === "down" || r.status === "booting",
       0,
     );
-    const maas = await withOneRetry(
-      async () => {
-        if (plan.completionDue) counts.completions += 1;
-        return maasAttempt(plan.completionDue, random() < loss);
-      },
-      (r) => r.status === "down",
-      0,
-    );
-    const telegram = await withOneRetry(
-      async () => telegramAttempt(random() < loss),
-      (r) => r.status === "down",
-      0,
-    );
-    const observations: Observations = { gateway, maas, telegram, watchdogErrors: [] };
+    const observations: Observations = { gateway, watchdogErrors: [] };
+    // One simulated attempt per parallel probe of registry.ts (a new one is a compile error here),
+    // asked one after another so the random draws keep their order.
+    const parallel = {
+      maas: () =>
+        withOneRetry(
+          async () => {
+            if (plan.completionDue) counts.completions += 1;
+            return maasAttempt(plan.completionDue, random() < loss);
+          },
+          (r) => r.status === "down",
+          0,
+        ),
+      telegram: () =>
+        withOneRetry(
+          async () => telegramAttempt(random() < loss),
+          (r) => r.status === "down",
+          0,
+        ),
+    } satisfies { [P in ParallelProbe]: () => Promise<ProbeResults[P]> };
+    for (const name of Object.keys(parallel) as ParallelProbe[]) {
+      Object.assign(observations, { [name]: await parallel[name]() });
+    }
     if (plan.serverDue || gateway.status !== "ok") {
       observations.server = await probeServer(compute, config.serverId, {
-        timeoutMs: 8_000,
+        timeoutMs: PROBE_INFO.server.timeoutMs,
         retryDelayMs: 0,
       });
     }

@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import "../errors/zod-english";
 import { NOTIFICATION_TYPES } from "../policy/state";
+import { PROBE_INFO, PROBES, type TimeoutKey, timeoutKey } from "../probes/catalog";
 import { duration, policySchema } from "./policy-schema";
 
 const secret = z.string().check(z.minLength(1, "must not be empty"));
@@ -92,11 +93,13 @@ export const cloudSchema = z.strictObject({
   gatewayProbeFunction: z.optional(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_-]{0,59}$/))),
 });
 
+/** `<probe>Timeout` for every probe, its default from the probe catalog. */
+const probeTimeouts = Object.fromEntries(
+  PROBES.map((probe) => [timeoutKey(probe), z._default(duration, PROBE_INFO[probe].timeoutMs)]),
+) as Record<TimeoutKey, z.ZodMiniDefault<typeof duration>>;
+
 export const probesSchema = z.strictObject({
-  gatewayTimeout: z._default(duration, 5_000),
-  maasTimeout: z._default(duration, 10_000),
-  telegramTimeout: z._default(duration, 5_000),
-  serverTimeout: z._default(duration, 8_000),
+  ...probeTimeouts,
   /** Pause before the one quick in-cycle retry of a failed probe. */
   retryDelay: z._default(duration, 500),
   /** A real (tiny) chat completion at most this often; /models is checked every cycle. */

@@ -1,17 +1,14 @@
 import type { Compute } from "../cloud/compute";
 import type { BoxConfig, Config } from "../config";
 import type { Logger } from "../runtime/logger";
+import { PROBES, type TimeoutKey } from "./catalog";
 import { directGatewayProbe, type GatewayProbe } from "./gateway-port";
 import { safeDetail } from "./http";
-import { probeMaas } from "./maas";
+import { runParallelProbes } from "./registry";
 import { probeServer } from "./server";
-import { probeTelegram } from "./telegram";
 import type { GatewayResult, Observations, ProbeError, ServerResult } from "./types";
 
-export type ProbeSettings = Pick<
-  Config["probes"],
-  "gatewayTimeout" | "maasTimeout" | "telegramTimeout" | "serverTimeout" | "retryDelay"
->;
+export type ProbeSettings = Pick<Config["probes"], TimeoutKey | "retryDelay">;
 
 export interface ObserveDeps {
   probes: ProbeSettings;
@@ -33,8 +30,9 @@ export interface ObservePlan {
 }
 
 /**
- * One box's probes for one cycle. Gateway, MaaS and Telegram run in parallel; the server probe
- * starts with them when due, or as soon as the gateway turns out not ok. Never throws.
+ * One box's probes for one cycle. The gateway and the parallel probes (registry.ts) run at once;
+ * the server probe starts with them when due, or as soon as the gateway turns out not ok. Never
+ * throws.
  */
 export async function observe(
   box: BoxConfig,
@@ -49,25 +47,12 @@ export async function observe(
   const serverRun = plan.serverDue
     ? showServer(box, deps)
     : gatewayRun.then((gateway) => (needsServer(gateway) ? showServer(box, deps) : undefined));
-  const [gateway, maas, telegram, server] = await Promise.all([
+  const [gateway, parallel, server] = await Promise.all([
     gatewayRun,
-    probeMaas({
-      baseUrl: box.maas.baseUrl,
-      apiKey: box.maas.apiKey,
-      model: box.maas.model,
-      timeoutMs: probes.maasTimeout,
-      retryDelayMs: probes.retryDelay,
-      completion: plan.completionDue,
-    }),
-    probeTelegram({
-      apiRoot: deps.telegramApiRoot,
-      botToken: box.telegram.botToken,
-      timeoutMs: probes.telegramTimeout,
-      retryDelayMs: probes.retryDelay,
-    }),
+    runParallelProbes(box, deps, plan),
     serverRun,
   ]);
-  const observations: Observations = { gateway, maas, telegram, watchdogErrors: [] };
+  const observations: Observations = { gateway, ...parallel, watchdogErrors: [] };
   if (server !== undefined) observations.server = server;
   log(deps.logger, box.name, observations);
   return observations;
@@ -94,13 +79,8 @@ async function showServer(box: BoxConfig, deps: ObserveDeps): Promise<ServerResu
 
 function log(logger: Logger | undefined, box: string, obs: Observations): void {
   if (logger === undefined) return;
-  const entries = [
-    ["gateway", obs.gateway],
-    ["maas", obs.maas],
-    ["telegram", obs.telegram],
-    ["server", obs.server],
-  ] as const;
-  for (const [probe, result] of entries) {
+  for (const probe of PROBES) {
+    const result = obs[probe];
     if (result === undefined) continue;
     logger.debug("probe", {
       box,

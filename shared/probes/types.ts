@@ -73,20 +73,29 @@ export interface ProbeError {
   unreachable?: boolean;
 }
 
-export interface Observations {
+/**
+ * Every probe's result, by probe name: the one list a new probe is added to (then the catalog,
+ * shared/probes/catalog.ts, and the compiler name the rest).
+ */
+export interface ProbeResults {
   /**
    * A ProbeError when the gateway probe itself could not run (the probe function could not be
    * invoked, timed out or answered nonsense): a watchdog-side error, never a box failure.
    */
   gateway: GatewayResult | ProbeError;
-  /** Absent when not probed this cycle. */
-  maas?: MaasResult;
-  telegram?: TelegramResult;
-  /** Absent when not probed this cycle (gateway ok and not the Nth cycle). */
-  server?: ServerResult | ProbeError;
-  /** Watchdog-side problems ("OBS: …"): logged, never counted as box failures. */
-  watchdogErrors: string[];
+  maas: MaasResult;
+  telegram: TelegramResult;
+  /** Shown when due or when the gateway is not ok. */
+  server: ServerResult | ProbeError;
 }
+export type ProbeName = keyof ProbeResults;
+
+/** One cycle's results: the gateway always, any other probe when it ran this cycle. */
+export type Observations = Pick<ProbeResults, "gateway"> &
+  Partial<Omit<ProbeResults, "gateway">> & {
+    /** Watchdog-side problems ("OBS: …"): logged, never counted as box failures. */
+    watchdogErrors: string[];
+  };
 
 export function isProbeError<T extends { status: string }>(
   result: T | ProbeError | undefined,

@@ -1,9 +1,11 @@
 import type { PolicyConfig } from "../config/policy-schema";
 import { fitsOneMessage, type RenderedMessage, renderReply } from "../notify/render";
+import { probedComponents } from "../policy/components";
 import { budgetUsed } from "../policy/remediation";
 import { type BoxState, COMPONENTS, type Incident } from "../policy/state";
 import { formatDuration, formatTime, operatorName } from "../policy/text";
-import type { ProbeError, ProbeResult } from "../probes/types";
+import { PROBE_INFO, PROBES, type Tone, toneOf } from "../probes/catalog";
+import type { Observations, ProbeError, ProbeResult } from "../probes/types";
 import type { AlertChannel, StoredEvent } from "../state/schema";
 import { clip as clipText } from "../text/clip";
 import type { CycleReport } from "../watchdog/cycle";
@@ -103,10 +105,10 @@ function compactLine(status: BoxStatus): string {
   if (!observations) {
     return `▸ ${status.box}: ⚠️ no fresh check${incidents.length > 0 ? ` · ${incidents.join(" · ")}` : ""}`;
   }
-  const probes = (["gateway", "maas", "telegram"] as const)
-    .map((name) => [name, observations[name]] as const)
-    .filter(([, result]) => result !== undefined)
-    .map(([name, result]) => `${statusIcon(result?.status ?? "")} ${name} ${result?.status}`);
+  const probes = PROBES.filter((name) => PROBE_INFO[name].row === "always").flatMap((name) => {
+    const result = observations[name];
+    return result === undefined ? [] : [`${statusIcon(result.status)} ${name} ${result.status}`];
+  });
   return `▸ ${status.box}: ${[...incidents, ...probes].join(" · ")}`;
 }
 
@@ -131,10 +133,7 @@ export function statusLines(status: BoxStatus, policy: PolicyConfig): string[] {
   const lines: string[] = [];
   const observations = report?.observations;
   if (observations) {
-    lines.push(probeLine("gateway", observations.gateway));
-    lines.push(probeLine("maas", observations.maas));
-    lines.push(probeLine("telegram", observations.telegram));
-    if (observations.server) lines.push(probeLine("server", observations.server));
+    lines.push(...probeLines(observations));
   } else {
     lines.push(`⚠️ no fresh check: ${status.problem ?? "diagnose gave no observations"}`);
     if (state) lines.push(...storedVerdictLines(state));
@@ -149,6 +148,15 @@ export function statusLines(status: BoxStatus, policy: PolicyConfig): string[] {
 
 type AnyProbe = ProbeResult<string> | ProbeError;
 
+/** One row per probe: "always" ones say "not checked" when they did not run. */
+function probeLines(observations: Observations): string[] {
+  return PROBES.flatMap((name) => {
+    const result = observations[name];
+    if (result === undefined && PROBE_INFO[name].row === "when-checked") return [];
+    return [probeLine(name, result)];
+  });
+}
+
 export function probeLine(name: string, result: AnyProbe | undefined): string {
   if (!result) return `▫️ ${name}: not checked`;
   const latency = "latencyMs" in result ? ` · ${Math.round(result.latencyMs)} ms` : "";
@@ -158,18 +166,15 @@ export function probeLine(name: string, result: AnyProbe | undefined): string {
   return `${statusIcon(result.status)} ${name}: ${result.status}${latency}${detail}`;
 }
 
+const ICONS: Record<Tone, string> = { ok: "✅", waiting: "⏳", warning: "🟠", failing: "🔴" };
+
 function statusIcon(status: string): string {
-  if (status === "ok" || status === "ACTIVE") return "✅";
-  if (["booting", "REBOOT", "HARD_REBOOT", "REBUILD", "BUILD"].includes(status)) return "⏳";
-  if (["degraded", "rate-limited", "misconfigured", "error", "UNKNOWN"].includes(status)) {
-    return "🟠";
-  }
-  return "🔴";
+  return ICONS[toneOf(status)];
 }
 
 /** When no fresh probe came back: what the watchdog saw last, from the stored counters. */
 function storedVerdictLines(state: BoxState): string[] {
-  return COMPONENTS.filter((c) => c !== "watchdog").map((component) => {
+  return probedComponents().map(({ component }) => {
     const counter = state.counters[component];
     const last = counter.lastStatus ?? "unknown";
     return `${statusIcon(last)} ${component}: ${last} at the last check`;

@@ -13,6 +13,7 @@ import {
   serverCheckDue,
 } from "../policy";
 import { ACTIONS } from "../policy/catalog";
+import { probedComponents } from "../policy/components";
 import type { Observations } from "../probes/types";
 import type { PendingCommands } from "../state/port";
 import type { PendingCommand, StoredEvent, StoredState } from "../state/schema";
@@ -123,9 +124,7 @@ export async function runCycle(
     log,
   );
   log.info("cycle done", {
-    gateway: observations.gateway.status,
-    maas: observations.maas?.status,
-    telegram: observations.telegram?.status,
+    ...statusFields(observations),
     actions: explanation.actions.filter((a) => a.kind !== "audit").length,
   });
   return report({
@@ -135,6 +134,13 @@ export async function runCycle(
     outcomes,
     openIncidents: openIncidents(next.policy, now),
   });
+}
+
+/** Each probed component's status, under the component's name. */
+function statusFields(observations: Observations): Record<string, string | undefined> {
+  return Object.fromEntries(
+    probedComponents().map(({ component, probe }) => [component, observations[probe]?.status]),
+  );
 }
 
 interface Loaded {

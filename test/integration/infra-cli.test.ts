@@ -22,6 +22,7 @@ import { startVpc, type VpcService } from "../../infra/local/vpc";
 import { envRef } from "../../shared/config";
 import type { FleetReport } from "../../shared/watchdog/fleet";
 import { FAST_POLICY, FAST_PROBES } from "../e2e/harness";
+import { eventually } from "../support/eventually";
 
 /**
  * The infra CLI end to end against a local cloud (plus the VPC emulator), in-process through
@@ -64,15 +65,6 @@ async function cli(argv: string[], io = captureIo()): Promise<{ code: number; io
 }
 
 const outDir = () => join(dir, "dist");
-
-async function eventually<T>(check: () => Promise<T | undefined>, attempts = 150): Promise<T> {
-  for (let i = 0; i < attempts; i++) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("condition not met in time");
-}
 
 async function ecsServers() {
   return (await cloud.control("ecs", "servers")) as { id: string; name: string; status: string }[];
@@ -539,15 +531,20 @@ describe("infra CLI", () => {
       userId: e.operatorUserId,
       text: "/help",
     });
-    const delivered = await eventually(async () => {
-      const views = (await cloud.control("telegram", "updates")) as {
-        bot: string;
-        pending: unknown[];
-        lastErrorMessage?: string | null;
-      }[];
-      const alerts = views.find((v) => v.bot === e.telegramBots.alerts.username);
-      return alerts && alerts.pending.length === 0 ? alerts : undefined;
-    });
+    const delivered = await eventually(
+      async () => {
+        const views = (await cloud.control("telegram", "updates")) as {
+          bot: string;
+          pending: unknown[];
+          lastErrorMessage?: string | null;
+        }[];
+        const alerts = views.find((v) => v.bot === e.telegramBots.alerts.username);
+        return alerts && alerts.pending.length === 0 ? alerts : undefined;
+      },
+      "the /help reply delivered",
+      15_000,
+      100,
+    );
     expect(delivered.lastErrorMessage ?? null).toBeNull();
     // No secret in anything the CLI printed.
     for (const value of [...Object.values(secrets), cloud.endpoints.credentials.sk]) {
@@ -609,15 +606,20 @@ describe("infra CLI", () => {
       userId: e.operatorUserId,
       text: "/help",
     });
-    const delivered = await eventually(async () => {
-      const views = (await cloud.control("telegram", "updates")) as {
-        bot: string;
-        pending: unknown[];
-        lastErrorMessage?: string | null;
-      }[];
-      const alerts = views.find((v) => v.bot === e.telegramBots.alerts.username);
-      return alerts && alerts.pending.length === 0 ? alerts : undefined;
-    });
+    const delivered = await eventually(
+      async () => {
+        const views = (await cloud.control("telegram", "updates")) as {
+          bot: string;
+          pending: unknown[];
+          lastErrorMessage?: string | null;
+        }[];
+        const alerts = views.find((v) => v.bot === e.telegramBots.alerts.username);
+        return alerts && alerts.pending.length === 0 ? alerts : undefined;
+      },
+      "the /help reply delivered",
+      15_000,
+      100,
+    );
     expect(delivered.lastErrorMessage ?? null).toBeNull();
     // Back to the built-in secret for the tests after this one.
     const restore = await cli(["deploy", "--out-dir", outDir()]);
@@ -851,10 +853,15 @@ describe("infra CLI", () => {
     await fault("hang");
     for (let i = 0; i < 25 && (await actions()).length === before; i++) await cycle();
     expect((await actions()).slice(before)).toEqual(["reboot SOFT"]);
-    await eventually(async () => {
-      const g = await guest();
-      return g?.status === "ACTIVE" && g.guestPid !== undefined ? true : undefined;
-    });
+    await eventually(
+      async () => {
+        const g = await guest();
+        return g?.status === "ACTIVE" && g.guestPid !== undefined ? true : undefined;
+      },
+      "the rebooted guest to run",
+      15_000,
+      100,
+    );
     let healthy = false;
     for (let i = 0; i < 25 && !healthy; i++) {
       healthy = (await cycle()).boxes[0]?.openIncidents.length === 0;

@@ -38,6 +38,7 @@ import { ControlError, timeScale } from "../../infra/local/service";
 import { createEcsCompute } from "../../shared/cloud/ecs.lazy";
 import { createEcsClient } from "../../shared/cloud/ecs-client";
 import type { HuaweiAuth } from "../../shared/cloud/huawei-sdk";
+import { eventually } from "../support/eventually";
 
 // ---- the stand-in's readiness judgement, without a process ---------------------------------------
 
@@ -205,7 +206,7 @@ describe("local ECS API", () => {
     const res = await client.batchRebootServers(rebootRequest(box.id, "SOFT"));
     const jobId = jobIdOf(res);
     expect(await statusOf(box.id)).toBe("REBOOT");
-    await waitFor(async () => !(await isReady(box.gatewayUrl)), "the gateway to go down");
+    await eventually(async () => !(await isReady(box.gatewayUrl)), "the gateway to go down");
     const job = await waitJob(jobId);
     expect(job).toMatchObject({ status: "SUCCESS", job_type: "batchRebootServers" });
     expect(job.entities.sub_jobs[0]).toMatchObject({
@@ -261,7 +262,7 @@ describe("local ECS API", () => {
     const jobId = jobIdOf(
       await client.reinstallServerWithCloudInit(reinstallRequest(box.id, true)),
     );
-    await waitFor(async () => (await statusOf(box.id)) === "REBUILD", "status REBUILD");
+    await eventually(async () => (await statusOf(box.id)) === "REBUILD", "status REBUILD");
     expect((await waitJob(jobId)).status).toBe("SUCCESS");
     expect(existsSync(marker)).toBe(false);
     expect(readFileSync(join(serverDir, "system", "user-data.sh"), "utf8")).toBe(SCRIPT);
@@ -496,7 +497,7 @@ describe("local ECS control actions", () => {
     await waitReady(box.gatewayUrl);
     const restarts = view(box.id).nRestarts;
     await ecs.control("exit-config", { serverId: box.id });
-    await waitFor(async () => view(box.id).unit === "failed", "the unit to fail");
+    await eventually(async () => view(box.id).unit === "failed", "the unit to fail");
     // SIGTERM → exit 0 → restarted once → that start exits 78 → no more restarts.
     expect(view(box.id)).toMatchObject({ lastExit: "exit 78", faults: ["exit-config"] });
     expect(view(box.id).nRestarts).toBe(restarts + 1);
@@ -511,12 +512,12 @@ describe("local ECS control actions", () => {
     await waitReady(box.gatewayUrl);
     const restarts = view(box.id).nRestarts;
     await ecs.control("crash-loop", { serverId: box.id });
-    await waitFor(async () => view(box.id).nRestarts >= restarts + 3, "three more restarts");
+    await eventually(async () => view(box.id).nRestarts >= restarts + 3, "three more restarts");
     expect(view(box.id)).toMatchObject({ lastExit: "killed (SIGABRT)", faults: ["crash-loop"] });
     expect(await isReady(box.gatewayUrl)).toBe(false);
     const jobId = jobIdOf(await client.batchRebootServers(rebootRequest(box.id, "HARD")));
     expect((await waitJob(jobId)).status).toBe("SUCCESS");
-    await waitFor(async () => view(box.id).nRestarts >= 2, "restarts after the reboot");
+    await eventually(async () => view(box.id).nRestarts >= 2, "restarts after the reboot");
     await ecs.control("heal", { serverId: box.id });
     await waitReady(box.gatewayUrl);
   });
@@ -525,7 +526,7 @@ describe("local ECS control actions", () => {
     await waitReady(box.gatewayUrl);
     const restarts = view(box.id).nRestarts;
     await ecs.control("oom-every", { serverId: box.id, ms: 400 });
-    await waitFor(async () => view(box.id).nRestarts >= restarts + 2, "two OOM kills healed");
+    await eventually(async () => view(box.id).nRestarts >= restarts + 2, "two OOM kills healed");
     expect(view(box.id)).toMatchObject({ lastExit: "killed (SIGKILL)", faults: ["oom-every"] });
     await ecs.control("heal", { serverId: box.id });
     await waitReady(box.gatewayUrl);
@@ -640,7 +641,7 @@ describe("stand-in gateway with Telegram and the model", () => {
         connectGraceMs: 60_000,
       });
       telegram.inject("hello gateway");
-      await waitFor(async () => telegram.sent.length === 1, "the reply to reach Telegram");
+      await eventually(async () => telegram.sent.length === 1, "the reply to reach Telegram");
       expect(telegram.sent[0]).toEqual({ chat_id: 4242, text: "Hello from the stub model" });
       expect(maas.requests[0]).toMatchObject({ stream: true, model: "test-model" });
       expect(maas.authorizations[0]).toBe("Bearer maas-test-key");
@@ -656,7 +657,7 @@ describe("stand-in gateway with Telegram and the model", () => {
       expect((await probe(seeded.gatewayUrl, "/readyz")).status).toBe(200);
 
       await ecs.control("resume-polling", { serverId: seeded.id });
-      await waitFor(async () => telegram.sent.length === 2, "the second reply after resume");
+      await eventually(async () => telegram.sent.length === 2, "the second reply after resume");
     } finally {
       await telegram.close();
       await maas.close();
@@ -665,7 +666,7 @@ describe("stand-in gateway with Telegram and the model", () => {
 
   it("fails readiness with failing: [telegram] once the Bot API stays unreachable past the grace", async () => {
     const seeded = await ecs.seedServer({ name: "lonely", connectGraceMs: 300 });
-    await waitFor(
+    await eventually(
       async () =>
         JSON.stringify((await probe(seeded.gatewayUrl, "/readyz", bearer())).json).includes(
           "telegram",
@@ -752,23 +753,11 @@ interface JobBody {
 
 async function waitJob(jobId: string): Promise<JobBody> {
   let job: JobBody | undefined;
-  await waitFor(async () => {
+  await eventually(async () => {
     job = (await client.showJob(new ShowJobRequest().withJobId(jobId))) as unknown as JobBody;
     return job.status === "SUCCESS" || job.status === "FAIL";
   }, `job ${jobId} to finish`);
   return job as JobBody;
-}
-
-async function waitFor(
-  check: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 function bearer(): Record<string, string> {
@@ -804,7 +793,7 @@ async function isReady(base: string): Promise<boolean> {
 }
 
 async function waitReady(base: string): Promise<void> {
-  await waitFor(() => isReady(base), `${base}/readyz to answer 200`);
+  await eventually(() => isReady(base), `${base}/readyz to answer 200`);
 }
 
 async function failure(promise: Promise<unknown>): Promise<Record<string, unknown>> {

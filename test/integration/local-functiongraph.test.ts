@@ -38,11 +38,11 @@ import { createFunctionGraphClient, decodeInvocationLog } from "../../infra/depl
 import { upsertFunction } from "../../infra/deploy/functions";
 import { signedRequest } from "../../infra/deploy/signed";
 import { type FunctionGraphService, startFunctionGraph } from "../../infra/local/functiongraph";
-import { sleep } from "../../infra/local/http";
 import { Iam, repositoryAgencyPolicy } from "../../infra/local/iam";
 import { timeScale } from "../../infra/local/service";
 import { sdkCanonicalRequest } from "../../infra/local/signing";
 import { requestHttps } from "../../infra/local/tls";
+import { eventually } from "../support/eventually";
 
 interface InvokeResult {
   request_id: string;
@@ -166,16 +166,6 @@ async function sdkError(call: Promise<unknown>): Promise<SdkError> {
     return error as SdkError;
   }
   throw new Error("expected the SDK call to fail");
-}
-
-async function waitFor<T>(what: string, check: () => T | undefined | false): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 const finished = (functionName: string, triggerType?: string) =>
@@ -548,8 +538,9 @@ describe("local FunctionGraph: functions and the runner", () => {
       new AsyncInvokeFunctionRequest().withFunctionUrn(urn).withBody({ job: "async" } as never),
     )) as unknown as { request_id: string; httpStatusCode: number };
     expect(res.httpStatusCode).toBe(202);
-    const done = await waitFor("the async invocation", () =>
-      finished("async-echo", "ASYNC").find((r) => r.requestId === res.request_id),
+    const done = await eventually(
+      () => finished("async-echo", "ASYNC").find((r) => r.requestId === res.request_id),
+      "the async invocation",
     );
     expect(JSON.parse(done.result ?? "")).toEqual({ fixture: "echo", event: { job: "async" } });
   });
@@ -675,10 +666,10 @@ describe("local FunctionGraph: TIMER triggers", () => {
     });
     const quiet = await createTimer(quietUrn, "held", { type: "Rate", value: "1m" }, "DISABLED");
 
-    const fired = await waitFor("three ticks", () => {
+    const fired = await eventually(() => {
       const done = finished("ticker", "TIMER");
       return done.length >= 3 && done;
-    });
+    }, "three ticks");
     expect(finished("quiet")).toEqual([]);
     for (const record of fired) {
       const event = (JSON.parse(record.result ?? "") as { event: Record<string, unknown> }).event;
@@ -709,7 +700,7 @@ describe("local FunctionGraph: TIMER triggers", () => {
         .withTriggerId(quiet.trigger_id)
         .withBody(new UpdateTriggerRequestBody().withTriggerStatus("ACTIVE")),
     );
-    await waitFor("the re-enabled timer", () => finished("quiet", "TIMER").length >= 1);
+    await eventually(() => finished("quiet", "TIMER").length >= 1, "the re-enabled timer");
     await client.deleteFunctionTrigger(
       new DeleteFunctionTriggerRequest()
         .withFunctionUrn(tickUrn)
@@ -718,9 +709,9 @@ describe("local FunctionGraph: TIMER triggers", () => {
     );
     const ticksAtDelete = fg.invocations({ functionName: "ticker" }).length;
     const quietSoFar = finished("quiet", "TIMER").length;
-    await waitFor(
-      "three more quiet ticks",
+    await eventually(
       () => finished("quiet", "TIMER").length >= quietSoFar + 3,
+      "three more quiet ticks",
     );
     expect(fg.invocations({ functionName: "ticker" })).toHaveLength(ticksAtDelete);
 
@@ -746,10 +737,10 @@ describe("local FunctionGraph: TIMER triggers", () => {
     await createTimer(urn, "every-30s", { type: "Cron", value: "*/30 * * * * *" });
     await createTimer(urn, "every-2m", { type: "Cron", value: "0 */2 * * * ?" });
     await createTimer(urn, "every-3m", { type: "Cron", value: "@every 3m" });
-    await waitFor("every cron timer", () => {
+    await eventually(() => {
       const names = new Set(finished("cron-fn", "TIMER").map((r) => r.triggerName));
       return names.has("every-30s") && names.has("every-2m") && names.has("every-3m");
-    });
+    }, "every cron timer");
 
     const casing = await sdkError(
       createTimer(urn, "shouty", { type: "CRON", value: "0 */5 * * * ?" }),

@@ -7,6 +7,7 @@ import {
   type TelegramService,
 } from "../../infra/local/telegram";
 import { type HttpsListening, listenHttps } from "../../infra/local/tls";
+import { eventually } from "../support/eventually";
 
 const GATEWAY = {
   token: "111111:gateway-SECRET_abc",
@@ -33,17 +34,6 @@ afterAll(async () => {
 });
 
 const api = (token: string): Api => new Api(token, { apiRoot: fake.url });
-
-/** Polls until `check` returns a value (no timing assertion: it only bounds the wait). */
-async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("condition not met within 10 s");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -266,20 +256,25 @@ describe("Telegram Bot API fake through grammY", () => {
     bot.catch(() => {});
     const polling = bot.start();
     try {
-      await waitFor(() => (fake.messages({ bot: spec.username }).length === 1 ? true : undefined));
+      await eventually(
+        () => (fake.messages({ bot: spec.username }).length === 1 ? true : undefined),
+        "the bot's first message",
+      );
       fake.injectMessage({ bot: spec.username, chatId: OPERATOR, userId: OPERATOR, text: "hello" });
-      const replies = await waitFor(() => {
+      const replies = await eventually(() => {
         const sent = fake.messages({ bot: spec.username });
         return sent.length === 2 ? sent : undefined;
-      });
+      }, "the bot's reply");
       expect(replies.map((record) => record.text)).toEqual([
         "status for @operator: now",
         "echo: hello",
       ]);
       expect(replies[1]?.replyTo).toBe(injected.messageId + 2);
       // The last update stays pending until grammY's next getUpdates confirms it by offset.
-      await waitFor(async () =>
-        (await api(spec.token).getWebhookInfo()).pending_update_count === 0 ? true : undefined,
+      await eventually(
+        async () =>
+          (await api(spec.token).getWebhookInfo()).pending_update_count === 0 ? true : undefined,
+        "the pending update to be confirmed",
       );
     } finally {
       await bot.stop();
@@ -309,7 +304,7 @@ describe("Telegram Bot API fake through grammY", () => {
     const client = api(spec.token);
     const held = () => fake.updates().find((view) => view.bot === spec.username)?.longPollHeld;
     const first = client.getUpdates({ timeout: 20 });
-    await waitFor(() => (held() === true ? true : undefined));
+    await eventually(() => (held() === true ? true : undefined), "the first long poll to be held");
     const controller = new AbortController();
     // grammY types its signal with the abort-controller polyfill; Node's is compatible at runtime.
     const signal = controller.signal as Parameters<Api["getUpdates"]>[1];
@@ -319,10 +314,10 @@ describe("Telegram Bot API fake through grammY", () => {
     expect(error.description).toBe(
       "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
     );
-    await waitFor(() => (held() === true ? true : undefined));
+    await eventually(() => (held() === true ? true : undefined), "the second long poll to be held");
     controller.abort();
     await rejection(second);
-    await waitFor(() => (held() === false ? true : undefined));
+    await eventually(() => (held() === false ? true : undefined), "the long poll to be released");
     // The abandoned poll took nothing: a new update stays pending until someone fetches it.
     fake.injectMessage({ bot: spec.username, chatId: 7, userId: 7, text: "ping" });
     expect((await client.getWebhookInfo()).pending_update_count).toBe(1);
@@ -362,7 +357,7 @@ describe("Telegram Bot API fake through grammY", () => {
       ).toBe(true);
       const first = fake.injectMessage({ bot: spec.username, chatId: 9, userId: 9, text: "one" });
       const second = fake.injectMessage({ bot: spec.username, chatId: 9, userId: 9, text: "two" });
-      await waitFor(() => (attempts.length >= 3 ? true : undefined));
+      await eventually(() => (attempts.length >= 3 ? true : undefined), "three webhook attempts");
 
       const info = await client.getWebhookInfo();
       expect(info.url).toBe(`${receiver.url}/telegram`);
@@ -379,13 +374,19 @@ describe("Telegram Bot API fake through grammY", () => {
       failing = false;
       const delivered = () =>
         attempts.filter((attempt) => attempt.status === 200).map((a) => a.updateId);
-      await waitFor(() => (delivered().length === 2 ? true : undefined));
+      await eventually(
+        () => (delivered().length === 2 ? true : undefined),
+        "both updates delivered",
+      );
       expect(delivered()).toEqual([first.updateId, second.updateId]);
       expect((await client.getWebhookInfo()).pending_update_count).toBe(0);
       expect(attempts.every((attempt) => attempt.secret === "s3cret_TOKEN-1")).toBe(true);
 
       await fake.control("redeliver", { bot: spec.username, updateId: first.updateId });
-      await waitFor(() => (delivered().length === 3 ? true : undefined));
+      await eventually(
+        () => (delivered().length === 3 ? true : undefined),
+        "the redelivered update",
+      );
       expect(delivered()).toEqual([first.updateId, second.updateId, first.updateId]);
 
       const bad = await botApiError(

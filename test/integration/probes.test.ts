@@ -10,7 +10,7 @@ import {
   type SeededServer,
   startEcs,
 } from "../../infra/local/ecs";
-import { type Listening, listen, sendJson, sendText, sleep } from "../../infra/local/http";
+import { type Listening, listen, sendJson, sendText } from "../../infra/local/http";
 import { Iam } from "../../infra/local/iam";
 import { type MaasService, startMaas } from "../../infra/local/maas";
 import { timeScale } from "../../infra/local/service";
@@ -41,6 +41,7 @@ import {
   type TelegramResult,
 } from "../../shared/probes";
 import { BotTransportError, createBotApi } from "../../shared/telegram";
+import { eventually } from "../support/eventually";
 
 const TIME = timeScale(0.01);
 const GATEWAY_TOKEN = "gw-probe-token-5f3c9a1e77";
@@ -121,7 +122,7 @@ beforeAll(async () => {
   });
   await Promise.all(
     [main, victim, hung, degraded].map((box) =>
-      waitFor(async () => (await gw(box)).status === "ok"),
+      eventually(async () => (await gw(box)).status === "ok", "every gateway to be ready"),
     ),
   );
 });
@@ -159,10 +160,10 @@ describe("probeGateway", () => {
     await telegram.control("down", {});
     try {
       let result: GatewayResult | undefined;
-      await waitFor(async () => {
+      await eventually(async () => {
         result = await gw(degraded);
         return result.status === "degraded";
-      });
+      }, "the degraded verdict");
       expect(result).toMatchObject({ status: "degraded", failing: ["telegram"], httpStatus: 503 });
       expect(result?.detail).toContain("telegram");
     } finally {
@@ -466,7 +467,10 @@ describe("probeTelegram", () => {
     } finally {
       await ecs.control("resume-polling", { serverId: main.id });
     }
-    await waitFor(async () => (await probe()).pendingUpdateCount === 0);
+    await eventually(
+      async () => (await probe()).pendingUpdateCount === 0,
+      "Telegram's pending updates to drain",
+    );
   });
 
   it("counts updates a busy gateway fetched but has not confirmed; the policy waits out the longest turn", async () => {
@@ -850,14 +854,6 @@ async function deadLoopbackUrl(): Promise<string> {
   });
   await server.close();
   return server.url;
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(25);
-  }
 }
 
 describe("the gateway-probe function's core, end to end through the watchdog's parser", () => {

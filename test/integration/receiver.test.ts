@@ -40,6 +40,7 @@ import { createObsStateStore } from "../../shared/state/obs-store";
 import type { StateStore } from "../../shared/state/port";
 import type { StoredEvent } from "../../shared/state/schema";
 import type { CycleDeps } from "../../shared/watchdog/ports";
+import { eventually } from "../support/eventually";
 
 /**
  * The receiver in-process behind a tiny stand-in for the APIG trigger (base64 body, lower-case
@@ -222,26 +223,15 @@ function invocation(services: ReceiverServices): Invocation {
   };
 }
 
-/** Polls until `check` gives a value; bounds the wait only, asserts nothing about time. */
-async function waitFor<T>(check: () => T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`not within 15 s: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** Waits until the front has answered `count` more requests than before `act`. */
 async function delivered(count: number, act: () => unknown): Promise<void> {
   const before = handled.length;
   await act();
-  await waitFor(() => handled.length >= before + count || undefined, `${count} deliveries`);
+  await eventually(() => handled.length >= before + count || undefined, `${count} deliveries`);
   // The front counts a request before its answer reaches the fake, which only then marks the
   // update delivered (redeliver needs that).
   const queued = () => telegram.updates().find((view) => view.bot === ALERTS.username)?.pending;
-  await waitFor(() => queued()?.length === 0 || undefined, "the fake to settle the deliveries");
+  await eventually(() => queued()?.length === 0 || undefined, "the fake to settle the deliveries");
 }
 
 const alertsMessages = () => telegram.messages({ bot: ALERTS.username });
@@ -326,7 +316,7 @@ describe("Telegram receiver on the local cloud", () => {
 
   it("answers /status with each component, within the webhook's time", async () => {
     await delivered(1, () => say("/status prod"));
-    const reply = await waitFor(() => alertsMessages().at(-1), "status reply");
+    const reply = await eventually(() => alertsMessages().at(-1), "status reply");
     expect(reply.plainText).toContain("prod · status");
     expect(reply.plainText).toMatch(/✅ gateway: ok · \d+ ms/);
     expect(reply.plainText).toMatch(/🔴 maas: down · \d+ ms/);
@@ -348,7 +338,7 @@ describe("Telegram receiver on the local cloud", () => {
       migratedAt: Date.now(),
     });
     await delivered(1, () => say("/status prod", ANN, MOVED));
-    const reply = await waitFor(
+    const reply = await eventually(
       () => alertsMessages().find((m) => m.chatId === MOVED),
       "the reply",
     );
@@ -515,7 +505,7 @@ describe("Telegram receiver on the local cloud", () => {
   it("reboots the guest exactly once for /reboot + confirm, however often it arrives", async () => {
     const bootsBefore = ecs.servers().find((s) => s.id === server.id)?.boots ?? 0;
     await delivered(1, () => say("/reboot prod"));
-    const prompt = await waitFor(
+    const prompt = await eventually(
       () => alertsMessages().find((m) => m.plainText.startsWith("⚠️ Reboot prod?")),
       "the prompt",
     );
@@ -676,7 +666,7 @@ describe("the bundled telegram-webhook function", () => {
       ).newChatId;
     });
     expect((await store.loadAlertChannel())?.chatId).toBe(moved);
-    const notice = await waitFor(
+    const notice = await eventually(
       () =>
         alertsMessages()
           .slice(seen)

@@ -16,6 +16,12 @@ import { type CycleMode, runCycle } from "../../shared/watchdog/cycle";
 import { runFleet } from "../../shared/watchdog/fleet";
 import type { CycleDeps, ObservePlan } from "../../shared/watchdog/ports";
 import { MemoryCompute } from "../support/compute";
+import {
+  gatewayResult,
+  observations as healthy,
+  maasResult,
+  serverResult,
+} from "../support/observations";
 
 // The cycle runner with every port in memory: no network, a fixed clock, scripted probes.
 
@@ -56,21 +62,11 @@ interface Spec {
 }
 
 function observations(spec: Spec = {}): Observations {
-  const gateway = spec.gateway ?? "ok";
-  const maas = spec.maas ?? "ok";
-  const obs: Observations = {
-    gateway: { status: gateway, latencyMs: 5, detail: `gateway ${gateway}`, failing: [] },
-    maas: {
-      status: maas,
-      latencyMs: 5,
-      detail: `maas ${maas}`,
-      checked: spec.completion ? "completion" : "models",
-    },
-    telegram: { status: "ok", latencyMs: 5, detail: "telegram ok", pendingUpdateCount: 0 },
-    watchdogErrors: [],
-  };
-  if (spec.server) obs.server = { status: spec.server, latencyMs: 5, detail: spec.server };
-  return obs;
+  return healthy({
+    gateway: gatewayResult(spec.gateway),
+    maas: maasResult(spec.maas, { checked: spec.completion ? "completion" : "models" }),
+    ...(spec.server ? { server: serverResult(spec.server) } : {}),
+  });
 }
 
 const DOWN: Spec = { gateway: "down", server: "ACTIVE" };

@@ -20,6 +20,7 @@ import type { CycleReport } from "../../shared/watchdog/cycle";
 import { runCycle } from "../../shared/watchdog/cycle";
 import type { CycleDeps } from "../../shared/watchdog/ports";
 import { MemoryCompute } from "../support/compute";
+import { gatewayResult, observations as healthy, serverResult } from "../support/observations";
 
 /**
  * One box watched by the real cycle and the real receiver, sharing one store (the OBS bucket) and
@@ -68,14 +69,10 @@ export function hostileConfig(policy: Record<string, unknown> = {}): Config {
 }
 
 export function observations(gateway: GatewayStatus, server?: ServerStatus): Observations {
-  const obs: Observations = {
-    gateway: { status: gateway, latencyMs: 5, detail: `gateway ${gateway}`, failing: [] },
-    maas: { status: "ok", latencyMs: 5, detail: "maas ok", checked: "models" },
-    telegram: { status: "ok", latencyMs: 5, detail: "telegram ok", pendingUpdateCount: 0 },
-    watchdogErrors: [],
-  };
-  if (server) obs.server = { status: server, latencyMs: 5, detail: server };
-  return obs;
+  return healthy({
+    gateway: gatewayResult(gateway),
+    ...(server ? { server: serverResult(server) } : {}),
+  });
 }
 
 /** The in-memory Compute, with the requests that act on a running box. */

@@ -16,6 +16,7 @@ import {
   type Outcome,
 } from "../../shared/policy";
 import type { GatewayResult, Observations } from "../../shared/probes/types";
+import { observations, serverResult } from "../support/observations";
 
 /**
  * The gateway's own repair path (restarts.ts): systemd restarts a crashed gateway, the watchdog
@@ -69,13 +70,7 @@ function gatewayResult(kind: Gateway, now: number, startedAt: number | undefined
 }
 
 function observe(gateway: GatewayResult): Observations {
-  return {
-    gateway,
-    maas: { status: "ok", latencyMs: 4, detail: "model listed", checked: "models" },
-    telegram: { status: "ok", latencyMs: 4, detail: "bot ok", pendingUpdateCount: 0 },
-    server: { status: "ACTIVE", latencyMs: 30, detail: "server ACTIVE" },
-    watchdogErrors: [],
-  };
+  return observations({ gateway, server: serverResult("ACTIVE") });
 }
 
 class Trace {

@@ -29,6 +29,13 @@ import type {
   ServerResult,
   TelegramResult,
 } from "../../shared/probes/types";
+import {
+  gatewayResult,
+  maasResult,
+  observations,
+  serverResult,
+  telegramResult,
+} from "../support/observations";
 
 // Traces in the style of gatus' alerting_test.go: feed one cycle at a time, one minute apart,
 // and assert counters, incidents and actions after each.
@@ -52,42 +59,49 @@ interface ObsSpec {
 }
 
 function observe(spec: ObsSpec = {}): Observations {
-  const gateway = spec.gateway ?? "ok";
-  const obs: Observations = {
-    gateway:
-      gateway === "error"
-        ? { status: "error", detail: "gateway-probe function x: not found (HTTP 404 FSS.1051)" }
-        : {
-            status: gateway,
-            latencyMs: 12,
-            detail:
-              gateway === "down" ? "connect ECONNREFUSED 10.0.0.5:18789" : `readyz ${gateway}`,
-            failing: [...(spec.failing ?? [])],
-          },
+  const offline = spec.offline ? { unreachable: true } : {};
+  return observations({
+    gateway: gatewayFor(spec),
+    maas:
+      spec.maas === null
+        ? undefined
+        : maasResult(spec.offline ? "down" : spec.maas, {
+            latencyMs: 40,
+            detail: `maas ${spec.offline ? "down" : (spec.maas ?? "ok")}`,
+            ...offline,
+            ...(spec.maasHint ? { hint: spec.maasHint } : {}),
+          }),
+    telegram:
+      spec.telegram === null
+        ? undefined
+        : telegramResult(spec.offline ? "down" : spec.telegram, {
+            latencyMs: 30,
+            pendingUpdateCount: spec.pending ?? 0,
+            ...offline,
+          }),
+    ...serverFor(spec),
     watchdogErrors: spec.watchdogErrors ?? [],
-  };
-  if (spec.maas !== null) {
-    const status = spec.offline ? "down" : (spec.maas ?? "ok");
-    obs.maas = { status, latencyMs: 40, detail: `maas ${status}`, checked: "models" };
-    if (spec.offline) obs.maas.unreachable = true;
-    if (spec.maasHint) obs.maas.hint = spec.maasHint;
+  });
+}
+
+function gatewayFor(spec: ObsSpec): Observations["gateway"] {
+  const gateway = spec.gateway ?? "ok";
+  if (gateway === "error") {
+    return { status: "error", detail: "gateway-probe function x: not found (HTTP 404 FSS.1051)" };
   }
-  if (spec.telegram !== null) {
-    const status = spec.offline ? "down" : (spec.telegram ?? "ok");
-    obs.telegram = {
-      status,
-      latencyMs: 30,
-      detail: `telegram ${status}`,
-      pendingUpdateCount: spec.pending ?? 0,
-    };
-    if (spec.offline) obs.telegram.unreachable = true;
-  }
+  return gatewayResult(gateway, {
+    latencyMs: 12,
+    detail: gateway === "down" ? "connect ECONNREFUSED 10.0.0.5:18789" : `readyz ${gateway}`,
+    failing: [...(spec.failing ?? [])],
+  });
+}
+
+function serverFor(spec: ObsSpec): Pick<Observations, "server"> {
   if (spec.server === "error") {
-    obs.server = { status: "error", detail: "ECS API 503", unreachable: false };
-  } else if (spec.server) {
-    obs.server = { status: spec.server, latencyMs: 80, detail: `server ${spec.server}` };
+    return { server: { status: "error", detail: "ECS API 503", unreachable: false } };
   }
-  return obs;
+  if (!spec.server) return {};
+  return { server: serverResult(spec.server, { latencyMs: 80, detail: `server ${spec.server}` }) };
 }
 
 const DOWN: ObsSpec = { gateway: "down", server: "ACTIVE" };

@@ -19,6 +19,7 @@ import { createRedactor } from "../../shared/runtime/redact";
 import { MemoryStateStore } from "../../shared/state/memory";
 import type { CycleReport } from "../../shared/watchdog/cycle";
 import { MemoryCompute } from "../support/compute";
+import { gatewayResult, maasResult, observations, telegramResult } from "../support/observations";
 
 const H = 3_600_000;
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -106,12 +107,11 @@ function reportFor(box: string): CycleReport {
     box,
     mode: "dry-run",
     decided: true,
-    observations: {
-      gateway: { status: "ok", latencyMs: 5, detail: "ready", failing: [] },
-      maas: { status: "ok", latencyMs: 9, detail: "/models answered", checked: "models" },
-      telegram: { status: "ok", latencyMs: 7, detail: "getMe ok" },
-      watchdogErrors: [],
-    },
+    observations: observations({
+      gateway: gatewayResult("ok", { detail: "ready" }),
+      maas: maasResult("ok", { latencyMs: 9, detail: "/models answered" }),
+      telegram: telegramResult("ok", { latencyMs: 7, detail: "getMe ok" }),
+    }),
     plan: [],
     outcomes: [],
     openIncidents: [],

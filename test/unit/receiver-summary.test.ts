@@ -12,6 +12,13 @@ import {
 } from "../../shared/receiver";
 import type { StoredEvent } from "../../shared/state/schema";
 import type { CycleReport } from "../../shared/watchdog/cycle";
+import {
+  gatewayResult,
+  maasResult,
+  observations,
+  serverResult,
+  telegramResult,
+} from "../support/observations";
 
 const H = 3_600_000;
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -32,13 +39,12 @@ function report(overrides: Partial<CycleReport> = {}): CycleReport {
     box: "prod",
     mode: "dry-run",
     decided: true,
-    observations: {
-      gateway: { status: "down", latencyMs: 12.4, detail: "connection refused <b>", failing: [] },
-      maas: { status: "ok", latencyMs: 210, detail: "/models answered", checked: "models" },
-      telegram: { status: "ok", latencyMs: 80, detail: "getMe ok" },
-      server: { status: "ACTIVE", latencyMs: 35, detail: "server ACTIVE" },
-      watchdogErrors: [],
-    },
+    observations: observations({
+      gateway: gatewayResult("down", { latencyMs: 12.4, detail: "connection refused <b>" }),
+      maas: maasResult("ok", { latencyMs: 210, detail: "/models answered" }),
+      telegram: telegramResult("ok", { latencyMs: 80, detail: "getMe ok" }),
+      server: serverResult("ACTIVE", { latencyMs: 35, detail: "server ACTIVE" }),
+    }),
     plan: [],
     outcomes: [],
     openIncidents: [

@@ -12,6 +12,11 @@ export type MaasStatus = (typeof MAAS_STATUSES)[number];
 export const TELEGRAM_STATUSES = ["ok", "token-revoked", "down"] as const;
 export type TelegramStatus = (typeof TELEGRAM_STATUSES)[number];
 
+/**
+ * Every `status` of ECS API Reference, Appendix "ECS Statuses" (ecs_08_0002,
+ * https://support.huaweicloud.com/intl/en-us/api-ecs/ecs_08_0002.html); what the policy makes of
+ * each is the table in test/contract/sdk-models.test.ts.
+ */
 export const SERVER_STATUSES = [
   "ACTIVE",
   "SHUTOFF",
@@ -19,8 +24,14 @@ export const SERVER_STATUSES = [
   "HARD_REBOOT",
   "REBUILD",
   "BUILD",
+  "MIGRATING",
+  "RESIZE",
+  "REVERT_RESIZE",
+  "VERIFY_RESIZE",
   "ERROR",
   "DELETED",
+  "SHELVED",
+  "SHELVED_OFFLOADED",
   "UNKNOWN",
 ] as const;
 export type ServerStatus = (typeof SERVER_STATUSES)[number];

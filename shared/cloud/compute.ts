@@ -1,4 +1,8 @@
-/** The ECS server statuses clawwatch tells apart; any other status reads as UNKNOWN. */
+/**
+ * Every `status` of ECS API Reference, Appendix "ECS Statuses" (ecs_08_0002,
+ * https://support.huaweicloud.com/intl/en-us/api-ecs/ecs_08_0002.html); what the policy makes of
+ * each is the table in test/contract/server-statuses.test.ts; anything else reads as UNKNOWN.
+ */
 export const SERVER_STATUSES = [
   "ACTIVE",
   "SHUTOFF",
@@ -6,8 +10,14 @@ export const SERVER_STATUSES = [
   "HARD_REBOOT",
   "REBUILD",
   "BUILD",
+  "MIGRATING",
+  "RESIZE",
+  "REVERT_RESIZE",
+  "VERIFY_RESIZE",
   "ERROR",
   "DELETED",
+  "SHELVED",
+  "SHELVED_OFFLOADED",
   "UNKNOWN",
 ] as const;
 export type ServerStatus = (typeof SERVER_STATUSES)[number];

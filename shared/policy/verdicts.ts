@@ -5,7 +5,22 @@ import type { BoxState } from "./state";
 import { actionLabel, formatDuration, formatTime, truncate } from "./text";
 import type { Verdict, Verdicts } from "./types";
 
-const BOOTING_SERVER: readonly ServerStatus[] = ["REBOOT", "HARD_REBOOT", "REBUILD", "BUILD"];
+/**
+ * The cloud is changing the server (ECS Statuses, ecs_08_0002): restarting, rebuilding, being
+ * created, live migrated ("MIGRATING"), or having its flavor changed, rolled back or verified
+ * ("RESIZE", "REVERT_RESIZE", "VERIFY_RESIZE"). Its gateway may be away meanwhile; acting on it
+ * would fight the cloud's own operation.
+ */
+const BOOTING_SERVER: readonly ServerStatus[] = [
+  "REBOOT",
+  "HARD_REBOOT",
+  "REBUILD",
+  "BUILD",
+  "MIGRATING",
+  "RESIZE",
+  "REVERT_RESIZE",
+  "VERIFY_RESIZE",
+];
 
 /**
  * MaaS and Telegram sit on the public internet; the gateway is reached through the VPC by the
@@ -108,7 +123,7 @@ function downVerdict(obs: Observations): Verdict {
   return { kind: "fail", cause: "down", detail };
 }
 
-/** A server the cloud is rebooting or rebuilding is booting, whatever its gateway says now. */
+/** A server the cloud is changing (BOOTING_SERVER) is booting, whatever its gateway says now. */
 function whileBooting(verdict: Verdict, obs: Observations): Verdict {
   const server = obs.server;
   if (verdict.kind !== "fail" || !server || isProbeError(server)) return verdict;

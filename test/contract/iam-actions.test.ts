@@ -17,8 +17,13 @@ const ECS_BATCH =
   "ECS API Reference, Permissions Policies and Supported Actions > Batch Operations (ecs_06_0004)";
 const OBS_SDK =
   "OBS SDK for Node.js, each API's Restrictions (e.g. 'obs:object:GetObject in IAM or GetObject in a bucket policy')";
+// FunctionGraph User Guide FAQ "Which Actions Can Be Used Instead of a VPC Administrator Agency
+// for VPC Access?" (functiongraph_03_0857), Table 1; read in opentelekomcloud-docs/function-graph
+// umn/source/faqs/general_faqs/which_actions_can_be_used_instead_of_a_vpc_administrator_agency_for_vpc_access.rst
 const FGS_VPC =
-  "FunctionGraph VPC access for the agency: huawei-cloud-facts.md §4 (issue 19 audit); not re-confirmed on a Huawei page in this audit";
+  "FunctionGraph FAQ functiongraph_03_0857 (actions instead of a VPC Administrator agency), Table 1";
+const FGS_VPC_SG =
+  "not in functiongraph_03_0857's list: huawei-cloud-facts.md §4 (issue 19 audit) only; not re-confirmed on a Huawei page";
 
 const FGS_ACTIONS =
   "FunctionGraph API Reference, Permissions Policies and Supported Actions (functiongraph_06_1100)";
@@ -43,7 +48,7 @@ const PUBLISHED: Record<string, string> = {
   "vpc:ports:get": FGS_VPC,
   "vpc:ports:create": FGS_VPC,
   "vpc:ports:delete": FGS_VPC,
-  "vpc:securityGroups:get": FGS_VPC,
+  "vpc:securityGroups:get": FGS_VPC_SG,
 };
 
 /** The ECS operation → action pairs of the tables above (what the local ECS must ask IAM). */

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { USER_DATA_LIMIT_BYTES } from "../../infra/bootstrap/user-data";
 import { envLimitFor, MAX_ENV_VARS, MEMORY_SIZES, RUNTIME } from "../../infra/deploy/functions";
 import { JOB_STATUSES } from "../../shared/cloud/ecs.lazy";
-import { SERVER_STATUSES } from "../../shared/probes/types";
 import { checkObsExchange } from "./obs-models";
 import type { Exchange } from "./recorder";
 import { DOCUMENTED_ENUM_ADDITIONS, loadModel, operationsFor, validate } from "./sdk-models";
@@ -63,39 +62,6 @@ describe("the product's enums and limits against the SDK and the docs", () => {
   it("job statuses are exactly the SDK's ShowJob status enum", () => {
     const type = loadModel("ecs", "ShowJobResponse").fields.get("status")?.type;
     expect(type?.kind === "enum" ? [...type.values].sort() : []).toEqual([...JOB_STATUSES].sort());
-  });
-
-  it("server statuses are all documented; the documented ones it folds into UNKNOWN are known", () => {
-    // ECS API Reference, Appendix "ECS Statuses" (ecs_08_0002): the `status` values.
-    const documented = [
-      "BUILD",
-      "REBOOT",
-      "HARD_REBOOT",
-      "REBUILD",
-      "MIGRATING",
-      "RESIZE",
-      "ACTIVE",
-      "SHUTOFF",
-      "REVERT_RESIZE",
-      "VERIFY_RESIZE",
-      "ERROR",
-      "DELETED",
-      "SHELVED",
-      "SHELVED_OFFLOADED",
-      "UNKNOWN",
-    ];
-    expect(documented).toEqual(expect.arrayContaining([...SERVER_STATUSES]));
-    const folded = documented.filter((s) => !(SERVER_STATUSES as readonly string[]).includes(s));
-    // Listed in infra/local/docs/contracts.md: read as UNKNOWN by the probe (a decision of the
-    // policy, not a parsing gap); a new documented status must be added there or here.
-    expect(folded).toEqual([
-      "MIGRATING",
-      "RESIZE",
-      "REVERT_RESIZE",
-      "VERIFY_RESIZE",
-      "SHELVED",
-      "SHELVED_OFFLOADED",
-    ]);
   });
 
   it("the runtime, memory sizes, env and user_data limits match the SDK and its docs", () => {

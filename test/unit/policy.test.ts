@@ -331,6 +331,20 @@ describe("server states", () => {
     expect(remediations(actions)).toEqual([]);
     expect(remediations(trace.step(DOWN))).toEqual(["soft-reboot"]);
   });
+
+  it("waits on a server the cloud is resizing or migrating, and acts once that is over", () => {
+    // ECS Statuses (ecs_08_0002): MIGRATING, RESIZE, REVERT_RESIZE, VERIFY_RESIZE are the
+    // cloud's own operations in progress, like a reboot: never counted, never acted on.
+    const trace = new Trace();
+    for (const server of ["MIGRATING", "RESIZE", "VERIFY_RESIZE", "REVERT_RESIZE"] as const) {
+      const actions = trace.run(5, { gateway: "down", server });
+      expect(remediations(actions)).toEqual([]);
+      expect(types(actions)).toEqual([]);
+      expect(trace.gateway.consecutiveFailures).toBe(0);
+    }
+    trace.run(3, DOWN);
+    expect(trace.state.incidents.gateway?.cause).toBe("down");
+  });
 });
 
 describe("alert only: nothing a reboot can fix", () => {

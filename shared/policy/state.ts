@@ -207,8 +207,9 @@ export const openRecordSchema = z.object({
 });
 export type OpenRecord = z.infer<typeof openRecordSchema>;
 
+/** One entry per component: a component added to COMPONENTS gets its key here by itself. */
 const perComponent = <T extends z.ZodMiniType>(schema: T) =>
-  z.object({ gateway: schema, maas: schema, telegram: schema, watchdog: schema });
+  z.object(Object.fromEntries(COMPONENTS.map((c) => [c, schema])) as Record<Component, T>);
 
 /** The shape of the stored state; shared/state/migrate.ts brings older objects up to it. */
 export const STATE_VERSION = 2;
@@ -294,6 +295,10 @@ export const boxStateSchema = z.object({
 });
 export type BoxState = z.infer<typeof boxStateSchema>;
 
+function byComponent<T>(make: () => T): Record<Component, T> {
+  return Object.fromEntries(COMPONENTS.map((c) => [c, make()])) as Record<Component, T>;
+}
+
 function emptyCounter(): Counter {
   return { consecutiveFailures: 0, consecutiveSuccesses: 0 };
 }
@@ -303,17 +308,12 @@ export function initialState(box: string): BoxState {
     version: STATE_VERSION,
     box,
     cycle: 0,
-    counters: {
-      gateway: emptyCounter(),
-      maas: emptyCounter(),
-      telegram: emptyCounter(),
-      watchdog: emptyCounter(),
-    },
-    incidents: { gateway: undefined, maas: undefined, telegram: undefined, watchdog: undefined },
+    counters: byComponent(emptyCounter),
+    incidents: {},
     remediation: { streak: 0 },
     history: [],
     openLog: [],
-    flapping: { gateway: undefined, maas: undefined, telegram: undefined, watchdog: undefined },
+    flapping: {},
     ingress: {},
     outbox: [],
     processedCommands: [],

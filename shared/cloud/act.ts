@@ -1,8 +1,7 @@
 import type { BoxConfig } from "../config";
 import { ACTIONS, type ActionName, type ComputeCall } from "../policy/catalog";
-import type { StateStore } from "../state/port";
 import type { Compute } from "./compute";
-import { bootstrapUserData } from "./user-data";
+import { bootstrapUserData, type StoredUserData } from "./user-data";
 
 /**
  * Carries out an action on a box: the one place that turns the catalog's Compute call into a
@@ -13,7 +12,7 @@ export async function act(
   action: ActionName,
   box: BoxConfig,
   compute: Compute,
-  store: StateStore,
+  store: StoredUserData,
 ): Promise<{ jobId: string }> {
   const call: ComputeCall = ACTIONS[action].compute;
   switch (call.kind) {

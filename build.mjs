@@ -154,6 +154,9 @@ export const ESBUILD_OPTIONS = /** @type {const} */ ({
   target: "node20",
   format: "cjs",
   minify: true,
+  // Errors name themselves from their class (ClawwatchError: new.target.name) and logs print that
+  // name: minified, every subclass would log as "e" or "il".
+  keepNames: true,
   sourcemap: false,
   legalComments: "none",
   metafile: true,

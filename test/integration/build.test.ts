@@ -85,6 +85,27 @@ describe("build.mjs", () => {
     });
   });
 
+  it("keeps the error class names the logs print, minified or not", async () => {
+    const { build } = await import("esbuild");
+    const { ESBUILD_OPTIONS } = (await import(pathToFileURL(resolve("build.mjs")).href)) as {
+      ESBUILD_OPTIONS: Record<string, unknown>;
+    };
+    const out = await build({
+      ...ESBUILD_OPTIONS,
+      metafile: false,
+      stdin: {
+        contents:
+          'import { StateStoreError } from "./shared/errors"; module.exports = new StateStoreError("x").name;',
+        resolveDir: resolve("."),
+        loader: "ts",
+      },
+    });
+    const code = out.outputFiles?.[0]?.text ?? "";
+    const module = { exports: undefined as unknown };
+    new Function("module", "require", code)(module, createRequire(import.meta.url));
+    expect(module.exports).toBe("StateStoreError");
+  });
+
   it("keeps a .lazy module in its own chunk, loaded only when the import runs", async () => {
     const lazy = built.find((fn) => fn.name === "lazy");
     if (!lazy) throw new Error("lazy was not built");

@@ -11,7 +11,7 @@ import type { Verdict, Verdicts } from "./types";
  * ("RESIZE", "REVERT_RESIZE", "VERIFY_RESIZE"). Its gateway may be away meanwhile; acting on it
  * would fight the cloud's own operation.
  */
-const BOOTING_SERVER: readonly ServerStatus[] = [
+export const BOOTING_SERVER: readonly ServerStatus[] = [
   "REBOOT",
   "HARD_REBOOT",
   "REBUILD",

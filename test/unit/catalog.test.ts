@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { COMPONENT_INFO, probedComponents } from "../../shared/policy/components";
 import { COMPONENTS } from "../../shared/policy/state";
+import { BOOTING_SERVER } from "../../shared/policy/verdicts";
 import { PROBE_INFO, PROBES, toneOf } from "../../shared/probes/catalog";
 
 describe("probe catalog", () => {
@@ -30,5 +31,14 @@ describe("component catalog", () => {
       COMPONENTS.filter((c) => COMPONENT_INFO[c].probe !== undefined),
     );
     for (const { probe } of probed) expect(PROBES).toContain(probe);
+  });
+});
+
+describe("the server's /status tones", () => {
+  it("show as waiting exactly the statuses the policy waits on", () => {
+    const waiting = Object.entries(PROBE_INFO.server.tones)
+      .filter(([, tone]) => tone === "waiting")
+      .map(([status]) => status);
+    expect(waiting.sort()).toEqual([...BOOTING_SERVER].sort());
   });
 });
